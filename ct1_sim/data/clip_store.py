@@ -1,0 +1,237 @@
+"""``ClipStore``: the one on-disk format for clips — a zarr v3 hierarchy on a local directory.
+
+Layout::
+
+    STORE.zarr/
+      zarr.json                 root group; attrs: format name and version
+      clips/<clip_id>/          one group per clip
+        zarr.json               attrs: instruction, meta, image_size
+        frames                  (T,H,W,3) uint8, one chunk per frame, zstd
+        depth                   (T,H,W) float16, optional, one chunk per frame
+        c2w  K  timestamps_us   camera path (OpenCV camera-to-world, metres), intrinsics, µs
+      staging/                  clips being written (invisible to readers)
+
+Appends are atomic: a clip is written completely under ``staging/`` and then moved into ``clips/`` with
+one ``rename``, so a writer killed mid-clip leaves nothing visible, and several processes can append
+different clips to the same store at once (no shared index file is rewritten).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zarr
+
+from ct1_sim.data.clip import Clip, check_clip_id
+from ct1_sim.geometry import CameraTrajectory
+
+log = logging.getLogger(__name__)
+
+FORMAT_NAME = "ct1-sim-clipstore"
+FORMAT_VERSION = 1
+_CLIPS = "clips"
+_STAGING = "staging"
+
+
+class ClipExistsError(ValueError):
+    """Raised when appending a clip whose id is already in the store."""
+
+
+class ClipStore:
+    """A directory of clips in zarr v3. Create with :meth:`create`, open with :meth:`open`.
+
+    Example:
+        >>> store = ClipStore.create("out/clips.zarr")          # doctest: +SKIP
+        >>> store.append(clip)                                  # doctest: +SKIP
+        >>> for clip in ClipStore.open("out/clips.zarr"): ...   # doctest: +SKIP
+    """
+
+    def __init__(self, path: Path, *, _checked: bool = False) -> None:
+        if not _checked:
+            raise TypeError("use ClipStore.create(path) or ClipStore.open(path)")
+        self.path = Path(path)
+
+    # ------------------------------------------------------------------ open / create
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], *, exist_ok: bool = False) -> ClipStore:
+        """Create an empty store at ``path``; with ``exist_ok`` open an existing store instead."""
+        path = Path(path)
+        if path.exists():
+            if exist_ok and (path / "zarr.json").exists():
+                return cls.open(path)
+            if any(path.iterdir()) if path.is_dir() else True:
+                raise FileExistsError(
+                    f"{path} already exists; open it with ClipStore.open, or choose a new path"
+                )
+        root = zarr.open_group(str(path), mode="w")
+        root.attrs.update({"format": FORMAT_NAME, "version": FORMAT_VERSION})
+        root.create_group(_CLIPS)
+        root.create_group(_STAGING)
+        log.info("created clip store %s", path)
+        return cls(path, _checked=True)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> ClipStore:
+        """Open an existing store; ``FileNotFoundError``/``ValueError`` say what is wrong with ``path``."""
+        path = Path(path)
+        meta_file = path / "zarr.json"
+        if not meta_file.is_file():
+            raise FileNotFoundError(
+                f"{path} is not a clip store (no zarr.json); create one with ClipStore.create or "
+                "`ct1-sim scenarios render ... --out STORE.zarr`"
+            )
+        try:
+            attrs = json.loads(meta_file.read_text()).get("attributes", {})
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{meta_file} is not valid JSON ({err}); the store is damaged") from None
+        if attrs.get("format") != FORMAT_NAME:
+            raise ValueError(f"{path} is a zarr hierarchy but not a ct1-sim clip store (format={attrs.get('format')!r})")
+        if int(attrs.get("version", -1)) > FORMAT_VERSION:
+            raise ValueError(
+                f"{path} has clip-store version {attrs['version']}, newer than this ct1-sim reads "
+                f"({FORMAT_VERSION}); upgrade ct1-sim"
+            )
+        return cls(path, _checked=True)
+
+    @classmethod
+    def open_or_create(cls, path: str | os.PathLike[str]) -> ClipStore:
+        """Open the store at ``path`` or create it when absent (what resumable writers use)."""
+        return cls.create(path, exist_ok=True)
+
+    # ------------------------------------------------------------------ reading
+    def ids(self) -> list[str]:
+        """Sorted clip ids (only complete clips are listed)."""
+        clips_dir = self.path / _CLIPS
+        return sorted(p.name for p in clips_dir.iterdir() if (p / "zarr.json").is_file())
+
+    def __len__(self) -> int:
+        return len(self.ids())
+
+    def __contains__(self, clip_id: object) -> bool:
+        return isinstance(clip_id, str) and (self.path / _CLIPS / clip_id / "zarr.json").is_file()
+
+    def __iter__(self) -> Iterator[Clip]:
+        for clip_id in self.ids():
+            yield self[clip_id]
+
+    def _group(self, clip_id: str) -> zarr.Group:
+        check_clip_id(clip_id)
+        if clip_id not in self:
+            raise KeyError(f"no clip {clip_id!r} in {self.path} ({len(self)} clips)")
+        return zarr.open_group(str(self.path / _CLIPS / clip_id), mode="r")
+
+    def meta(self, clip_id: str) -> dict[str, Any]:
+        """A clip's ``meta`` dict plus ``instruction``, read without touching its frames."""
+        attrs = dict(self._group(clip_id).attrs)
+        return {**attrs["meta"], "instruction": attrs["instruction"]}
+
+    def __getitem__(self, clip_id: str) -> Clip:
+        g = self._group(clip_id)
+        attrs = dict(g.attrs)
+        trajectory = CameraTrajectory(
+            c2w=g["c2w"][:],
+            K=g["K"][:],
+            image_size=tuple(attrs["image_size"]),
+            timestamps_us=g["timestamps_us"][:],
+        )
+        depth = g["depth"][:] if "depth" in g else None
+        return Clip(
+            id=clip_id,
+            frames=g["frames"][:],
+            trajectory=trajectory,
+            instruction=attrs["instruction"],
+            meta=dict(attrs["meta"]),
+            depth=depth,
+        )
+
+    def read_frames(self, clip_id: str, indices: list[int] | slice = slice(None)) -> np.ndarray:
+        """Only some frames ``(N,H,W,3)`` of a clip (reads just their chunks)."""
+        return self._group(clip_id)["frames"][indices]
+
+    # ------------------------------------------------------------------ writing
+    def append(self, clip: Clip, *, skip_existing: bool = False) -> bool:
+        """Write ``clip`` atomically. Returns False when it exists and ``skip_existing`` is set.
+
+        Raises :class:`ClipExistsError` when the id is taken (unless ``skip_existing``).
+        """
+        final = self.path / _CLIPS / clip.id
+        if clip.id in self:
+            if skip_existing:
+                return False
+            raise ClipExistsError(f"clip {clip.id!r} already exists in {self.path}")
+        try:
+            json.dumps(clip.meta)
+        except TypeError as err:
+            raise ValueError(f"clip meta must be JSON-serialisable: {err}") from None
+        staging = self.path / _STAGING / f"{clip.id}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        try:
+            self._write_group(staging, clip)
+            try:
+                os.rename(staging, final)
+            except OSError:
+                if final.exists():
+                    if skip_existing:
+                        return False
+                    raise ClipExistsError(f"clip {clip.id!r} was written by another process") from None
+                raise
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        return True
+
+    @staticmethod
+    def _write_group(path: Path, clip: Clip) -> None:
+        t, h, w, _ = clip.frames.shape
+        g = zarr.open_group(str(path), mode="w")
+        frames = g.create_array("frames", shape=(t, h, w, 3), chunks=(1, h, w, 3), dtype="uint8")
+        frames[:] = clip.frames
+        if clip.depth is not None:
+            depth = g.create_array("depth", shape=(t, h, w), chunks=(1, h, w), dtype="float16")
+            depth[:] = clip.depth
+        traj = clip.trajectory
+        for name, value in (("c2w", traj.c2w), ("K", traj.K), ("timestamps_us", traj.timestamps_us)):
+            arr = g.create_array(name, shape=value.shape, dtype=value.dtype)
+            arr[:] = value
+        g.attrs.update(
+            {"instruction": clip.instruction, "meta": clip.meta, "image_size": list(traj.image_size)}
+        )
+
+    def clean_staging(self) -> int:
+        """Remove leftovers of writers that died mid-clip (their process is gone). Returns how many."""
+        removed = 0
+        for entry in (self.path / _STAGING).iterdir():
+            if not entry.is_dir():
+                continue
+            try:
+                pid = int(entry.name.rsplit(".", 2)[-2])
+            except (ValueError, IndexError):
+                continue
+            if not _pid_alive(pid):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+        return removed
+
+    def __repr__(self) -> str:
+        return f"ClipStore({str(self.path)!r}, clips={len(self)})"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+warnings.filterwarnings("ignore", message="Object at .* is not recognized as a component", module="zarr")
