@@ -1,1 +1,102 @@
-def main(): pass
+"""The ``ct1-sim`` command line (typer). Library code logs; only this layer prints."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from ct1_sim import __version__
+
+app = typer.Typer(
+    name="ct1-sim",
+    help="ct1-sim: a driving world model (one front-camera frame + an instruction -> camera trajectories + video).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+F = TypeVar("F", bound=Callable[..., object])
+
+#: Errors that mean "the user's input is wrong": shown as one line, no traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, FileExistsError, KeyError, PermissionError)
+
+
+def friendly_errors(fn: F) -> F:
+    """Turn user-input errors into ``error: ...`` and exit code 2 instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        try:
+            return fn(*args, **kwargs)
+        except USER_ERRORS as err:
+            message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+            typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(code=2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the ct1-sim version."""
+    typer.echo(__version__)
+
+
+@app.command()
+@friendly_errors
+def convert(
+    src: Annotated[Path, typer.Argument(help="Input trajectory file.")],
+    dst: Annotated[Path, typer.Argument(help="Output trajectory file (written atomically).")],
+    from_format: Annotated[str, typer.Option("--from", help="realestate10k | ct1 | motionctrl | json")],
+    to_format: Annotated[str, typer.Option("--to", help="realestate10k | ct1 | motionctrl | json")],
+    width: Annotated[int | None, typer.Option(help="Image width (px) for formats without pixel sizes.")] = None,
+    height: Annotated[int | None, typer.Option(help="Image height (px) for formats without pixel sizes.")] = None,
+    fps: Annotated[float | None, typer.Option(help="Pose rate (Hz) for formats without timestamps.")] = None,
+) -> None:
+    """Convert a camera trajectory file between pose formats."""
+    from ct1_sim.formats import convert_trajectory_file
+
+    if (width is None) != (height is None):
+        raise ValueError("give both --width and --height, or neither")
+    size = (width, height) if width is not None and height is not None else None
+    traj = convert_trajectory_file(src, dst, from_format, to_format, image_size=size, rate_hz=fps)
+    typer.echo(f"wrote {dst} ({len(traj)} poses, {to_format})")
+
+
+def _register_subcommands() -> None:
+    """Attach sub-apps that live in their own modules."""
+    from ct1_sim.cli.demo import demo
+
+    app.command()(friendly_errors(demo))
+    try:
+        from ct1_sim.cli.scenarios import scenarios_app
+    except ImportError as err:  # pragma: no cover - only while the module is missing
+        logging.getLogger(__name__).debug("scenarios commands unavailable: %s", err)
+    else:
+        app.add_typer(scenarios_app, name="scenarios")
+
+
+_register_subcommands()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

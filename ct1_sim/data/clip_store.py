@@ -6,7 +6,7 @@ Layout::
       zarr.json                 root group; attrs: format name and version
       clips/<clip_id>/          one group per clip
         zarr.json               attrs: instruction, meta, image_size
-        frames                  (T,H,W,3) uint8, one chunk per frame, zstd
+        frames                  (T,H,W,3) uint8, one chunk per frame, blosc-lz4
         depth                   (T,H,W) float16, optional, one chunk per frame
         c2w  K  timestamps_us   camera path (OpenCV camera-to-world, metres), intrinsics, µs
       staging/                  clips being written (invisible to readers)
@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import zarr
+from zarr.codecs import BloscCodec
 
 from ct1_sim.data.clip import Clip, check_clip_id
 from ct1_sim.geometry import CameraTrajectory
@@ -40,6 +41,9 @@ FORMAT_NAME = "ct1-sim-clipstore"
 FORMAT_VERSION = 1
 _CLIPS = "clips"
 _STAGING = "staging"
+#: Frame/depth compression: blosc lz4 with bit-shuffle (fastest and smallest of those measured in
+#: benchmarks/bench_clip_store.py on 448x256 frames).
+IMAGE_CODEC = BloscCodec(cname="lz4", clevel=5, shuffle="bitshuffle")
 
 
 class ClipExistsError(ValueError):
@@ -192,10 +196,10 @@ class ClipStore:
     def _write_group(path: Path, clip: Clip) -> None:
         t, h, w, _ = clip.frames.shape
         g = zarr.open_group(str(path), mode="w")
-        frames = g.create_array("frames", shape=(t, h, w, 3), chunks=(1, h, w, 3), dtype="uint8")
+        frames = g.create_array("frames", shape=(t, h, w, 3), chunks=(1, h, w, 3), dtype="uint8", compressors=IMAGE_CODEC)
         frames[:] = clip.frames
         if clip.depth is not None:
-            depth = g.create_array("depth", shape=(t, h, w), chunks=(1, h, w), dtype="float16")
+            depth = g.create_array("depth", shape=(t, h, w), chunks=(1, h, w), dtype="float16", compressors=IMAGE_CODEC)
             depth[:] = clip.depth
         traj = clip.trajectory
         for name, value in (("c2w", traj.c2w), ("K", traj.K), ("timestamps_us", traj.timestamps_us)):
