@@ -141,12 +141,7 @@ class ClipStore:
     def __getitem__(self, clip_id: str) -> Clip:
         g = self._group(clip_id)
         attrs = dict(g.attrs)
-        trajectory = CameraTrajectory(
-            c2w=g["c2w"][:],
-            K=g["K"][:],
-            image_size=tuple(attrs["image_size"]),
-            timestamps_us=g["timestamps_us"][:],
-        )
+        trajectory = self.read_trajectory(clip_id)
         depth = g["depth"][:] if "depth" in g else None
         return Clip(
             id=clip_id,
@@ -155,6 +150,13 @@ class ClipStore:
             instruction=attrs["instruction"],
             meta=dict(attrs["meta"]),
             depth=depth,
+        )
+
+    def read_trajectory(self, clip_id: str) -> CameraTrajectory:
+        """Only the camera path of a clip (no frames are read)."""
+        g = self._group(clip_id)
+        return CameraTrajectory(
+            c2w=g["c2w"][:], K=g["K"][:], image_size=tuple(g.attrs["image_size"]), timestamps_us=g["timestamps_us"][:]
         )
 
     def read_frames(self, clip_id: str, indices: list[int] | slice = slice(None)) -> np.ndarray:

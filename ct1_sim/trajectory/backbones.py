@@ -1,0 +1,154 @@
+"""Frozen pretrained backbones of the vision-language module, behind one interface.
+
+- ``"mobilenet_v2+minilm"`` (built in): ImageNet MobileNetV2 spatial features + all-MiniLM-L6-v2 sentence
+  embeddings, both from installed wheels.
+- ``"hf"``: any transformers CLIP/SigLIP-style dual encoder from a local folder (``vision_model`` patch tokens
+  + ``get_text_features``).
+Both take RGB images as floats in [0, 1], ``(B,3,H,W)`` at :attr:`input_size`, and sentences.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ct1_sim.trajectory.mobilenet_v2 import FEATURE_CHANNELS, IMAGENET_MEAN, IMAGENET_STD, load_pretrained_mobilenet_v2
+from ct1_sim.trajectory.text_encoder import SentenceEncoder
+
+log = logging.getLogger(__name__)
+
+
+class FrozenBackbone(Protocol):
+    """What the trainable fusion needs from pretrained encoders."""
+
+    image_dim: int
+    text_dim: int
+    input_size: tuple[int, int]  # (W, H) the images are resized to
+    num_image_tokens: int
+
+    def image_tokens(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B,3,H,W)`` floats in [0,1] -> ``(B,N,image_dim)``."""
+        ...
+
+    def text_embedding(self, sentences: list[str]) -> torch.Tensor:
+        """Sentences -> ``(B,text_dim)``."""
+        ...
+
+
+def prepare_images(images: list[np.ndarray] | np.ndarray, input_size: tuple[int, int]) -> torch.Tensor:
+    """RGB uint8 ``(H,W,3)`` images of any size -> ``(B,3,h,w)`` float in [0,1] at ``input_size (w,h)``.
+
+    Each image is centre-cropped to the target aspect ratio, then resized with antialiasing.
+    """
+    w_t, h_t = input_size
+    out = []
+    for image in images:
+        arr = np.asarray(image)
+        if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+            raise ValueError(f"image must be RGB uint8 (H,W,3), got {arr.shape} {arr.dtype}")
+        h, w = arr.shape[:2]
+        if h < 8 or w < 8:
+            raise ValueError(f"image is too small ({w}x{h}); give at least 8x8 pixels")
+        target = w_t / h_t
+        if w / h > target:  # too wide: crop width
+            cw = round(h * target)
+            x0 = (w - cw) // 2
+            arr = arr[:, x0 : x0 + cw]
+        else:
+            ch = round(w / target)
+            y0 = (h - ch) // 2
+            arr = arr[y0 : y0 + ch]
+        t = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None].float() / 255.0
+        out.append(F.interpolate(t, size=(h_t, w_t), mode="bilinear", antialias=True, align_corners=False))
+    return torch.cat(out).clamp_(0.0, 1.0)
+
+
+class MobileNetMiniLMBackbone(nn.Module):
+    """ImageNet MobileNetV2 (4x7 tokens of 1280 at 224x128) + MiniLM (384-d sentence embedding)."""
+
+    image_dim = FEATURE_CHANNELS
+    input_size = (224, 128)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cnn = load_pretrained_mobilenet_v2().requires_grad_(False)
+        self.text = SentenceEncoder()
+        self.text_dim = self.text.dim
+        self.num_image_tokens = (self.input_size[1] // 32) * (self.input_size[0] // 32)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    @torch.inference_mode()
+    def image_tokens(self, images: torch.Tensor) -> torch.Tensor:
+        feats = self.cnn((images - self.mean) / self.std)  # (B,1280,4,7)
+        return feats.flatten(2).transpose(1, 2)  # (B,28,1280)
+
+    def text_embedding(self, sentences: list[str]) -> torch.Tensor:
+        return self.text(sentences).to(self.mean.device)
+
+    def train(self, mode: bool = True) -> MobileNetMiniLMBackbone:  # frozen: BN statistics stay fixed
+        return super().train(False)
+
+
+class HFDualEncoderBackbone(nn.Module):
+    """A transformers CLIP/SigLIP-style checkpoint from a local folder (no download)."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+
+        path = Path(path)
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"{path} has no config.json: give a local transformers CLIP/SigLIP folder")
+        self.model = AutoModel.from_pretrained(str(path), local_files_only=True).eval().requires_grad_(False)
+        if not hasattr(self.model, "vision_model") or not hasattr(self.model, "get_text_features"):
+            raise ValueError(f"{path} is a {type(self.model).__name__}, not a CLIP/SigLIP-style dual encoder")
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        vision = self.model.config.vision_config
+        side = int(vision.image_size)
+        self.input_size = (side, side)
+        self.image_dim = int(vision.hidden_size)
+        self.text_dim = int(self.model.config.projection_dim if hasattr(self.model.config, "projection_dim") else self.model.config.text_config.hidden_size)
+        patches = (side // int(vision.patch_size)) ** 2
+        self.num_image_tokens = patches + (1 if self.model.config.model_type == "clip" else 0)
+        mean, std = [0.5] * 3, [0.5] * 3
+        pre = path / "preprocessor_config.json"
+        if pre.is_file():
+            cfg = json.loads(pre.read_text())
+            mean, std = cfg.get("image_mean", mean), cfg.get("image_std", std)
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+
+    @torch.inference_mode()
+    def image_tokens(self, images: torch.Tensor) -> torch.Tensor:
+        out = self.model.vision_model(pixel_values=(images - self.mean) / self.std)
+        return out.last_hidden_state
+
+    @torch.inference_mode()
+    def text_embedding(self, sentences: list[str]) -> torch.Tensor:
+        batch = self.tokenizer(sentences, padding=True, truncation=True, return_tensors="pt").to(self.mean.device)
+        feats = self.model.get_text_features(**batch)
+        if not isinstance(feats, torch.Tensor):  # newer transformers may return an output object
+            feats = feats.pooler_output
+        return F.normalize(feats.float(), dim=-1)
+
+    def train(self, mode: bool = True) -> HFDualEncoderBackbone:
+        return super().train(False)
+
+
+def build_backbone(name: str, hf_path: str | None = None) -> nn.Module:
+    """Instantiate a frozen backbone by config name."""
+    if name == "mobilenet_v2+minilm":
+        return MobileNetMiniLMBackbone()
+    if name == "hf":
+        if not hf_path:
+            raise ValueError("backbone 'hf' needs hf_path: a local folder with a CLIP/SigLIP checkpoint")
+        return HFDualEncoderBackbone(hf_path)
+    raise ValueError(f"unknown backbone {name!r}; use 'mobilenet_v2+minilm' or 'hf'")

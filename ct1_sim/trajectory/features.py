@@ -1,0 +1,128 @@
+"""Frozen-backbone features of a clip store's conditioning frames, with augmentation variants, cached on disk.
+
+The backbones are frozen, so each (clip, augmentation variant) is encoded once; training then runs on the
+cached tokens. Variant 0 is the plain frame; odd variants are horizontally flipped (trajectory mirrored,
+left/right swapped in the instruction); variants >= 2 add colour jitter and a crop (intrinsics adjusted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from ct1_sim.data import ClipStore
+from ct1_sim.geometry import CameraTrajectory
+from ct1_sim.trajectory.augmentation import colour_jitter, mirror_c2w, random_crop, swap_left_right
+from ct1_sim.trajectory.backbones import prepare_images
+from ct1_sim.trajectory.pose_tokens import trajectory_to_tokens
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClipFeatures:
+    """Training tensors for N clips x V variants."""
+
+    ids: list[str]
+    image_tokens: torch.Tensor  # (N,V,M,C) float16
+    text: torch.Tensor  # (N,V,D) float32
+    targets: torch.Tensor  # (N,V,T,9) float32 pose tokens relative to the first camera
+    speeds: torch.Tensor  # (N,) m/s at the conditioning frame
+    maneuvers: list[list[str]]  # (N,V)
+    instructions: list[list[str]]  # (N,V)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def speed_at_start(trajectory: CameraTrajectory) -> float:
+    """Ego speed (m/s) at the first pose from the first two camera centres."""
+    dt = (trajectory.timestamps_us[1] - trajectory.timestamps_us[0]) / 1e6
+    return float(np.linalg.norm(trajectory.positions[1] - trajectory.positions[0]) / dt)
+
+
+def clip_speed(store: ClipStore, clip_id: str, meta: dict) -> float:
+    if meta.get("speed_mps") is not None:
+        return float(meta["speed_mps"])
+    return speed_at_start(store.read_trajectory(clip_id))
+
+
+def split_ids(store: ClipStore, split: str, limit: int | None = None) -> list[str]:
+    """Ids of clips whose ``meta['split']`` is ``split`` (sorted; the first ``limit``)."""
+    ids = [i for i in store.ids() if store.meta(i).get("split") == split]
+    return ids[:limit] if limit else ids
+
+
+def _variant(frame: np.ndarray, traj: CameraTrajectory, text: str, maneuver: str, v: int, rng: np.random.Generator):
+    image, c2w = frame, traj.c2w
+    if v >= 2:
+        image = colour_jitter(image, rng)
+        image, _K = random_crop(image, traj.K, rng)  # the trajectory is metric: a crop changes only K
+    if v % 2 == 1:
+        image = np.ascontiguousarray(image[:, ::-1])
+        c2w = mirror_c2w(c2w)
+        text, maneuver = swap_left_right(text), swap_left_right(maneuver)
+    return image, traj.replace(c2w=c2w), text, maneuver
+
+
+def extract_features(
+    store: ClipStore, ids: list[str], backbone: torch.nn.Module, variants: int, seed: int, cache: Path | None = None, batch_size: int = 32
+) -> ClipFeatures:
+    """Encode every clip's conditioning frame in ``variants`` augmentations (cached at ``cache``)."""
+    key = hashlib.sha256(json.dumps([str(store.path.resolve()), ids, variants, seed, type(backbone).__name__]).encode()).hexdigest()[:16]
+    if cache is not None and cache.is_file():
+        data = load_file(str(cache))
+        meta = json.loads(data.pop("__meta__").numpy().tobytes().decode()) if "__meta__" in data else {}
+        if meta.get("key") == key:
+            log.info("using cached features %s", cache)
+            return ClipFeatures(ids=meta["ids"], image_tokens=data["image_tokens"], text=data["text"], targets=data["targets"],
+                                speeds=data["speeds"], maneuvers=meta["maneuvers"], instructions=meta["instructions"])
+    rng = np.random.default_rng(seed)
+    images, targets, texts, maneuvers, speeds = [], [], [], [], []
+    for clip_id in tqdm(ids, desc="reading clips", unit="clip", leave=False):
+        meta = store.meta(clip_id)
+        frame = store.read_frames(clip_id, [0])[0]
+        traj = store.read_trajectory(clip_id)
+        speeds.append(clip_speed(store, clip_id, meta))
+        row_t, row_i, row_m = [], [], []
+        for v in range(variants):
+            image, vtraj, text, man = _variant(frame, traj, meta["instruction"], meta["maneuver"], v, rng)
+            images.append(image)
+            row_t.append(trajectory_to_tokens(vtraj))
+            row_i.append(text)
+            row_m.append(man)
+        targets.append(np.stack(row_t))
+        texts.append(row_i)
+        maneuvers.append(row_m)
+    tokens = []
+    with torch.inference_mode():
+        for i in tqdm(range(0, len(images), batch_size), desc="encoding frames", unit="batch", leave=False):
+            batch = prepare_images(images[i : i + batch_size], backbone.input_size)
+            tokens.append(backbone.image_tokens(batch).to(torch.float16))
+        unique = sorted({t for row in texts for t in row})
+        emb = dict(zip(unique, backbone.text_embedding(unique).float(), strict=True)) if unique else {}
+    n = len(ids)
+    image_tokens = torch.cat(tokens).view(n, variants, *tokens[0].shape[1:]) if n else torch.zeros(0)
+    feats = ClipFeatures(
+        ids=list(ids),
+        image_tokens=image_tokens,
+        text=torch.stack([torch.stack([emb[t] for t in row]) for row in texts]) if n else torch.zeros(0),
+        targets=torch.from_numpy(np.stack(targets)) if n else torch.zeros(0),
+        speeds=torch.tensor(speeds, dtype=torch.float32),
+        maneuvers=maneuvers,
+        instructions=texts,
+    )
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        meta_bytes = json.dumps({"key": key, "ids": feats.ids, "maneuvers": maneuvers, "instructions": texts}).encode()
+        save_file({"image_tokens": feats.image_tokens.contiguous(), "text": feats.text.contiguous(), "targets": feats.targets.contiguous(),
+                   "speeds": feats.speeds, "__meta__": torch.frombuffer(bytearray(meta_bytes), dtype=torch.uint8)}, str(cache))
+    return feats

@@ -1,0 +1,292 @@
+"""``CT1TrajectoryModel``: image + instruction (+ speed) -> K camera trajectories, as CT-1's VLC model.
+
+Frozen pretrained backbones embed the image and the instruction; a trainable fusion turns them (and the
+ego speed) into condition tokens; a Diffusion Transformer denoises 16 pose tokens (DDPM cosine, 100 steps
+in training; DDIM, 10 steps, classifier-free guidance 1.5 at inference). Only the trainable parts and the
+normalisation statistics are saved (safetensors + config.json); the backbones come from installed packages.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from diffusers import DDIMScheduler, DDPMScheduler
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ct1_sim.devices import resolve_device, resolve_dtype
+from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov
+from ct1_sim.trajectory.backbones import build_backbone, prepare_images
+from ct1_sim.trajectory.configuration_ct1 import POSE_DIM, CT1TrajectoryConfig
+from ct1_sim.trajectory.dit import TrajectoryDiT
+from ct1_sim.trajectory.fusion import ConditionFusion
+from ct1_sim.trajectory.pose_tokens import tokens_to_c2w
+from ct1_sim.trajectory.wavelet_loss import WaveletTransform, ct1_loss
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+#: Horizontal field of view (deg) assumed for the intrinsics of returned trajectories when none are given.
+DEFAULT_HFOV_DEG = 64.0
+
+
+class CT1TrajectoryModel(nn.Module):
+    """The CT-1 trajectory model. Build with a config, or load with :meth:`from_pretrained`."""
+
+    def __init__(self, config: CT1TrajectoryConfig, backbone: nn.Module | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = backbone if backbone is not None else build_backbone(config.backbone, config.hf_path)
+        self.fusion = ConditionFusion(
+            image_dim=self.backbone.image_dim,
+            text_dim=self.backbone.text_dim,
+            num_image_tokens=self.backbone.num_image_tokens,
+            dim=config.hidden_size,
+            layers=config.fusion_layers,
+            heads=config.dit_heads,
+            speed_scale_mps=config.speed_scale_mps,
+        )
+        self.dit = TrajectoryDiT(POSE_DIM, config.num_poses, config.hidden_size, config.dit_layers, config.dit_heads, config.mlp_ratio)
+        mean = torch.tensor(config.pose_mean) if config.pose_mean is not None else torch.zeros(config.num_poses, POSE_DIM)
+        std = torch.tensor(config.pose_std) if config.pose_std is not None else torch.ones(config.num_poses, POSE_DIM)
+        self.register_buffer("pose_mean", mean.float())
+        self.register_buffer("pose_std", std.float())
+        self.noise_scheduler = DDPMScheduler(
+            num_train_timesteps=config.train_timesteps, beta_schedule=config.beta_schedule,
+            prediction_type="epsilon", clip_sample=False,
+        )
+        self.wavelet = WaveletTransform(config.wavelet, config.wavelet_levels) if config.wavelet_weight > 0 else None
+
+    # ------------------------------------------------------------------ pieces
+    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
+        """Weights that are saved: fusion, DiT and the normalisation buffers (not the frozen backbones)."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("backbone.")}
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return [p for n, p in self.named_parameters() if not n.startswith("backbone.")]
+
+    def set_normalization(self, tokens: np.ndarray) -> None:
+        """Set per-(pose, dim) mean/std from training tokens ``(N,T,9)``; std floored at 0.01."""
+        mean = tokens.mean(axis=0)
+        std = np.maximum(tokens.std(axis=0), 1e-2)
+        self.pose_mean.copy_(torch.from_numpy(mean))
+        self.pose_std.copy_(torch.from_numpy(std))
+        self.config.pose_mean = mean.tolist()
+        self.config.pose_std = std.tolist()
+
+    def normalize(self, tokens: torch.Tensor) -> torch.Tensor:
+        return (tokens - self.pose_mean) / self.pose_std
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.pose_std + self.pose_mean
+
+    @property
+    def device(self) -> torch.device:
+        return self.pose_mean.device
+
+    def encode_images(self, images: list[np.ndarray] | np.ndarray) -> torch.Tensor:
+        """Frozen image tokens ``(B,N,C)`` for RGB uint8 images of any size."""
+        batch = prepare_images(images, self.backbone.input_size).to(self.device)
+        return self.backbone.image_tokens(batch).float()
+
+    def encode_text(self, instructions: list[str]) -> torch.Tensor:
+        for text in instructions:
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError("instruction must be a non-empty string, e.g. 'turn left at the intersection'")
+        return self.backbone.text_embedding(list(instructions)).to(self.device).float()
+
+    # ------------------------------------------------------------------ training
+    def forward(self, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, dict[str, float]]:
+        """Training forward = :meth:`training_loss` (so DistributedDataParallel can wrap the model)."""
+        return self.training_loss(*args, **kwargs)
+
+    def training_loss(
+        self,
+        image_tokens: torch.Tensor,
+        text_embedding: torch.Tensor,
+        speed_mps: torch.Tensor,
+        target_tokens: torch.Tensor,
+        generator: torch.Generator | None = None,
+        wavelet_weight: float | None = None,
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """CT-1 loss for a batch: condition and speed dropout, ``repeated_diffusion_steps`` noisings per sample."""
+        cfg = self.config
+        b = target_tokens.shape[0]
+        dev = target_tokens.device
+
+        def rand(n: int) -> torch.Tensor:
+            return torch.rand(n, generator=generator, device="cpu").to(dev)
+
+        drop = rand(b) < cfg.cond_dropout
+        speed_known = (rand(b) >= cfg.speed_dropout) & torch.isfinite(speed_mps)
+        tokens, cognition = self.fusion(image_tokens, text_embedding, speed_mps, speed_known, drop)
+        r = cfg.repeated_diffusion_steps
+        x0 = self.normalize(target_tokens).repeat_interleave(r, dim=0)  # (B*r,T,9)
+        tokens = tokens.repeat_interleave(r, dim=0)
+        cognition = cognition.repeat_interleave(r, dim=0)
+        noise = torch.randn(x0.shape, generator=generator, device="cpu").to(dev)
+        t = torch.randint(0, cfg.train_timesteps, (x0.shape[0],), generator=generator, device="cpu").to(dev)
+        x_t = self.noise_scheduler.add_noise(x0, noise, t)
+        eps_hat = self.dit(x_t, t, tokens, cognition)
+        alpha_bar = self.noise_scheduler.alphas_cumprod.to(dev)[t].view(-1, 1, 1)
+        x0_hat = (x_t - (1 - alpha_bar).sqrt() * eps_hat) / alpha_bar.sqrt()
+        if cfg.wavelet_x0_clip is not None:
+            x0_hat = x0_hat.clamp(-cfg.wavelet_x0_clip, cfg.wavelet_x0_clip)
+        weight = cfg.wavelet_weight if wavelet_weight is None else wavelet_weight
+        return ct1_loss(eps_hat, noise, x0_hat, x0, transform=self.wavelet, weight=weight)
+
+    # ------------------------------------------------------------------ sampling
+    @torch.inference_mode()
+    def sample_tokens(
+        self,
+        image_tokens: torch.Tensor,
+        text_embedding: torch.Tensor,
+        speed_mps: torch.Tensor,
+        num_samples: int,
+        generator: torch.Generator | None = None,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
+    ) -> torch.Tensor:
+        """Denoised, de-normalised tokens ``(B,K,T,9)``; all B x K samples share one DiT forward per step."""
+        cfg = self.config
+        steps = num_inference_steps or cfg.inference_steps
+        scale = cfg.guidance_scale if guidance_scale is None else guidance_scale
+        b, k = image_tokens.shape[0], num_samples
+        dev, dtype = self.device, self.pose_mean.dtype
+        speed_known = torch.isfinite(speed_mps)
+        guided = scale != 1.0
+        if guided:
+            drop = torch.cat([torch.zeros(b, dtype=torch.bool), torch.ones(b, dtype=torch.bool)]).to(dev)
+            ctx, cog = self.fusion(image_tokens.repeat(2, 1, 1), text_embedding.repeat(2, 1), speed_mps.repeat(2), speed_known.repeat(2), drop)
+        else:
+            ctx, cog = self.fusion(image_tokens, text_embedding, speed_mps, speed_known, torch.zeros(b, dtype=torch.bool, device=dev))
+        ctx = ctx.repeat_interleave(k, dim=0)  # ([2]B*K, N, d)
+        cog = cog.repeat_interleave(k, dim=0)
+        scheduler = DDIMScheduler.from_config(self.noise_scheduler.config)
+        scheduler.set_timesteps(steps, device=dev)
+        x = torch.randn((b * k, cfg.num_poses, POSE_DIM), generator=generator, device="cpu", dtype=torch.float32).to(dev, dtype)
+        for t in scheduler.timesteps:
+            model_in = torch.cat([x, x]) if guided else x
+            eps = self.dit(model_in, t.expand(model_in.shape[0]), ctx, cog)
+            if guided:
+                eps_c, eps_u = eps.chunk(2)
+                eps = eps_u + scale * (eps_c - eps_u)
+            x = scheduler.step(eps, t, x, eta=0.0).prev_sample
+        return self.denormalize(x).view(b, k, cfg.num_poses, POSE_DIM).float()
+
+    def sample_batch(
+        self,
+        images: list[np.ndarray],
+        instructions: list[str],
+        speeds_mps: list[float | None] | None = None,
+        num_samples: int = 8,
+        generator: torch.Generator | None = None,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
+    ) -> list[list[CameraTrajectory]]:
+        """K trajectories for each of B (image, instruction, speed) queries, in one batched diffusion."""
+        if len(images) != len(instructions):
+            raise ValueError(f"got {len(images)} images but {len(instructions)} instructions")
+        if not 1 <= num_samples <= 256:
+            raise ValueError(f"num_samples must be in [1, 256], got {num_samples}")
+        speeds = list(speeds_mps) if speeds_mps is not None else [None] * len(images)
+        for s in speeds:
+            if s is not None and (not np.isfinite(s) or not 0 <= s <= 70):
+                raise ValueError(f"speed must be a finite ego speed in [0, 70] m/s, got {s}")
+        image_tokens = self.encode_images(images)
+        text = self.encode_text(instructions)
+        speed = torch.tensor([np.nan if s is None else float(s) for s in speeds], dtype=torch.float32, device=self.device)
+        with torch.inference_mode():
+            tokens = self.sample_tokens(image_tokens, text, speed, num_samples, generator, num_inference_steps, guidance_scale)
+            c2w = tokens_to_c2w(tokens.double()).cpu().numpy()  # (B,K,T,4,4)
+        step_us = 1e6 / self.config.rate_hz
+        timestamps = np.round(np.arange(self.config.num_poses) * step_us).astype(np.int64)
+        out = []
+        for i, image in enumerate(images):
+            h, w = np.asarray(image).shape[:2]
+            K = intrinsics_from_fov(w, h, DEFAULT_HFOV_DEG)
+            out.append([CameraTrajectory(c2w=c2w[i, j], K=K, image_size=(w, h), timestamps_us=timestamps) for j in range(num_samples)])
+        return out
+
+    def sample(
+        self,
+        image: Any,
+        instruction: str,
+        num_samples: int = 8,
+        generator: torch.Generator | None = None,
+        speed: float | None = None,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
+    ) -> list[CameraTrajectory]:
+        """K plausible trajectories (metres, relative to the current camera, OpenCV axes) at the clip spec's times.
+
+        Args:
+            image: RGB uint8 array ``(H,W,3)`` of any size, or a PIL image.
+            instruction: e.g. ``"turn left at the intersection"``.
+            num_samples: K.
+            generator: a ``torch.Generator`` for reproducible samples.
+            speed: current ego speed (m/s) when known; without it the model samples plausible speeds.
+        """
+        arr = _as_rgb_array(image)
+        return self.sample_batch([arr], [instruction], [speed], num_samples, generator, num_inference_steps, guidance_scale)[0]
+
+    # ------------------------------------------------------------------ persistence
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` (trainable weights + statistics)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config.pose_mean = self.pose_mean.cpu().tolist()
+        self.config.pose_std = self.pose_std.cpu().tolist()
+        state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in self.trainable_state_dict().items()}
+        tmp = directory / (WEIGHTS_NAME + ".tmp")
+        save_file(state, str(tmp), metadata={"format": "pt", "model": "CT1TrajectoryModel"})
+        tmp.replace(directory / WEIGHTS_NAME)
+        self.config.save(directory / CONFIG_NAME)
+        return directory
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        directory: str | Path,
+        device: str | torch.device = "auto",
+        dtype: str | torch.dtype = "float32",
+        backbone: nn.Module | None = None,
+    ) -> CT1TrajectoryModel:
+        """Load a saved model (safetensors only) onto ``device`` (``auto`` = CUDA when present) in ``dtype``."""
+        directory = Path(directory)
+        if not (directory / CONFIG_NAME).is_file() or not (directory / WEIGHTS_NAME).is_file():
+            raise FileNotFoundError(f"{directory} is not a CT-1 trajectory model folder (need {CONFIG_NAME} and {WEIGHTS_NAME})")
+        config = CT1TrajectoryConfig.load(directory / CONFIG_NAME)
+        model = cls(config, backbone=backbone)
+        state = load_file(str(directory / WEIGHTS_NAME))
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.startswith("backbone.")]
+        if missing or unexpected:
+            raise ValueError(f"{directory / WEIGHTS_NAME} does not match its config: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        dev, dt = resolve_device(device), resolve_dtype(dtype)
+        model = model.to(dev)
+        model.fusion.to(dt)
+        model.dit.to(dt)
+        model.pose_mean.data = model.pose_mean.to(dt)
+        model.pose_std.data = model.pose_std.to(dt)
+        return model.eval()
+
+
+def _as_rgb_array(image: Any) -> np.ndarray:
+    """RGB uint8 ``(H,W,3)`` from an array or a PIL image."""
+    try:
+        from PIL import Image
+
+        if isinstance(image, Image.Image):
+            return np.asarray(image.convert("RGB"))
+    except ImportError:  # pragma: no cover
+        pass
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+        raise ValueError(f"image must be RGB uint8 (H,W,3) or a PIL image, got {arr.shape} {arr.dtype}")
+    return arr

@@ -1,0 +1,149 @@
+"""CT-1 trajectory model: pose tokens, sampling, save/load, training, distributed training."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov
+from ct1_sim.trajectory.augmentation import mirror_c2w, random_crop, swap_left_right
+from ct1_sim.trajectory.backbones import MobileNetMiniLMBackbone
+from ct1_sim.trajectory.configuration_ct1 import CT1TrajectoryConfig
+from ct1_sim.trajectory.modeling_ct1 import CT1TrajectoryModel
+from ct1_sim.trajectory.pose_tokens import mirror_tokens, tokens_to_c2w, trajectory_to_tokens
+from ct1_sim.trajectory.training import train_trajectory_model
+from tests.conftest import make_trajectory, random_poses
+from tests.toy_clips import make_toy_store
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = dict(hidden_size=32, fusion_layers=1, dit_layers=1, dit_heads=2)
+
+
+@pytest.fixture(scope="module")
+def backbone() -> MobileNetMiniLMBackbone:
+    return MobileNetMiniLMBackbone()
+
+
+def test_tokens_round_trip_and_mirror(rng: np.random.Generator) -> None:
+    traj = make_trajectory(random_poses(rng, 16, max_translation=20.0))
+    tokens = trajectory_to_tokens(traj)
+    back = tokens_to_c2w(torch.from_numpy(tokens).double()).numpy()
+    np.testing.assert_allclose(back, traj.relative_to_first().c2w, atol=1e-6)
+    mirrored = trajectory_to_tokens(traj.replace(c2w=mirror_c2w(traj.c2w)))
+    np.testing.assert_allclose(mirror_tokens(tokens), mirrored, atol=1e-6)
+    assert swap_left_right("Turn left, then keep right") == "Turn right, then keep left"
+    assert swap_left_right("turn_left") == "turn_right"
+
+
+def test_crop_adjusts_intrinsics_consistently(rng: np.random.Generator) -> None:
+    image = rng.integers(0, 255, size=(64, 112, 3), dtype=np.uint8)
+    K = intrinsics_from_fov(112, 64, 64.0)
+    crop, K2 = random_crop(image, K, rng, min_scale=0.7)
+    assert crop.shape == image.shape
+    # the same 3D point projects to the matching pixel: u' = (u - x0) * W / cw
+    point = np.array([0.7, -0.3, 5.0])
+    uv = (K @ point)[:2] / point[2]
+    uv2 = (K2 @ point)[:2] / point[2]
+    scale = K2[0, 0] / K[0, 0]
+    x0 = uv[0] - uv2[0] / scale
+    assert 0 <= x0 <= 112 * 0.3 + 1e-9
+
+
+def test_sampling_shapes_determinism_and_save_load(tmp_path: Path, backbone: MobileNetMiniLMBackbone) -> None:
+    torch.manual_seed(0)
+    model = CT1TrajectoryModel(CT1TrajectoryConfig(**TINY), backbone=backbone).eval()
+    image = np.random.default_rng(0).integers(0, 255, size=(90, 160, 3), dtype=np.uint8)
+    samples = model.sample(image, "turn left at the intersection", num_samples=5, generator=torch.Generator().manual_seed(3), speed=8.0)
+    assert len(samples) == 5 and all(isinstance(s, CameraTrajectory) for s in samples)
+    assert all(len(s) == 16 and s.image_size == (160, 90) for s in samples)
+    np.testing.assert_array_equal(samples[0].timestamps_us, np.arange(16) * 200_000)
+    np.testing.assert_allclose(samples[0].c2w[0], np.eye(4), atol=1e-9)  # relative to the current camera
+    again = model.sample(image, "turn left at the intersection", num_samples=5, generator=torch.Generator().manual_seed(3), speed=8.0)
+    assert all(a.allclose(b, atol=1e-9) for a, b in zip(samples, again, strict=True))
+    other = model.sample(image, "turn left at the intersection", num_samples=5, generator=torch.Generator().manual_seed(4), speed=8.0)
+    assert not np.allclose(samples[1].c2w, other[1].c2w)
+
+    model.save_pretrained(tmp_path / "m")
+    state = load_file(str(tmp_path / "m" / "model.safetensors"))
+    assert not any(k.startswith("backbone.") for k in state)  # frozen backbones are not shipped
+    loaded = CT1TrajectoryModel.from_pretrained(tmp_path / "m", device="cpu", backbone=backbone)
+    reloaded = loaded.sample(image, "turn left at the intersection", num_samples=5, generator=torch.Generator().manual_seed(3), speed=8.0)
+    assert all(a.allclose(b, atol=1e-6) for a, b in zip(samples, reloaded, strict=True))
+
+
+def test_bad_inputs_are_rejected(backbone: MobileNetMiniLMBackbone) -> None:
+    model = CT1TrajectoryModel(CT1TrajectoryConfig(**TINY), backbone=backbone).eval()
+    image = np.zeros((64, 64, 3), np.uint8)
+    with pytest.raises(ValueError, match="instruction"):
+        model.sample(image, "   ")
+    with pytest.raises(ValueError, match="RGB uint8"):
+        model.sample(np.zeros((64, 64, 4), np.uint8), "go")
+    with pytest.raises(ValueError, match="speed"):
+        model.sample(image, "go", speed=float("nan"))
+    with pytest.raises(ValueError, match="num_samples"):
+        model.sample(image, "go", num_samples=10**6)
+    with pytest.raises(ValueError, match="hidden_size"):
+        CT1TrajectoryConfig(hidden_size=30, dit_heads=4)
+    with pytest.raises(FileNotFoundError, match="not a CT-1 trajectory model"):
+        CT1TrajectoryModel.from_pretrained("/nonexistent")
+
+
+def _tiny_yaml(path: Path, steps: int, **train: object) -> Path:
+    cfg = {"model": TINY, "train": {"steps": steps, "batch_size": 12, "lr": 2e-3, "warmup_steps": 5, "augment_variants": 2,
+                                    "val_every": 1000, "val_clips": 6, "checkpoint_every": 10, "log_every": 5, **train}}
+    path.write_text(json.dumps(cfg))  # JSON is valid YAML
+    return path
+
+
+def test_short_training_lowers_loss_and_resumes(tmp_path: Path) -> None:
+    make_toy_store(tmp_path / "toy.zarr", {"train": 18, "val": 6})
+    cfg = _tiny_yaml(tmp_path / "tiny.yaml", steps=40)
+    out = tmp_path / "run"
+    train_trajectory_model(tmp_path / "toy.zarr", cfg, out, steps=20)
+    log = json.loads((out / "training_log.json").read_text())
+    assert set(log["history"][-1]["val"]) >= {"min_ade", "compliance"}
+    train_trajectory_model(tmp_path / "toy.zarr", cfg, out)  # resumes at step 20
+    log = json.loads((out / "training_log.json").read_text())
+    losses = [h["mse"] for h in log["history"] if "mse" in h]
+    assert [h["step"] for h in log["history"] if "mse" in h] == [5, 10, 15, 20, 25, 30, 35, 40]
+    assert np.mean(losses[-2:]) < 0.8 * np.mean(losses[:2])
+    assert (out / "model.safetensors").is_file() and (out / "config.json").is_file()
+
+
+@pytest.mark.timeout(300)
+def test_distributed_training_two_ranks_end_identical(tmp_path: Path) -> None:
+    make_toy_store(tmp_path / "toy.zarr", {"train": 12})
+    cfg = _tiny_yaml(tmp_path / "tiny.yaml", steps=6, checkpoint_every=3)
+    script = tmp_path / "rank.py"
+    script.write_text(
+        "import sys, torch\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        "torch.set_num_threads(1)\n"
+        "import torch.distributed as dist\n"
+        "from safetensors.torch import save_file\n"
+        "from ct1_sim.trajectory.training import train_trajectory_model\n"
+        f"model = train_trajectory_model({str(tmp_path / 'toy.zarr')!r}, {str(cfg)!r}, {str(tmp_path / 'ddp')!r})\n"
+        f"save_file(model.trainable_state_dict(), {str(tmp_path)!r} + '/rank' + str(dist.get_rank()) + '.safetensors')\n"
+        "dist.destroy_process_group()\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(script)],
+        capture_output=True, text=True, env=env, timeout=280,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rank0, rank1 = load_file(str(tmp_path / "rank0.safetensors")), load_file(str(tmp_path / "rank1.safetensors"))
+    assert rank0.keys() == rank1.keys()
+    for key in rank0:
+        torch.testing.assert_close(rank0[key], rank1[key], rtol=0, atol=0)
+    assert rank0["dit.head.weight"].abs().sum() > 0  # zero-initialised: non-zero means it trained
+    saved = load_file(str(tmp_path / "ddp" / "model.safetensors"))
+    torch.testing.assert_close(saved["dit.head.weight"], rank0["dit.head.weight"])
