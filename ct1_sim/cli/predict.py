@@ -1,0 +1,65 @@
+"""``ct1-sim predict``: trajectories for one image and instruction, as files, an overlay and a bird's-eye plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from ct1_sim.paths import TRAJECTORY_MODEL, default_model_dir
+
+_SUFFIX = {"json": ".json", "ct1": ".txt", "realestate10k": ".txt", "motionctrl": ".json"}
+
+
+def load_image(path: Path) -> np.ndarray:
+    """RGB uint8 pixels of an image file, with a clear error for anything that is not an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise FileNotFoundError(f"no image at {path}")
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"{path} is not a readable image ({err}); give a JPEG or PNG") from None
+
+
+def predict(
+    image: Annotated[Path, typer.Option(help="Front-camera frame (JPEG/PNG).")],
+    instruction: Annotated[str, typer.Option(help='What to do, e.g. "turn left at the intersection".')],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    samples: Annotated[int, typer.Option(help="Number of trajectories K.")] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    speed: Annotated[float | None, typer.Option(help="Current ego speed in m/s, when known.")] = None,
+    format: Annotated[str, typer.Option("--format", help="json | ct1 | realestate10k | motionctrl")] = "json",
+    model: Annotated[Path | None, typer.Option(help="Model folder (default: the shipped ct1-tiny).")] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+) -> None:
+    """Predict K camera trajectories for IMAGE and INSTRUCTION."""
+    import torch
+    from PIL import Image
+
+    from ct1_sim.formats import FORMATS, write_trajectory
+    from ct1_sim.metrics import classify_maneuver
+    from ct1_sim.trajectory import CT1TrajectoryModel
+    from ct1_sim.viz import draw_paths, plot_birds_eye
+
+    if format not in FORMATS:
+        raise ValueError(f"unknown --format {format!r}; use one of {', '.join(FORMATS)}")
+    pixels = load_image(image)
+    model_dir = model or default_model_dir(TRAJECTORY_MODEL)
+    net = CT1TrajectoryModel.from_pretrained(model_dir, device=device)
+    trajectories = net.sample(pixels, instruction, num_samples=samples, generator=torch.Generator().manual_seed(seed), speed=speed)
+    out.mkdir(parents=True, exist_ok=True)
+    labels = []
+    for i, traj in enumerate(trajectories):
+        write_trajectory(traj, out / f"sample_{i:02d}{_SUFFIX[format]}", format)
+        labels.append(classify_maneuver(traj))
+    Image.fromarray(draw_paths(pixels, trajectories)).save(out / "overlay.png")
+    plot_birds_eye(out / "birds_eye.png", trajectories, labels=[f"{i}: {m}" for i, m in enumerate(labels)], title=instruction)
+    for i, label in enumerate(labels):
+        end = trajectories[i].positions[-1]
+        typer.echo(f"sample {i}: {label:18s} ends {end[2]:6.1f} m ahead, {end[0]:+6.1f} m right")
+    typer.echo(f"wrote {len(trajectories)} trajectories ({format}), overlay.png and birds_eye.png to {out}")
