@@ -84,8 +84,16 @@ def convert(
 def _register_subcommands() -> None:
     """Attach sub-apps that live in their own modules."""
     from ct1_sim.cli.demo import demo
+    from ct1_sim.cli.predict import predict
+    from ct1_sim.cli.training import eval_app, train_app
 
     app.command()(friendly_errors(demo))
+    app.command()(friendly_errors(predict))
+    for sub in (train_app, eval_app):
+        for command in sub.registered_commands:
+            command.callback = friendly_errors(command.callback)
+    app.add_typer(train_app, name="train")
+    app.add_typer(eval_app, name="eval")
     try:
         from ct1_sim.cli.scenarios import scenarios_app
     except ImportError as err:  # pragma: no cover - only while the module is missing

@@ -1,0 +1,116 @@
+"""``ct1-sim demo``: the README's main job, on the bundled sample frames.
+
+It runs every stage that is available and says plainly which are not: until the trajectory and video
+models are shipped in ``model/``, it shows the scenario generator's ground-truth future for each sample
+(written in every pose format, drawn into the frame and from above) instead of predictions.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from PIL import Image
+from tqdm import tqdm
+
+from ct1_sim.data.samples import Sample, load_samples
+from ct1_sim.formats import FORMATS, read_trajectory, write_trajectory
+from ct1_sim.geometry import CameraTrajectory
+from ct1_sim.metrics import classify_maneuver
+from ct1_sim.paths import TRAJECTORY_MODEL, VIDEO_MODEL, default_model_dir
+from ct1_sim.viz import draw_paths, plot_birds_eye
+
+_EXTENSIONS = {"realestate10k": ".txt", "ct1": ".ct1.txt", "motionctrl": ".motionctrl.json", "json": ".json"}
+
+
+def _model_status() -> dict[str, str]:
+    status = {}
+    for key, name in (("trajectory model", TRAJECTORY_MODEL), ("video model", VIDEO_MODEL)):
+        path = default_model_dir(name)
+        status[key] = f"found at {path}" if (path / "config.json").is_file() else f"not shipped yet ({path} missing)"
+    return status
+
+
+def _write_formats(traj: CameraTrajectory, folder: Path) -> dict[str, str]:
+    """Write ``traj`` in every pose format, read each back and check it (relative to frame 0)."""
+    written = {}
+    reference = traj.relative_to_first()
+    for fmt in FORMATS:
+        path = folder / f"trajectory{_EXTENSIONS[fmt]}"
+        write_trajectory(traj, path, fmt)
+        back = read_trajectory(path, fmt, image_size=traj.image_size, rate_hz=5.0).relative_to_first()
+        if not np.allclose(back.c2w, reference.c2w, atol=1e-6):
+            raise RuntimeError(f"{fmt} round trip changed the trajectory ({path})")
+        written[fmt] = path.name
+    return written
+
+
+def _run_sample(sample: Sample, folder: Path) -> dict[str, object]:
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(sample.image).save(folder / "input.png")
+    row: dict[str, object] = {"name": sample.name, "instruction": sample.instruction, "speed_mps": sample.speed_mps}
+    if sample.trajectory is None:
+        row["note"] = "no ground-truth path shipped with this sample"
+        return row
+    gt = sample.trajectory
+    row["files"] = _write_formats(gt, folder)
+    Image.fromarray(draw_paths(sample.image, [], ground_truth=gt)).save(folder / "overlay.png")
+    plot_birds_eye(folder / "birds_eye.png", [], ground_truth=gt, title=sample.instruction)
+    row["maneuver_label"] = sample.maneuver
+    row["maneuver_from_path"] = classify_maneuver(gt)
+    return row
+
+
+def _write_html(out: Path, rows: list[dict[str, object]], status: dict[str, str], seconds: float) -> Path:
+    esc = html.escape
+    parts = [
+        "<!doctype html><meta charset='utf-8'><title>ct1-sim demo</title>",
+        "<style>body{font-family:sans-serif;margin:2em}img{max-width:448px;margin:4px}td{padding:4px 8px}</style>",
+        "<h1>ct1-sim demo</h1>",
+        "<h2>What ran</h2><table>",
+    ]
+    parts += [f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in status.items()]
+    parts.append(f"</table><p>{len(rows)} samples in {seconds:.1f} s.</p>")
+    for row in rows:
+        name = esc(str(row["name"]))
+        parts.append(f"<h2>{name}: “{esc(str(row['instruction']))}”</h2>")
+        parts.append(f"<p>speed {row.get('speed_mps')} m/s; maneuver label {esc(str(row.get('maneuver_label')))}, "
+                     f"read off the path: {esc(str(row.get('maneuver_from_path')))}</p>")
+        imgs = ["input.png", "overlay.png", "birds_eye.png"]
+        parts.append("".join(f"<img src='{name}/{i}' alt='{i}'>" for i in imgs if (out / str(row["name"]) / i).exists()))
+        files = row.get("files", {})
+        if isinstance(files, dict):
+            parts.append("<p>" + " · ".join(f"<a href='{name}/{esc(f)}'>{esc(fmt)}</a>" for fmt, f in files.items()) + "</p>")
+    page = out / "index.html"
+    page.write_text("\n".join(parts))
+    return page
+
+
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the results.")] = Path("out/demo"),
+) -> None:
+    """Run the main job on the bundled sample frames and write trajectories, overlays and an HTML summary."""
+    t0 = time.perf_counter()
+    status = _model_status()
+    for key, value in status.items():
+        typer.echo(f"{key}: {value}")
+    if "not shipped" in status["trajectory model"]:
+        typer.secho(
+            "No trajectory model yet: showing each sample's ground-truth future from the scenario generator, "
+            "not predictions.",
+            fg=typer.colors.YELLOW,
+        )
+    samples = load_samples()
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [_run_sample(s, out / s.name) for s in tqdm(samples, desc="samples", unit="frame")]
+    seconds = time.perf_counter() - t0
+    (out / "summary.json").write_text(json.dumps({"status": status, "samples": rows}, indent=2))
+    page = _write_html(out, rows, status, seconds)
+    for row in rows:
+        typer.echo(f"  {row['name']}: {row['instruction']!r} -> path reads as {row.get('maneuver_from_path')}")
+    typer.echo(f"done in {seconds:.1f} s; open {page.resolve()}")

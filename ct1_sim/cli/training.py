@@ -1,0 +1,52 @@
+"""``ct1-sim train ...`` and ``ct1-sim eval ...`` commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+train_app = typer.Typer(help="Train models (resumable: run the same command again to continue).", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluate models on a clip store's held-out split.", no_args_is_help=True)
+
+
+@train_app.command("trajectory")
+def train_trajectory(
+    data: Annotated[Path, typer.Option(help="Clip store (zarr) with train/val splits.")],
+    config: Annotated[Path, typer.Option(help="Training YAML, e.g. model/configs/ct1-tiny.yaml.")],
+    out: Annotated[Path, typer.Option(help="Output folder (checkpoints/, then config.json + model.safetensors).")],
+    steps: Annotated[int | None, typer.Option(help="Override train.steps.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override train.seed.")] = None,
+    wavelet_weight: Annotated[float | None, typer.Option(help="Override the wavelet loss weight (0 = ablation).")] = None,
+    device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
+) -> None:
+    """Train the CT-1 trajectory model. Works under `torchrun --nproc-per-node N` unchanged."""
+    from ct1_sim.trajectory.training import train_trajectory_model
+
+    train_trajectory_model(data, config, out, device=device, steps=steps, wavelet_weight=wavelet_weight, seed=seed)
+    typer.echo(f"saved the EMA model to {out}")
+
+
+@eval_app.command("trajectory")
+def eval_trajectory(
+    data: Annotated[Path, typer.Option(help="Clip store with a test split (and the train split for baselines).")],
+    model: Annotated[Path, typer.Option(help="Model folder.")],
+    report: Annotated[Path, typer.Option(help="Report folder (report.md + metrics.json).")],
+    ablation: Annotated[Path | None, typer.Option(help="The model trained without the wavelet loss, for comparison.")] = None,
+    samples: Annotated[int, typer.Option(help="K samples per clip.")] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
+    max_clips: Annotated[int | None, typer.Option(help="Evaluate only the first N clips.")] = None,
+    device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
+) -> None:
+    """Evaluate a trajectory model against image-blind baselines (and its no-wavelet ablation)."""
+    from ct1_sim.trajectory.evaluation import evaluate, write_report
+
+    models = {"ct1": model}
+    if ablation is not None:
+        models["ct1_no_wavelet"] = ablation
+    results = evaluate(data, models, num_samples=samples, seed=seed, split=split, max_clips=max_clips, device=device)
+    path = write_report(results, report)
+    typer.echo(path.read_text())
+    typer.echo(f"wrote {path} and {report / 'metrics.json'}")
