@@ -94,12 +94,11 @@ def _register_subcommands() -> None:
             command.callback = friendly_errors(command.callback)
     app.add_typer(train_app, name="train")
     app.add_typer(eval_app, name="eval")
-    try:
-        from ct1_sim.cli.scenarios import scenarios_app
-    except ImportError as err:  # pragma: no cover - only while the module is missing
-        logging.getLogger(__name__).debug("scenarios commands unavailable: %s", err)
-    else:
-        app.add_typer(scenarios_app, name="scenarios")
+    from ct1_sim.cli.scenarios import scenarios_app
+
+    for command in scenarios_app.registered_commands:
+        command.callback = friendly_errors(command.callback)
+    app.add_typer(scenarios_app, name="scenarios")
 
 
 _register_subcommands()

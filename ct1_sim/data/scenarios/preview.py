@@ -1,0 +1,34 @@
+"""Contact sheets of rendered scenario clips (first / middle / last frame, instruction and label)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ct1_sim.data.scenarios.generate import make_clip
+from ct1_sim.data.scenarios.renderer import SceneRenderer
+from ct1_sim.data.scenarios.spec import ScenarioSpec
+from ct1_sim.viz import draw_paths
+
+
+def contact_sheet(spec: ScenarioSpec, rows: int, out: str | Path, seed: int = 0) -> Path:
+    """Write a PNG with ``rows`` clips: frame 0 with the true path drawn in, the middle and the last frame."""
+    renderer = SceneRenderer(spec.clip.width, spec.clip.height)
+    tiles = []
+    for i in range(rows):
+        family, split = spec.assign(i)
+        clip = make_clip(renderer, spec.name, family, spec.params(family), split, i, seed, spec.clip)
+        first = draw_paths(clip.frames[0], [], ground_truth=clip.trajectory, camera_height_m=spec.clip.camera_height_m)
+        row = np.concatenate([first, clip.frames[len(clip.frames) // 2], clip.frames[-1]], axis=1)
+        image = Image.fromarray(row)
+        draw = ImageDraw.Draw(image)
+        text = f"{clip.instruction!r} -> {clip.meta['maneuver']} ({clip.meta['speed_mps']:.1f} m/s)"
+        draw.rectangle([0, 0, 8 + 6 * len(text), 14], fill=(0, 0, 0))
+        draw.text((4, 2), text, fill=(255, 255, 255))
+        tiles.append(np.asarray(image))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate(tiles, axis=0)).save(out)
+    return out
