@@ -47,3 +47,17 @@ def preview(
 
     contact_sheet(load_spec(spec), clips, out, seed=seed)
     typer.echo(f"wrote {out}")
+
+
+@scenarios_app.command("samples")
+def samples(
+    scenario_dir: Annotated[Path, typer.Option(help="Folder with urban.yaml, suburban.yaml, highway.yaml.")] = Path("scenarios"),
+    out: Annotated[Path, typer.Option(help="Where to write the samples.")] = Path("ct1_sim/assets/samples"),
+) -> None:
+    """Rebuild the demo samples bundled in the package from the test split."""
+    from ct1_sim.data.scenarios.samples import build_samples
+    from ct1_sim.data.scenarios.spec import load_spec
+
+    specs = {name: load_spec(scenario_dir / f"{name}.yaml") for name in ("urban", "suburban", "highway")}
+    for entry in build_samples(specs, out):
+        typer.echo(f"{entry['file']}: {entry['instruction']!r} ({entry['maneuver']}, {entry['speed_mps']:.1f} m/s)")
