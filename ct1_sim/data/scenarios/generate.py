@@ -20,6 +20,12 @@ from ct1_sim.geometry import CameraTrajectory
 log = logging.getLogger(__name__)
 
 SPLIT_SALT = {"train": 0, "val": 1, "test": 2}
+MAX_ATTEMPTS = 30
+#: scripted maneuver -> the label its path must show (families not listed, e.g. curves, take what the path shows)
+EXPECTED_LABEL = {
+    "turn_left": "turn_left", "turn_right": "turn_right", "straight": "straight", "lane_change_left": "lane_change_left",
+    "lane_change_right": "lane_change_right", "stop": "stop", "speed_up": "straight", "slow_down": "straight",
+}
 
 
 def clip_seed(spec_name: str, family: str, split: str, index: int, base_seed: int = 0) -> int:
@@ -67,6 +73,31 @@ def render_frames(renderer: SceneRenderer, world: World, c2w: np.ndarray, times_
     return np.stack(frames), np.stack(depths)
 
 
+def build_scene(
+    spec_name: str, family: str, params: dict[str, Any], split: str, index: int, base_seed: int = 0, clip_spec: ClipSpec = ClipSpec()
+) -> tuple[World, EgoPath, CameraTrajectory, str, int, int]:
+    """Lay out the world and drive the ego: ``(world, path, trajectory at the clip spec, label, seed, attempt)``."""
+    from ct1_sim.metrics import classify_maneuver
+
+    if family not in FAMILIES:
+        raise ValueError(f"unknown scenario family {family!r}; choose one of {sorted(FAMILIES)}")
+    seed = clip_seed(spec_name, family, split, index, base_seed)
+    times = np.arange(clip_spec.num_poses) / clip_spec.rate_hz
+    K = clip_spec.K
+    for attempt in range(MAX_ATTEMPTS):
+        # a scripted maneuver that does not finish inside the clip (a turn begun too late) would be read off the
+        # path as something else; draw the layout again (deterministically) until the path shows the maneuver
+        rng = np.random.default_rng([seed, attempt])
+        world = FAMILIES[family](rng, params)
+        path = drive(world, clip_spec.duration_s + 0.05)
+        c2w = camera_path(path, times, clip_spec)
+        traj = CameraTrajectory(c2w=c2w, K=K, image_size=(clip_spec.width, clip_spec.height), timestamps_us=clip_spec.timestamps_us())
+        label = classify_maneuver(traj)
+        if EXPECTED_LABEL.get(world.maneuver, label) == label:
+            return world, path, traj, label, seed, attempt
+    raise RuntimeError(f"{family} clip {index} ({split}): no layout showed {world.maneuver!r} in {MAX_ATTEMPTS} draws")
+
+
 def make_clip(
     renderer: SceneRenderer,
     spec_name: str,
@@ -78,19 +109,11 @@ def make_clip(
     clip_spec: ClipSpec = ClipSpec(),
 ) -> Clip:
     """Build, drive and render one clip. The same arguments give the same pixels."""
-    from ct1_sim.metrics import classify_maneuver, classify_speed_behaviour
+    from ct1_sim.metrics import classify_speed_behaviour
 
-    if family not in FAMILIES:
-        raise ValueError(f"unknown scenario family {family!r}; choose one of {sorted(FAMILIES)}")
-    seed = clip_seed(spec_name, family, split, index, base_seed)
-    rng = np.random.default_rng(seed)
-    world = FAMILIES[family](rng, params)
-    path = drive(world, clip_spec.duration_s + 0.05)
-    times = np.arange(clip_spec.num_poses) / clip_spec.rate_hz
-    c2w = camera_path(path, times, clip_spec)
-    K = clip_spec.K
-    traj = CameraTrajectory(c2w=c2w, K=K, image_size=(clip_spec.width, clip_spec.height), timestamps_us=clip_spec.timestamps_us())
-    label = classify_maneuver(traj)
+    world, path, traj, label, seed, attempt = build_scene(spec_name, family, params, split, index, base_seed, clip_spec)
+    rng = np.random.default_rng([seed, attempt, 1])
+    times, K, c2w = traj.times_s, traj.K, traj.c2w
     behaviour = classify_speed_behaviour(traj)
     frames, depth = render_frames(renderer, world, c2w, times, K)
     text = phrase(instruction_key(family, label, world.maneuver, world.layout), rng)
@@ -103,6 +126,7 @@ def make_clip(
         "speed_behaviour": behaviour,
         "split": split,
         "seed": seed,
+        "attempt": attempt,
         "speed_mps": round(float(path.states[0, 3]), 4),
         "layout": world.layout,
     }
