@@ -143,3 +143,11 @@ def test_nuscenes_export_loads_with_the_devkit_and_matches_clip_poses(tmp_path: 
         assert (tmp_path / "nus" / sd["filename"]).is_file()
         for _ in range(2):
             sample = nusc.get("sample", sample["next"]) if sample["next"] else sample
+    # the curation pipeline reads the export: one window per scene (keyframe 0; later ones run past the 3 s scene)
+    from ct1_sim.data.nuscenes import curate_nuscenes
+
+    curated, counts = curate_nuscenes(tmp_path / "nus", VERSION, tmp_path / "curated.zarr")
+    assert len(curated) == 2 and counts["past_scene_end"] == 12
+    first = curated[f"{nusc.scene[0]['name']}-k000"]
+    assert first.meta["maneuver"] == clip.meta["maneuver"]
+    assert first.trajectory.allclose(clip.trajectory, atol=1e-5)

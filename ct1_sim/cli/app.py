@@ -94,11 +94,13 @@ def _register_subcommands() -> None:
             command.callback = friendly_errors(command.callback)
     app.add_typer(train_app, name="train")
     app.add_typer(eval_app, name="eval")
+    from ct1_sim.cli.curate import curate_app
     from ct1_sim.cli.scenarios import scenarios_app
 
-    for command in scenarios_app.registered_commands:
-        command.callback = friendly_errors(command.callback)
-    app.add_typer(scenarios_app, name="scenarios")
+    for name, sub_app in (("scenarios", scenarios_app), ("curate", curate_app)):
+        for command in sub_app.registered_commands:
+            command.callback = friendly_errors(command.callback)
+        app.add_typer(sub_app, name=name)
 
 
 _register_subcommands()
