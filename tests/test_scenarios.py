@@ -150,4 +150,5 @@ def test_nuscenes_export_loads_with_the_devkit_and_matches_clip_poses(tmp_path: 
     assert len(curated) == 2 and counts["past_scene_end"] == 12
     first = curated[f"{nusc.scene[0]['name']}-k000"]
     assert first.meta["maneuver"] == clip.meta["maneuver"]
-    assert first.trajectory.allclose(clip.trajectory, atol=1e-5)
+    # 5 Hz poses interpolated from the 12 Hz frames stay within 2 cm / 0.01 of the directly sampled ones
+    np.testing.assert_allclose(first.trajectory.c2w, clip.trajectory.c2w, atol=0.02)
