@@ -173,3 +173,37 @@ def test_hf_backbone_plumbing_with_tiny_random_clip(tmp_path: Path) -> None:
     assert all(a.allclose(b, atol=1e-6) for a, b in zip(samples, again, strict=True))
     with pytest.raises(FileNotFoundError, match="config.json"):
         CT1TrajectoryModel(CT1TrajectoryConfig(backbone="hf", hf_path=str(tmp_path / "nothing"), **TINY))
+
+
+def test_eval_and_predict_cli_on_a_tiny_trained_model(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ct1_sim.cli.app import app
+
+    make_toy_store(tmp_path / "toy.zarr", {"train": 12, "test": 6})
+    cfg = _tiny_yaml(tmp_path / "tiny.yaml", steps=10)
+    train_trajectory_model(tmp_path / "toy.zarr", cfg, tmp_path / "m")
+    runner = CliRunner()
+    res = runner.invoke(app, ["eval", "trajectory", "--data", str(tmp_path / "toy.zarr"), "--model", str(tmp_path / "m"),
+                              "--report", str(tmp_path / "report"), "--samples", "4"])
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert set(metrics["methods"]) == {"ct1", "baseline_a_library", "baseline_b_mean_path", "baseline_c_constant_velocity"}
+    # the mean-path baseline is exact on this toy data set for straight clips; constant velocity is exact for straight too
+    assert metrics["methods"]["baseline_c_constant_velocity"]["compliance"] == pytest.approx(2 / 6)
+    assert metrics["clips"] == 6 and (tmp_path / "report" / "report.md").is_file()
+
+    from PIL import Image
+
+    frame = np.full((64, 112, 3), 90, np.uint8)
+    Image.fromarray(frame).save(tmp_path / "frame.png")
+    res = runner.invoke(app, ["predict", "--image", str(tmp_path / "frame.png"), "--instruction", "turn left at the intersection",
+                              "--samples", "3", "--speed", "7", "--format", "ct1", "--model", str(tmp_path / "m"), "--out", str(tmp_path / "pred")])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == ["birds_eye.png", "overlay.png", "sample_00.txt", "sample_01.txt", "sample_02.txt"]
+    from ct1_sim.formats import read_trajectory
+
+    assert len(read_trajectory(tmp_path / "pred" / "sample_00.txt", "ct1")) == 16
+    (tmp_path / "notes.txt").write_text("not an image")
+    bad = runner.invoke(app, ["predict", "--image", str(tmp_path / "notes.txt"), "--instruction", "go", "--model", str(tmp_path / "m"), "--out", str(tmp_path / "p2")])
+    assert bad.exit_code == 2 and "not a readable image" in bad.output

@@ -20,11 +20,12 @@ def train_trajectory(
     seed: Annotated[int | None, typer.Option(help="Override train.seed.")] = None,
     wavelet_weight: Annotated[float | None, typer.Option(help="Override the wavelet loss weight (0 = ablation).")] = None,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
+    cache: Annotated[Path | None, typer.Option(help="Feature cache folder (default OUT/cache); share it between runs.")] = None,
 ) -> None:
     """Train the CT-1 trajectory model. Works under `torchrun --nproc-per-node N` unchanged."""
     from ct1_sim.trajectory.training import train_trajectory_model
 
-    train_trajectory_model(data, config, out, device=device, steps=steps, wavelet_weight=wavelet_weight, seed=seed)
+    train_trajectory_model(data, config, out, device=device, steps=steps, wavelet_weight=wavelet_weight, seed=seed, cache_dir=cache)
     typer.echo(f"saved the EMA model to {out}")
 
 

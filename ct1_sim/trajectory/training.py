@@ -147,11 +147,13 @@ def train_trajectory_model(
     steps: int | None = None,
     wavelet_weight: float | None = None,
     seed: int | None = None,
+    cache_dir: str | Path | None = None,
 ) -> CT1TrajectoryModel:
     """Train (or resume), save the EMA model to ``out`` and return it (EMA weights loaded).
 
     ``steps``, ``wavelet_weight`` and ``seed`` override the YAML. Checkpoints go to ``out/checkpoints``; running the
-    same command again resumes from the newest one.
+    same command again resumes from the newest one. Frozen-backbone features are cached in ``cache_dir``
+    (default ``out/cache``); runs on the same data and seed can share it.
     """
     rank, world = _distributed()
     model_cfg, s = load_training_config(config_path)
@@ -173,7 +175,7 @@ def train_trajectory_model(
     val_ids = split_ids(store, "val", s.val_clips)
     if not train_ids:
         raise ValueError(f"{data} has no clips with meta split='train'; render some with `ct1-sim scenarios render`")
-    cache = out / "cache"
+    cache = Path(cache_dir) if cache_dir is not None else out / "cache"
     feats = extract_features(store, train_ids, model.backbone, s.augment_variants, s.seed, cache / f"train-r{rank}.safetensors")
     val = extract_features(store, val_ids, model.backbone, 1, s.seed, cache / f"val-r{rank}.safetensors")
     model.set_normalization(feats.targets.flatten(0, 1).numpy())
