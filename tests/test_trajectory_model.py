@@ -207,3 +207,19 @@ def test_eval_and_predict_cli_on_a_tiny_trained_model(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not an image")
     bad = runner.invoke(app, ["predict", "--image", str(tmp_path / "notes.txt"), "--instruction", "go", "--model", str(tmp_path / "m"), "--out", str(tmp_path / "p2")])
     assert bad.exit_code == 2 and "not a readable image" in bad.output
+
+
+def test_mobilenet_weights_are_hash_checked_and_bn_folding_is_exact(tmp_path: Path) -> None:
+    from ct1_sim.trajectory.mobilenet_v2 import fold_batch_norms, load_pretrained_mobilenet_v2
+
+    fake = tmp_path / "mobilenet_v2.pth"
+    fake.write_bytes(b"not the weights")
+    with pytest.raises(ValueError, match="SHA-256"):
+        load_pretrained_mobilenet_v2(fake)
+    net = load_pretrained_mobilenet_v2()
+    x = torch.randn(2, 3, 64, 96, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        reference = net(x)
+        folded = fold_batch_norms(load_pretrained_mobilenet_v2())(x)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fold_batch_norms(load_pretrained_mobilenet_v2()).modules())
+    torch.testing.assert_close(folded, reference, atol=1e-4, rtol=1e-4)

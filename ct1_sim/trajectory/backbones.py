@@ -19,7 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ct1_sim.trajectory.mobilenet_v2 import FEATURE_CHANNELS, IMAGENET_MEAN, IMAGENET_STD, load_pretrained_mobilenet_v2
+from ct1_sim.trajectory.mobilenet_v2 import (
+    FEATURE_CHANNELS,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    fold_batch_norms,
+    load_pretrained_mobilenet_v2,
+)
 from ct1_sim.trajectory.text_encoder import SentenceEncoder
 
 log = logging.getLogger(__name__)
@@ -78,25 +84,16 @@ class MobileNetMiniLMBackbone(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.cnn = load_pretrained_mobilenet_v2().requires_grad_(False)
-        self._frozen: torch.jit.ScriptModule | None = None
+        self.cnn = fold_batch_norms(load_pretrained_mobilenet_v2()).requires_grad_(False)  # frozen: fold BN for speed
         self.text = SentenceEncoder()
         self.text_dim = self.text.dim
         self.num_image_tokens = (self.input_size[1] // 32) * (self.input_size[0] // 32)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
-    def _fast_cnn(self, x: torch.Tensor) -> torch.Tensor:
-        """The CNN frozen with TorchScript (batch-norm folded into the convolutions; ~2x faster on a CPU)."""
-        if self._frozen is None:
-            with torch.no_grad():
-                self._frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(self.cnn.eval(), x[:1])))
-        return self._frozen(x)
-
     @torch.inference_mode()
     def image_tokens(self, images: torch.Tensor) -> torch.Tensor:
-        x = (images - self.mean) / self.std
-        feats = self._fast_cnn(x) if x.device.type == "cpu" and x.dtype == torch.float32 else self.cnn(x)  # (B,1280,4,7)
+        feats = self.cnn((images - self.mean) / self.std)  # (B,1280,4,7)
         return feats.flatten(2).transpose(1, 2)  # (B,28,1280)
 
     def text_embedding(self, sentences: list[str]) -> torch.Tensor:

