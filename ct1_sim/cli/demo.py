@@ -1,8 +1,9 @@
 """``ct1-sim demo``: the README's main job, on the bundled sample frames.
 
-It runs every stage that is available and says plainly which are not: until the trajectory and video
-models are shipped in ``model/``, it shows the scenario generator's ground-truth future for each sample
-(written in every pose format, drawn into the frame and from above) instead of predictions.
+For each sample it predicts K trajectories with the shipped trajectory model (when ``model/ct1-tiny`` is
+there), writes them in every pose format, draws them into the frame next to the scenario generator's true
+future and from above, and links everything from ``index.html``. It says plainly which stages are missing
+(the video model is not shipped yet) and never fakes them.
 """
 
 from __future__ import annotations
@@ -50,19 +51,37 @@ def _write_formats(traj: CameraTrajectory, folder: Path) -> dict[str, str]:
     return written
 
 
-def _run_sample(sample: Sample, folder: Path) -> dict[str, object]:
+def _run_sample(sample: Sample, folder: Path, model: object | None, num_samples: int, seed: int) -> dict[str, object]:
+    import torch
+
     folder.mkdir(parents=True, exist_ok=True)
     Image.fromarray(sample.image).save(folder / "input.png")
-    row: dict[str, object] = {"name": sample.name, "instruction": sample.instruction, "speed_mps": sample.speed_mps}
-    if sample.trajectory is None:
-        row["note"] = "no ground-truth path shipped with this sample"
-        return row
+    row: dict[str, object] = {"name": sample.name, "instruction": sample.instruction, "speed_mps": sample.speed_mps,
+                              "maneuver_label": sample.maneuver}
     gt = sample.trajectory
-    row["files"] = _write_formats(gt, folder)
-    Image.fromarray(draw_paths(sample.image, [], ground_truth=gt)).save(folder / "overlay.png")
-    plot_birds_eye(folder / "birds_eye.png", [], ground_truth=gt, title=sample.instruction)
-    row["maneuver_label"] = sample.maneuver
-    row["maneuver_from_path"] = classify_maneuver(gt)
+    predicted: list[CameraTrajectory] = []
+    if model is not None:
+        predicted = model.sample(sample.image, sample.instruction, num_samples=num_samples,  # type: ignore[attr-defined]
+                                 generator=torch.Generator().manual_seed(seed), speed=sample.speed_mps)
+        labels = [classify_maneuver(t) for t in predicted]
+        row["predicted_maneuvers"] = labels
+        row["compliance"] = float(np.mean([m == sample.maneuver for m in labels])) if sample.maneuver else None
+        for i, traj in enumerate(predicted):
+            sub = folder / f"sample_{i:02d}"
+            sub.mkdir(exist_ok=True)
+            _write_formats(traj, sub)
+        row["files"] = _write_formats(predicted[0], folder)
+        if gt is not None:
+            from ct1_sim.metrics import min_ade
+
+            row["min_ade_m"] = round(min_ade(predicted, gt), 3)
+    elif gt is not None:
+        row["files"] = _write_formats(gt, folder)
+    if gt is not None:
+        row["maneuver_from_true_path"] = classify_maneuver(gt)
+    Image.fromarray(draw_paths(sample.image, predicted, ground_truth=gt)).save(folder / "overlay.png")
+    plot_birds_eye(folder / "birds_eye.png", predicted, ground_truth=gt, title=sample.instruction,
+                   labels=[f"{i}: {m}" for i, m in enumerate(row.get("predicted_maneuvers", []))] or None)
     return row
 
 
@@ -79,8 +98,9 @@ def _write_html(out: Path, rows: list[dict[str, object]], status: dict[str, str]
     for row in rows:
         name = esc(str(row["name"]))
         parts.append(f"<h2>{name}: “{esc(str(row['instruction']))}”</h2>")
-        parts.append(f"<p>speed {row.get('speed_mps')} m/s; maneuver label {esc(str(row.get('maneuver_label')))}, "
-                     f"read off the path: {esc(str(row.get('maneuver_from_path')))}</p>")
+        parts.append(f"<p>speed {row.get('speed_mps')} m/s; true maneuver {esc(str(row.get('maneuver_label')))}; "
+                     f"predicted: {esc(', '.join(map(str, row.get('predicted_maneuvers', []))) or 'no model')}; "
+                     f"minADE@K {row.get('min_ade_m', '-')} m. White dashes: the true future; colours: the K samples.</p>")
         imgs = ["input.png", "overlay.png", "birds_eye.png"]
         parts.append("".join(f"<img src='{name}/{i}' alt='{i}'>" for i in imgs if (out / str(row["name"]) / i).exists()))
         files = row.get("files", {})
@@ -93,24 +113,33 @@ def _write_html(out: Path, rows: list[dict[str, object]], status: dict[str, str]
 
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the results.")] = Path("out/demo"),
+    samples: Annotated[int, typer.Option(help="Trajectories K per frame.")] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
 ) -> None:
     """Run the main job on the bundled sample frames and write trajectories, overlays and an HTML summary."""
     t0 = time.perf_counter()
     status = _model_status()
     for key, value in status.items():
         typer.echo(f"{key}: {value}")
+    model = None
     if "not shipped" in status["trajectory model"]:
-        typer.secho(
-            "No trajectory model yet: showing each sample's ground-truth future from the scenario generator, "
-            "not predictions.",
-            fg=typer.colors.YELLOW,
-        )
-    samples = load_samples()
+        typer.secho("No trajectory model: showing each sample's true future from the scenario generator, not predictions.",
+                    fg=typer.colors.YELLOW)
+    else:
+        from ct1_sim.trajectory import CT1TrajectoryModel
+
+        model = CT1TrajectoryModel.from_pretrained(default_model_dir(TRAJECTORY_MODEL), device=device)
+    if "not shipped" in status["video model"]:
+        typer.secho("No video model: no future video is rendered (the video issue ships it).", fg=typer.colors.YELLOW)
+    bundled = load_samples()
     out.mkdir(parents=True, exist_ok=True)
-    rows = [_run_sample(s, out / s.name) for s in tqdm(samples, desc="samples", unit="frame")]
+    rows = [_run_sample(s, out / s.name, model, samples, seed) for s in tqdm(bundled, desc="samples", unit="frame")]
     seconds = time.perf_counter() - t0
     (out / "summary.json").write_text(json.dumps({"status": status, "samples": rows}, indent=2))
     page = _write_html(out, rows, status, seconds)
     for row in rows:
-        typer.echo(f"  {row['name']}: {row['instruction']!r} -> path reads as {row.get('maneuver_from_path')}")
+        got = row.get("predicted_maneuvers")
+        summary = f"predicted {got}, minADE@K {row.get('min_ade_m')} m" if got else f"true path reads as {row.get('maneuver_from_true_path')}"
+        typer.echo(f"  {row['name']}: {row['instruction']!r} -> {summary}")
     typer.echo(f"done in {seconds:.1f} s; open {page.resolve()}")
