@@ -25,6 +25,7 @@ from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.metrics import classify_maneuver
 from ct1_sim.paths import TRAJECTORY_MODEL, VIDEO_MODEL, default_model_dir
 from ct1_sim.viz import draw_paths, plot_birds_eye
+from ct1_sim.world import WorldModel
 
 _EXTENSIONS = {"realestate10k": ".txt", "ct1": ".ct1.txt", "motionctrl": ".motionctrl.json", "json": ".json"}
 
@@ -51,19 +52,16 @@ def _write_formats(traj: CameraTrajectory, folder: Path) -> dict[str, str]:
     return written
 
 
-def _run_sample(sample: Sample, folder: Path, model: object | None, num_samples: int, seed: int) -> dict[str, object]:
-    import torch
-
+def _run_sample(sample: Sample, folder: Path, world: WorldModel | None, num_samples: int, seed: int) -> dict[str, object]:
     folder.mkdir(parents=True, exist_ok=True)
     Image.fromarray(sample.image).save(folder / "input.png")
     row: dict[str, object] = {"name": sample.name, "instruction": sample.instruction, "speed_mps": sample.speed_mps,
                               "maneuver_label": sample.maneuver}
     gt = sample.trajectory
     predicted: list[CameraTrajectory] = []
-    if model is not None:
-        predicted = model.sample(sample.image, sample.instruction, num_samples=num_samples,  # type: ignore[attr-defined]
-                                 generator=torch.Generator().manual_seed(seed), speed=sample.speed_mps)
-        labels = [classify_maneuver(t) for t in predicted]
+    if world is not None:
+        prediction = world.predict(sample.image, sample.instruction, num_samples=num_samples, seed=seed, speed=sample.speed_mps)
+        predicted, labels = prediction.trajectories, prediction.maneuvers
         row["predicted_maneuvers"] = labels
         row["compliance"] = float(np.mean([m == sample.maneuver for m in labels])) if sample.maneuver else None
         for i, traj in enumerate(predicted):
@@ -122,19 +120,17 @@ def demo(
     status = _model_status()
     for key, value in status.items():
         typer.echo(f"{key}: {value}")
-    model = None
+    world = None
     if "not shipped" in status["trajectory model"]:
         typer.secho("No trajectory model: showing each sample's true future from the scenario generator, not predictions.",
                     fg=typer.colors.YELLOW)
     else:
-        from ct1_sim.trajectory import CT1TrajectoryModel
-
-        model = CT1TrajectoryModel.from_pretrained(default_model_dir(TRAJECTORY_MODEL), device=device)
+        world = WorldModel.from_pretrained(default_model_dir(TRAJECTORY_MODEL), device=device)
     if "not shipped" in status["video model"]:
         typer.secho("No video model: no future video is rendered (the video issue ships it).", fg=typer.colors.YELLOW)
     bundled = load_samples()
     out.mkdir(parents=True, exist_ok=True)
-    rows = [_run_sample(s, out / s.name, model, samples, seed) for s in tqdm(bundled, desc="samples", unit="frame")]
+    rows = [_run_sample(s, out / s.name, world, samples, seed) for s in tqdm(bundled, desc="samples", unit="frame")]
     seconds = time.perf_counter() - t0
     (out / "summary.json").write_text(json.dumps({"status": status, "samples": rows}, indent=2))
     page = _write_html(out, rows, status, seconds)

@@ -38,25 +38,21 @@ def predict(
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
 ) -> None:
     """Predict K camera trajectories for IMAGE and INSTRUCTION."""
-    import torch
     from PIL import Image
 
     from ct1_sim.formats import FORMATS, write_trajectory
-    from ct1_sim.metrics import classify_maneuver
-    from ct1_sim.trajectory import CT1TrajectoryModel
     from ct1_sim.viz import draw_paths, plot_birds_eye
+    from ct1_sim.world import WorldModel
 
     if format not in FORMATS:
         raise ValueError(f"unknown --format {format!r}; use one of {', '.join(FORMATS)}")
     pixels = load_image(image)
-    model_dir = model or default_model_dir(TRAJECTORY_MODEL)
-    net = CT1TrajectoryModel.from_pretrained(model_dir, device=device)
-    trajectories = net.sample(pixels, instruction, num_samples=samples, generator=torch.Generator().manual_seed(seed), speed=speed)
+    world = WorldModel.from_pretrained(model or default_model_dir(TRAJECTORY_MODEL), device=device)
+    prediction = world.predict(pixels, instruction, num_samples=samples, seed=seed, speed=speed)
+    trajectories, labels = prediction.trajectories, prediction.maneuvers
     out.mkdir(parents=True, exist_ok=True)
-    labels = []
     for i, traj in enumerate(trajectories):
         write_trajectory(traj, out / f"sample_{i:02d}{_SUFFIX[format]}", format)
-        labels.append(classify_maneuver(traj))
     Image.fromarray(draw_paths(pixels, trajectories)).save(out / "overlay.png")
     plot_birds_eye(out / "birds_eye.png", trajectories, labels=[f"{i}: {m}" for i, m in enumerate(labels)], title=instruction)
     for i, label in enumerate(labels):
