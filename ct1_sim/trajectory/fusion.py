@@ -38,6 +38,15 @@ class ConditionFusion(nn.Module):
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False) if layers > 0 else nn.Identity()
         self.norm = nn.LayerNorm(dim)
         self.cognition = nn.Sequential(nn.Linear(2 * dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+        # instruction embeddings share a large common component ("turn left" and "turn right" are close in any
+        # sentence space); whitening with training-set statistics makes the words that matter stand out
+        self.register_buffer("text_mean", torch.zeros(text_dim))
+        self.register_buffer("text_std", torch.ones(text_dim))
+
+    def set_text_statistics(self, embeddings: torch.Tensor) -> None:
+        """Per-dimension mean/std of training instruction embeddings ``(N, text_dim)`` (saved with the weights)."""
+        self.text_mean.copy_(embeddings.mean(0))
+        self.text_std.copy_(embeddings.std(0).clamp(min=1e-3))
 
     def forward(
         self,
@@ -48,7 +57,7 @@ class ConditionFusion(nn.Module):
         drop_condition: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         img = self.image_proj(image_tokens) + self.image_pos  # (B,N,dim)
-        txt = self.text_proj(text_embedding)  # (B,dim)
+        txt = self.text_proj((text_embedding - self.text_mean) / self.text_std)  # (B,dim)
         drop = drop_condition.view(-1, 1)
         img = torch.where(drop[:, :, None], self.null_image.expand_as(img), img)
         txt = torch.where(drop, self.null_text.expand_as(txt), txt)

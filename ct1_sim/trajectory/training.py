@@ -179,6 +179,7 @@ def train_trajectory_model(
     feats = extract_features(store, train_ids, model.backbone, s.augment_variants, s.seed, cache / f"train-r{rank}.safetensors")
     val = extract_features(store, val_ids, model.backbone, 1, s.seed, cache / f"val-r{rank}.safetensors")
     model.set_normalization(feats.targets.flatten(0, 1).numpy())
+    model.fusion.set_text_statistics(torch.unique(feats.text.flatten(0, 1), dim=0))
     log.info("training on %d clips x %d variants (%d val clips), %d trainable parameters",
              len(feats), s.augment_variants, len(val), sum(p.numel() for p in model.trainable_parameters()))
 
