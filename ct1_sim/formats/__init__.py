@@ -1,42 +1,64 @@
-"""Pose-file formats: RealEstate10K (CameraCtrl), CT-1 text, MotionCtrl JSON and ct1-sim JSON."""
+"""Pose-file formats (numpy only): RealEstate10K (CameraCtrl), CT-1 text, MotionCtrl JSON and ct1-sim JSON.
+
+Every reader returns a :class:`~ct1_sim.geometry.CameraTrajectory` (camera-to-world, OpenCV axes, metres)
+and raises :class:`TrajectoryFormatError` (``path:line: what; fix``) for a bad file. Every writer writes
+atomically (a temp file in the same folder, then ``os.replace``).
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
+from ct1_sim.formats._text import is_pose_line, read_text
 from ct1_sim.formats.ct1_text import read_ct1, write_ct1
+from ct1_sim.formats.defaults import DEFAULT_HFOV_DEG, DEFAULT_IMAGE_SIZE, DEFAULT_RATE_HZ
 from ct1_sim.formats.errors import TrajectoryFormatError
 from ct1_sim.formats.json_format import read_json, trajectory_from_dict, trajectory_to_dict, write_json
 from ct1_sim.formats.motionctrl import read_motionctrl, write_motionctrl
 from ct1_sim.formats.realestate10k import read_realestate10k, write_realestate10k
 from ct1_sim.geometry import CameraTrajectory
 
+log = logging.getLogger(__name__)
+
 FORMATS = ("realestate10k", "ct1", "motionctrl", "json")
 
+#: A pixel focal length is larger than this; a normalised one (fx / W) is not (hfov > ~14 deg).
+_PIXEL_FX = 4.0
 
-def _check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown trajectory format {fmt!r}; use one of {', '.join(FORMATS)}")
-    return fmt
+
+def check_format(fmt: str, path: str | Path) -> str:
+    """``fmt`` lower-cased if it is one of :data:`FORMATS`, else ``TrajectoryFormatError``."""
+    name = str(fmt).lower()
+    if name not in FORMATS:
+        raise TrajectoryFormatError(path, f"unknown pose format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
+    return name
 
 
 def guess_format(path: str | Path) -> str:
-    """Guess from the content: a JSON object -> json, a JSON list -> motionctrl, text with pixel fx -> ct1."""
+    """Guess a file's format: ``.json`` -> ``json`` (``motionctrl`` if the top level is a list); ``.txt`` ->
+    ``ct1`` if the first pose line's fx is in pixels (> 4) else ``realestate10k``. Other extensions are
+    guessed the same way from the content."""
     path = Path(path)
-    text = path.read_text() if path.is_file() else ""
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        return "json"
-    if stripped.startswith("["):
-        return "motionctrl"
-    for line in text.splitlines():
-        tokens = line.split()
-        if len(tokens) == 19:
-            try:
-                return "ct1" if float(tokens[1]) > 4.0 else "realestate10k"
-            except ValueError:
-                continue
-    raise TrajectoryFormatError(path, f"cannot tell the pose format; pass one of {', '.join(FORMATS)}")
+    text = read_text(path, f"a pose file in one of: {', '.join(FORMATS)}")
+    suffix = path.suffix.lower()
+    if suffix == ".json" or (suffix != ".txt" and text.lstrip()[:1] in ("[", "{")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise TrajectoryFormatError(
+                path, f"not valid JSON ({err.msg})", "fix the file or pass the format", line=err.lineno
+            ) from None
+        return "motionctrl" if isinstance(data, list) else "json"
+    for line in text.split("\n"):
+        if is_pose_line(line):
+            return "ct1" if float(line.split()[1]) > _PIXEL_FX else "realestate10k"
+    raise TrajectoryFormatError(
+        path,
+        "cannot tell the pose format: no line of 19 numbers",
+        f"pass the format, one of: {', '.join(FORMATS)}",
+    )
 
 
 def read_trajectory(
@@ -47,39 +69,76 @@ def read_trajectory(
     rate_hz: float | None = None,
     hfov_deg: float | None = None,
 ) -> CameraTrajectory:
-    """Read a pose file (``fmt`` guessed from the content when None)."""
-    fmt = _check_format(fmt) if fmt is not None else guess_format(path)
-    if fmt == "realestate10k":
+    """Read a pose file in ``fmt`` (guessed by :func:`guess_format` when None).
+
+    ``image_size (W,H)`` px is used by formats without a pixel size (realestate10k, ct1, motionctrl),
+    ``rate_hz`` by formats without timestamps (ct1, motionctrl), ``hfov_deg`` by motionctrl; ``None`` means
+    the format's default (see :mod:`ct1_sim.formats.defaults`). Options a format does not use are ignored.
+    """
+    name = check_format(fmt, path) if fmt is not None else guess_format(path)
+    if name == "realestate10k":
         return read_realestate10k(path, image_size)
-    if fmt == "ct1":
+    if name == "ct1":
         return read_ct1(path, image_size, rate_hz)
-    if fmt == "motionctrl":
+    if name == "motionctrl":
         return read_motionctrl(path, image_size, rate_hz, hfov_deg)
+    if any(v is not None for v in (image_size, rate_hz, hfov_deg)):
+        log.debug("%s: ct1-sim JSON has its own image size and timestamps; options ignored", path)
     return read_json(path)
 
 
 def write_trajectory(traj: CameraTrajectory, path: str | Path, fmt: str) -> None:
-    """Write ``traj`` to ``path`` in ``fmt`` (atomically)."""
-    fmt = _check_format(fmt)
-    {"realestate10k": write_realestate10k, "ct1": write_ct1, "motionctrl": write_motionctrl, "json": write_json}[fmt](traj, path)
+    """Write ``traj`` to ``path`` in ``fmt``, atomically (an existing file is replaced only on success)."""
+    writer = {
+        "realestate10k": write_realestate10k,
+        "ct1": write_ct1,
+        "motionctrl": write_motionctrl,
+        "json": write_json,
+    }
+    writer[check_format(fmt, path)](traj, path)
 
 
 def convert_trajectory_file(
     src: str | Path,
     dst: str | Path,
-    src_fmt: str,
+    src_fmt: str | None,
     dst_fmt: str,
     image_size: tuple[int, int] | None = None,
     rate_hz: float | None = None,
+    *,
+    hfov_deg: float | None = None,
 ) -> CameraTrajectory:
-    """Read ``src`` as ``src_fmt`` and write it to ``dst`` as ``dst_fmt``; returns the trajectory."""
-    _check_format(dst_fmt)
-    traj = read_trajectory(src, src_fmt, image_size=image_size, rate_hz=rate_hz)
-    write_trajectory(traj, dst, dst_fmt)
+    """Read ``src`` as ``src_fmt`` (None: guess) and write it to ``dst`` as ``dst_fmt``; return the trajectory.
+
+    ``image_size``/``rate_hz``/``hfov_deg`` are as in :func:`read_trajectory` (the CLI's ``--width/--height``
+    and ``--fps``). ``dst`` is untouched when anything fails.
+    """
+    dst_name = check_format(dst_fmt, dst)
+    traj = read_trajectory(src, src_fmt, image_size=image_size, rate_hz=rate_hz, hfov_deg=hfov_deg)
+    write_trajectory(traj, dst, dst_name)
+    log.info("converted %s -> %s (%s, %d poses)", src, dst, dst_name, len(traj))
     return traj
 
 
 __all__ = [
-    "FORMATS", "TrajectoryFormatError", "convert_trajectory_file", "guess_format", "read_trajectory", "trajectory_from_dict",
-    "trajectory_to_dict", "write_trajectory",
+    "DEFAULT_HFOV_DEG",
+    "DEFAULT_IMAGE_SIZE",
+    "DEFAULT_RATE_HZ",
+    "FORMATS",
+    "TrajectoryFormatError",
+    "check_format",
+    "convert_trajectory_file",
+    "guess_format",
+    "read_ct1",
+    "read_json",
+    "read_motionctrl",
+    "read_realestate10k",
+    "read_trajectory",
+    "trajectory_from_dict",
+    "trajectory_to_dict",
+    "write_ct1",
+    "write_json",
+    "write_motionctrl",
+    "write_realestate10k",
+    "write_trajectory",
 ]

@@ -1,7 +1,9 @@
 """MotionCtrl camera poses: JSON ``[T][12]``, row-major 3x4 world-to-camera relative to frame 0.
 
-``R_rel = R_i R_0^T``, ``t_rel = t_i - R_rel t_0`` (i.e. ``w2c_i @ c2w_0``). The file holds no intrinsics
-and no timestamps: reading takes ``image_size`` + ``hfov_deg`` (or ``K``) and ``rate_hz``.
+``R_rel = R_i R_0^T``, ``t_rel = t_i - R_rel t_0``, i.e. ``w2c_i @ c2w_0`` (OpenCV axes, metres), so the
+first pose is the identity. The file holds no intrinsics and no timestamps: reading takes ``image_size``
+(default :data:`DEFAULT_IMAGE_SIZE`) with ``hfov_deg`` (default :data:`DEFAULT_HFOV_DEG`) or a pixel ``K``,
+and ``rate_hz`` (default :data:`DEFAULT_RATE_HZ`; timestamps ``round(i * 1e6 / rate_hz)`` µs).
 """
 
 from __future__ import annotations
@@ -12,12 +14,32 @@ from pathlib import Path
 
 import numpy as np
 
-from ct1_sim.formats._text import build, c2w_to_w2c_rows, read_text, w2c_rows_to_c2w, write_atomic
+from ct1_sim.formats._text import (
+    JsonFieldError,
+    check_rate,
+    index_timestamps,
+    json_numbers,
+    line_of,
+    load_json,
+    w2c_rows,
+    w2c_rows_to_c2w,
+    write_atomic,
+)
 from ct1_sim.formats.defaults import DEFAULT_HFOV_DEG, DEFAULT_IMAGE_SIZE, DEFAULT_RATE_HZ
 from ct1_sim.formats.errors import TrajectoryFormatError
-from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov
+from ct1_sim.geometry import (
+    CameraTrajectory,
+    check_image_size,
+    check_intrinsics,
+    intrinsics_from_fov,
+    invert_rigid,
+)
 
 log = logging.getLogger(__name__)
+
+EXPECTED = (
+    "a MotionCtrl JSON list of poses, each 12 numbers (row-major 3x4 world-to-camera relative to frame 0)"
+)
 
 
 def read_motionctrl(
@@ -27,35 +49,49 @@ def read_motionctrl(
     hfov_deg: float | None = None,
     K: np.ndarray | None = None,
 ) -> CameraTrajectory:
-    """Read MotionCtrl poses as a trajectory relative to its first camera."""
+    """Read MotionCtrl poses as a trajectory relative to its first camera (first ``c2w`` is the identity).
+
+    ``K`` (pixels, for ``image_size``) wins over ``hfov_deg`` when given.
+    """
     path = Path(path)
+    rate = check_rate(DEFAULT_RATE_HZ if rate_hz is None else rate_hz)
+    data, text = load_json(path, EXPECTED)
     try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as err:
-        raise TrajectoryFormatError(path, f"not valid JSON ({err.msg})", err.lineno) from None
-    if not isinstance(data, list) or not data:
-        raise TrajectoryFormatError(path, "expected a JSON list of poses, each a list of 12 numbers")
-    rows = []
-    for i, row in enumerate(data):
-        if not isinstance(row, list) or len(row) != 12 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in row):
-            raise TrajectoryFormatError(path, f"pose {i} must be a list of 12 numbers (row-major 3x4 world-to-camera), got {str(row)[:60]}")
-        rows.append(row)
-    arr = np.array(rows, dtype=np.float64)
-    if not np.isfinite(arr).all():
-        raise TrajectoryFormatError(path, f"pose {int(np.flatnonzero(~np.isfinite(arr).all(1))[0])} has NaN or inf")
-    try:
-        c2w = w2c_rows_to_c2w(path, arr, list(range(len(arr))))
-    except TrajectoryFormatError as err:
-        raise TrajectoryFormatError(path, str(err).split(": ", 1)[1].replace("pose[0]", f"pose {err.line}")) from None
-    size = image_size or DEFAULT_IMAGE_SIZE
+        rows = json_numbers(data, (None, 12), (), EXPECTED)
+    except JsonFieldError as err:
+        raise TrajectoryFormatError(
+            path, str(err), f"expected {EXPECTED}", line=line_of(text, err.key)
+        ) from None
+    c2w = w2c_rows_to_c2w(path, rows, lambda i: line_of(text, (i,)))
+    if not np.allclose(c2w[0], np.eye(4), atol=1e-6):
+        log.warning(
+            "%s: the first MotionCtrl pose is not the identity; re-expressing poses relative to it", path
+        )
+    c2w = invert_rigid(c2w[0]) @ c2w  # exactly relative to the first camera
+    c2w[0] = np.eye(4)
+    size = check_image_size(DEFAULT_IMAGE_SIZE if image_size is None else image_size)
     if K is None:
-        K = intrinsics_from_fov(size[0], size[1], hfov_deg or DEFAULT_HFOV_DEG)
-    rate = rate_hz or DEFAULT_RATE_HZ
-    ts = np.round(np.arange(len(arr)) * 1e6 / rate).astype(np.int64)
-    return build(path, lambda: CameraTrajectory(c2w=c2w, K=K, image_size=size, timestamps_us=ts))
+        hfov = DEFAULT_HFOV_DEG if hfov_deg is None else hfov_deg
+        if image_size is None or hfov_deg is None:
+            log.info(
+                "%s: MotionCtrl files hold no intrinsics; using %dx%d px, %g deg horizontal FOV",
+                path,
+                *size,
+                hfov,
+            )
+        K = intrinsics_from_fov(size[0], size[1], hfov)
+    return CameraTrajectory(
+        c2w=c2w,
+        K=check_intrinsics(K),
+        image_size=size,
+        timestamps_us=index_timestamps(np.arange(len(c2w)), rate),
+    )
 
 
 def write_motionctrl(traj: CameraTrajectory, path: str | Path) -> None:
-    """Write MotionCtrl poses (relative to the first camera; intrinsics and times are not stored)."""
-    rows = c2w_to_w2c_rows(traj.relative_to_first())
-    write_atomic(Path(path), json.dumps([[float(v) for v in row] for row in rows], indent=1) + "\n")
+    """Write MotionCtrl poses atomically, one pose per line, relative to the first camera
+    (intrinsics, image size and timestamps are not stored)."""
+    rel = invert_rigid(traj.c2w[0]) @ traj.c2w  # inverse of w2c_i @ c2w_0
+    rel[0] = np.eye(4)
+    rows = [json.dumps([float(v) for v in row]) for row in w2c_rows(rel)]
+    write_atomic(path, "[\n " + ",\n ".join(rows) + "\n]\n")

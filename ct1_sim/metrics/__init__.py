@@ -1,4 +1,10 @@
-"""Metrics: trajectory errors (m, deg), CamI2V camera-control metrics, maneuver classification."""
+"""Metrics (numpy/scipy only): trajectory errors (m, deg, m/s^3), CamI2V camera-control metrics, and the
+maneuver / speed behaviour read off a camera path (instruction compliance).
+
+Every trajectory argument is a :class:`~ct1_sim.geometry.CameraTrajectory` or a ``(T,4,4)`` camera-to-world
+array (OpenCV axes, metres); sample sets are sequences of those or ``(K,T,4,4)`` arrays. Paths are compared
+relative to their own first pose. Definitions follow the "Metrics" section of the architecture page.
+"""
 
 from ct1_sim.metrics.camera_control import cam_mc, rot_err, trans_err
 from ct1_sim.metrics.maneuver import (
@@ -13,7 +19,21 @@ from ct1_sim.metrics.maneuver import (
 from ct1_sim.metrics.trajectory_errors import ade, fde, jerk, l2_at, min_ade, min_fde, rotation_error_deg
 
 __all__ = [
-    "MANEUVERS", "SPEED_BEHAVIOURS", "ade", "cam_mc", "classify_maneuver", "classify_speed_behaviour", "fde",
-    "heading_deg", "jerk", "l2_at", "maneuver_compliance", "min_ade", "min_fde", "rot_err", "rotation_error_deg",
-    "speeds_mps", "trans_err",
+    "MANEUVERS",
+    "SPEED_BEHAVIOURS",
+    "ade",
+    "cam_mc",
+    "classify_maneuver",
+    "classify_speed_behaviour",
+    "fde",
+    "heading_deg",
+    "jerk",
+    "l2_at",
+    "maneuver_compliance",
+    "min_ade",
+    "min_fde",
+    "rot_err",
+    "rotation_error_deg",
+    "speeds_mps",
+    "trans_err",
 ]

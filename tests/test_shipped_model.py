@@ -1,0 +1,32 @@
+"""The shipped trajectory model on held-out frames (the bundled samples come from the test split)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ct1_sim.data.samples import load_samples
+from ct1_sim.paths import REPO_ROOT
+from ct1_sim.world import WorldModel
+
+MODEL = REPO_ROOT / "model" / "ct1-tiny"
+
+
+def test_shipped_model_files_and_card() -> None:
+    assert (MODEL / "model.safetensors").stat().st_size < 40e6
+    card = (MODEL / "MODEL_CARD.md").read_text()
+    assert "ct1-sim eval trajectory" in card and "minADE" in card
+    config = json.loads((MODEL / "config.json").read_text())
+    assert config["pose_mean"] is not None and config["num_poses"] == 16
+
+
+def test_shipped_model_turns_left_at_a_test_intersection() -> None:
+    world = WorldModel.from_pretrained(MODEL, device="cpu")
+    sample = next(s for s in load_samples() if s.maneuver == "turn_left")
+    left = world.predict(sample.image, "turn left at the intersection", num_samples=8, seed=0, speed=sample.speed_mps)
+    right = world.predict(sample.image, "turn right at the intersection", num_samples=8, seed=0, speed=sample.speed_mps)
+    assert np.mean([m == "turn_left" for m in left.maneuvers]) >= 0.75
+    # the instruction, not the image alone, decides the side: lateral end points have opposite signs
+    assert np.median([t.positions[-1, 0] for t in left.trajectories]) < -1.0 < 1.0 < np.median([t.positions[-1, 0] for t in right.trajectories])
