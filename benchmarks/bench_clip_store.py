@@ -55,7 +55,7 @@ def run(quick: bool = False) -> dict[str, float]:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows = [
-        ("ClipStore (zarr v3, zstd)", mb / w_store, mb / r_store, disk_store),
+        ("ClipStore (zarr v3, blosc-lz4)", mb / w_store, mb / r_store, disk_store),
         ("numpy.save / numpy.load", mb / w_npy, mb / r_npy, mb),
     ]
     print_table(f"ClipStore throughput, {num_clips} clips x {t} frames 448x256", ["writer", "write MB/s", "read MB/s", "disk MB"], rows)
