@@ -1,4 +1,8 @@
-"""The clip spec: how many poses at what rate, and the front camera that records them."""
+"""The clip spec: how many poses at what rate, and the front camera that records them.
+
+:data:`CLIP_SPEC` is the one place the defaults live (16 poses at 5 Hz = 0-3 s, the conditioning frame
+first; 448x256 frames, 64 deg horizontal FOV, camera 1.5 m up); a spec's ``clip:`` block overrides them.
+"""
 
 from __future__ import annotations
 
@@ -36,3 +40,7 @@ class ClipSpec:
 
     def timestamps_us(self, start_us: int = 0) -> np.ndarray:
         return start_us + np.round(np.arange(self.num_poses) * 1e6 / self.rate_hz).astype(np.int64)
+
+
+#: The default clip spec: 16 poses at 5 Hz (0-3 s), 448x256, 64 deg HFOV, camera 1.5 m up, pitched 2 deg down.
+CLIP_SPEC = ClipSpec()

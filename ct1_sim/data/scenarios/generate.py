@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ct1_sim.data.clip import Clip
-from ct1_sim.data.scenarios.clip_spec import ClipSpec
+from ct1_sim.data.scenarios.clip_spec import CLIP_SPEC, ClipSpec
 from ct1_sim.data.scenarios.ego_motion import camera_c2w, simulate
 from ct1_sim.data.scenarios.instructions import instruction_key, phrase
 from ct1_sim.data.scenarios.layouts import FAMILIES, World
@@ -34,6 +34,11 @@ def clip_seed(spec_name: str, family: str, split: str, index: int, base_seed: in
         raise ValueError(f"split must be one of {list(SPLIT_SALT)}, got {split!r}")
     key = f"{spec_name}|{family}|{split}|{index}|{base_seed}".encode()
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "little") >> 1
+
+
+def clip_id(spec_name: str, family: str, split: str, index: int) -> str:
+    """The store id of a clip: deterministic, so a rerun finds (and skips) what is already rendered."""
+    return f"{spec_name}-{family}-{split}-{index:06d}"
 
 
 @dataclass
@@ -62,19 +67,24 @@ def camera_path(path: EgoPath, times_s: np.ndarray, spec: ClipSpec) -> np.ndarra
     return np.stack([camera_c2w(x, y, yaw, spec.camera_height_m, pitch_deg=spec.camera_pitch_deg) for x, y, yaw, _ in st])
 
 
-def render_frames(renderer: SceneRenderer, world: World, c2w: np.ndarray, times_s: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def render_frames(
+    renderer: SceneRenderer, world: World, c2w: np.ndarray, times_s: np.ndarray, K: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Frames ``(T,H,W,3)`` uint8 and depth ``(T,H,W)`` float16 along the camera path."""
-    renderer.set_world(world.mesh.array(), [m.vertices for m in world.movers])
-    frames, depths = [], []
-    for pose, t in zip(c2w, times_s, strict=True):
-        rgb, depth = renderer.render(pose, K, world.lighting, [m.pose(t) for m in world.movers])
-        frames.append(rgb)
-        depths.append(depth.astype(np.float16))
-    return np.stack(frames), np.stack(depths)
+    renderer.set_world(world.mesh.array(), [m.vertices for m in world.movers], shadow_centre=shadow_centre(world))
+    movers = [[m.pose(t) for m in world.movers] for t in times_s]
+    frames, depth = renderer.render_sequence(c2w, K, world.lighting, movers)
+    return frames, depth.astype(np.float16)
+
+
+def shadow_centre(world: World) -> tuple[float, float]:
+    """Where the shadow map is centred: ~60 m ahead of the ego's start along its initial heading."""
+    s = world.start
+    return (s.x + 60.0 * np.cos(s.yaw), s.y + 60.0 * np.sin(s.yaw))
 
 
 def build_scene(
-    spec_name: str, family: str, params: dict[str, Any], split: str, index: int, base_seed: int = 0, clip_spec: ClipSpec = ClipSpec()
+    spec_name: str, family: str, params: dict[str, Any], split: str, index: int, base_seed: int = 0, clip_spec: ClipSpec = CLIP_SPEC
 ) -> tuple[World, EgoPath, CameraTrajectory, str, int, int]:
     """Lay out the world and drive the ego: ``(world, path, trajectory at the clip spec, label, seed, attempt)``."""
     from ct1_sim.metrics import classify_maneuver
@@ -106,7 +116,7 @@ def make_clip(
     split: str,
     index: int,
     base_seed: int = 0,
-    clip_spec: ClipSpec = ClipSpec(),
+    clip_spec: ClipSpec = CLIP_SPEC,
 ) -> Clip:
     """Build, drive and render one clip. The same arguments give the same pixels."""
     from ct1_sim.metrics import classify_speed_behaviour
@@ -119,7 +129,7 @@ def make_clip(
     text = phrase(instruction_key(family, label, world.maneuver, world.layout), rng)
     meta = {
         "source": "scenario",
-        "scene": f"{spec_name}-{family}-{split}-{index:06d}",
+        "scene": clip_id(spec_name, family, split, index),
         "family": family,
         "maneuver": label,
         "scripted": world.maneuver,
@@ -130,5 +140,4 @@ def make_clip(
         "speed_mps": round(float(path.states[0, 3]), 4),
         "layout": world.layout,
     }
-    clip_id = f"{spec_name}-{family}-{split}-{index:06d}"
-    return Clip(id=clip_id, frames=frames, trajectory=traj, instruction=text, meta=meta, depth=depth)
+    return Clip(id=clip_id(spec_name, family, split, index), frames=frames, trajectory=traj, instruction=text, meta=meta, depth=depth)

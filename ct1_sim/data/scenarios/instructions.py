@@ -19,6 +19,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "lane_change_right": ("change to the right lane", "move over one lane to the right", "switch into the right lane", "merge right"),
     "stop": ("slow down and stop", "come to a stop", "stop here", "pull up and stop"),
     "stop_line": ("stop at the stop line", "come to a stop at the line", "stop before the intersection"),
+    "stop_red_light": ("stop at the red light", "wait at the light", "stop for the red light", "come to a stop at the lights"),
+    "stop_sign": ("stop at the stop sign", "come to a full stop at the sign", "stop at the line"),
     "stop_vehicle": ("stop behind the car ahead", "come to a stop behind the vehicle", "brake and stop behind the car"),
     "speed_up": ("speed up", "accelerate", "pick up some speed", "go a bit faster"),
     "slow_down": ("slow down", "ease off and slow down", "reduce your speed", "take it slower"),
@@ -44,7 +46,9 @@ def instruction_key(family: str, label: str, scripted: str, layout: dict) -> str
             return "follow_right"
         return "follow_road"
     if family == "stop" and label == "stop":
-        return "stop_line" if layout.get("reason") == "stop_line" else "stop_vehicle"
+        if layout.get("reason") != "stop_line":
+            return "stop_vehicle"
+        return {"red_light": "stop_red_light", "stop_sign": "stop_sign"}.get(layout.get("control", ""), "stop_line")
     if family == "speed_change" and label == "straight":
         return scripted  # speed_up / slow_down
     return label

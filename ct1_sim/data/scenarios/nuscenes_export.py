@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ct1_sim.data.scenarios.generate import build_scene
+from ct1_sim.data.scenarios.generate import build_scene, shadow_centre
 from ct1_sim.data.scenarios.parallel import plan_tasks
 from ct1_sim.data.scenarios.renderer import SceneRenderer
 from ct1_sim.data.scenarios.spec import ScenarioSpec
@@ -80,7 +80,7 @@ def export_nuscenes(specs: list[ScenarioSpec], clips_per_spec: int, dataroot: st
         for j, st in enumerate(sample_tokens):
             tables["sample"].append({"token": st, "timestamp": int(stamps[j * KEYFRAME_EVERY]), "scene_token": scene_token,
                                      "prev": sample_tokens[j - 1] if j else "", "next": sample_tokens[j + 1] if j + 1 < len(sample_tokens) else ""})
-        renderer.set_world(world.mesh.array(), [m.vertices for m in world.movers])
+        renderer.set_world(world.mesh.array(), [m.vertices for m in world.movers], shadow_centre=shadow_centre(world))
         for k, (t, (x, y, yaw, _v)) in enumerate(zip(times, states, strict=True)):
             ego = np.eye(4)
             ego[:3, :3] = [[np.cos(yaw), -np.sin(yaw), 0], [np.sin(yaw), np.cos(yaw), 0], [0, 0, 1]]

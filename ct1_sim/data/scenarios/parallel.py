@@ -12,7 +12,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ct1_sim.data.clip_store import ClipStore
-from ct1_sim.data.scenarios.generate import make_clip
+from ct1_sim.data.scenarios.generate import clip_id, make_clip
 from ct1_sim.data.scenarios.spec import ScenarioSpec
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def plan_tasks(specs: list[ScenarioSpec], clips_per_spec: int, start: int = 0) -
     for spec in specs:
         for i in range(start, start + clips_per_spec):
             family, split = spec.assign(i)
-            out.append(((spec, i, family, split), f"{spec.name}-{family}-{split}-{i:06d}"))
+            out.append(((spec, i, family, split), clip_id(spec.name, family, split, i)))
     return out
 
 
@@ -101,6 +101,11 @@ class _RayRenderer:
     """A Ray actor holding one GL context."""
 
     def __init__(self, store_path: str, seed: int) -> None:
+        import os
+
+        # one CPU per actor: llvmpipe's rasteriser threads would otherwise oversubscribe the node (pixels do not
+        # depend on the thread count); set before the actor opens its GL context
+        os.environ.setdefault("LP_NUM_THREADS", "1")
         self.store_path, self.seed, self.renderer = store_path, seed, None
 
     def render(self, tasks: list[Task]) -> int:

@@ -36,6 +36,30 @@ def sub(points: np.ndarray, s0: float, s1: float, step: float = 1.0) -> np.ndarr
     return np.stack([np.interp(q, s, points[:, 0]), np.interp(q, s, points[:, 1])], axis=1)
 
 
+def simplify_indices(points: np.ndarray, tol: float = 0.01) -> np.ndarray:
+    """Douglas-Peucker: indices of the fewest vertices that keep the polyline within ``tol`` m."""
+    points = np.asarray(points, dtype=float)
+    if len(points) < 3:
+        return np.arange(len(points))
+    keep = np.zeros(len(points), bool)
+    keep[[0, -1]] = True
+    stack = [(0, len(points) - 1)]
+    while stack:
+        i, j = stack.pop()
+        if j - i < 2:
+            continue
+        a, b = points[i], points[j]
+        ab = b - a
+        L = np.hypot(*ab)
+        rel = points[i + 1 : j] - a
+        d = np.abs(ab[0] * rel[:, 1] - ab[1] * rel[:, 0]) / L if L > 1e-12 else np.hypot(rel[:, 0], rel[:, 1])
+        k = int(np.argmax(d))
+        if d[k] > tol:
+            keep[i + 1 + k] = True
+            stack += [(i, i + 1 + k), (i + 1 + k, j)]
+    return np.flatnonzero(keep)
+
+
 def distance_to(points: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Distance ``(M,)`` from each query point ``(M,2)`` to the polyline ``(N,2)``."""
     a, b = points[:-1], points[1:]

@@ -35,6 +35,8 @@ class Road:
         self.centerline = pl.resample(np.asarray(self.centerline, dtype=float), 1.0)
         self.s = pl.arc_lengths(self.centerline)
         self.n = pl.normals(self.centerline)
+        #: the centre line with straight runs collapsed (within 2 cm): for fast distance queries
+        self.coarse = self.centerline[pl.simplify_indices(self.centerline, 0.02)]
 
     @property
     def half_left(self) -> float:
@@ -64,11 +66,22 @@ def _spans(total: float, gaps: list[tuple[float, float]]) -> list[tuple[float, f
     return [(a, b) for a, b in out if b - a > 0.5]
 
 
+MAX_SEGMENT_M = 24.0  # fog is interpolated per vertex: keep triangles shorter than this
+
+
+def _straight_runs_collapsed(points: np.ndarray, tol: float = 0.005) -> np.ndarray:
+    """Indices of the vertices to keep: straight runs become segments of up to ``MAX_SEGMENT_M`` (fewer
+    triangles, same shape; the polyline comes resampled at 1 m)."""
+    every = np.arange(0, len(points), int(MAX_SEGMENT_M))
+    return np.union1d(pl.simplify_indices(points, tol), every)
+
+
 def _ribbon(mesh: MeshBuilder, road: Road, lo: float, hi: float, z: float, colour, material: int, gaps) -> None:
     for s0, s1 in _spans(road.s[-1], gaps):
         c = pl.sub(road.centerline, s0, s1)
         n = pl.normals(c)
-        mesh.strip(c + n * hi, c + n * lo, z, colour, material)
+        keep = _straight_runs_collapsed(c)
+        mesh.strip((c + n * hi)[keep], (c + n * lo)[keep], z, colour, material)
 
 
 def _line(mesh: MeshBuilder, road: Road, lateral: float, width: float, colour, dashed: bool, gaps) -> None:
@@ -81,6 +94,8 @@ def _line(mesh: MeshBuilder, road: Road, lateral: float, width: float, colour, d
         for a, b in pieces:
             c = pl.sub(road.centerline, a, b, step=1.0)
             n = pl.normals(c)
+            keep = _straight_runs_collapsed(c)
+            c, n = c[keep], n[keep]
             mid = c + n * lateral
             mesh.strip(mid + n * width / 2, mid - n * width / 2, 0.012, colour, MARKING)
 
@@ -90,7 +105,7 @@ def _curb(mesh: MeshBuilder, road: Road, lateral: float, gaps) -> None:
     sign = -np.sign(lateral)
     for s0, s1 in _spans(road.s[-1], gaps):
         c = pl.sub(road.centerline, s0, s1)
-        edge = c + pl.normals(c) * lateral
+        edge = (c + pl.normals(c) * lateral)[_straight_runs_collapsed(c)]
         bottom = np.hstack([edge, np.zeros((len(edge), 1))])
         top = bottom + [0, 0, CURB_HEIGHT]
         q = np.stack([bottom[:-1], bottom[1:], top[1:], top[:-1]], axis=1) if sign < 0 else np.stack([bottom[1:], bottom[:-1], top[:-1], top[1:]], axis=1)
@@ -130,3 +145,32 @@ def build_patch(mesh: MeshBuilder, centre: tuple[float, float], half: float, col
     """A square asphalt patch (intersection box) slightly above the roads it joins."""
     x, y = centre
     mesh.ground_rect(x - half, y - half, x + half, y + half, 0.004, colour, ASPHALT)
+
+
+def crosswalk(mesh: MeshBuilder, centre: tuple[float, float], heading: float, half_width: float, length: float = 3.0,
+              stripe: float = 0.5) -> None:
+    """Zebra stripes across a road: the stripes run along ``heading`` (the road's direction), ``length`` m long,
+    spread over the road's full width ``2 * half_width`` around ``centre``."""
+    f = np.array([np.cos(heading), np.sin(heading)])
+    left = np.array([-f[1], f[0]])
+    c = np.asarray(centre, dtype=float)
+    offsets = np.arange(-half_width + 0.4, half_width - 0.4 + 1e-9, 2 * stripe)
+    quads = []
+    for o in offsets:
+        a = c + left * o
+        corners = [a - f * length / 2 - left * stripe / 2, a + f * length / 2 - left * stripe / 2,
+                   a + f * length / 2 + left * stripe / 2, a - f * length / 2 + left * stripe / 2]
+        quads.append([[p[0], p[1], 0.012] for p in corners])
+    mesh.quads(np.array(quads), WHITE, MARKING)
+
+
+def corner_sidewalk(mesh: MeshBuilder, centre: tuple[float, float], radius: float, a0: float, segments: int = 8) -> None:
+    """A quarter-disc of raised sidewalk (centre at the block's corner, from angle ``a0`` to ``a0 + 90 deg``): it joins
+    the sidewalks of two crossing roads with a rounded curb."""
+    a = a0 + np.linspace(0.0, np.pi / 2, segments + 1)
+    c = np.asarray(centre, dtype=float)
+    rim = c + radius * np.stack([np.cos(a), np.sin(a)], axis=1)
+    top = np.array([[[*c, CURB_HEIGHT], [*rim[k], CURB_HEIGHT], [*rim[k + 1], CURB_HEIGHT]] for k in range(segments)])
+    mesh.triangles(top, (0.62, 0.61, 0.58), CONCRETE)
+    face = np.array([[[*rim[k], 0.0], [*rim[k + 1], 0.0], [*rim[k + 1], CURB_HEIGHT], [*rim[k], CURB_HEIGHT]] for k in range(segments)])
+    mesh.quads(face, (0.62, 0.62, 0.60), CONCRETE)

@@ -39,10 +39,15 @@ def build_samples(specs: dict[str, ScenarioSpec], out: Path, seed: int = 0, sear
             name = f"{label}_{clip.id}"
             Image.fromarray(clip.frames[0]).save(out / f"{name}.png", optimize=True)
             write_trajectory(clip.trajectory, out / f"{name}.json", "json")
+            (out / f"{name}.json").chmod(0o644)  # package data: readable by everyone
             entries.append({"file": f"{name}.png", "trajectory": f"{name}.json", "instruction": clip.instruction,
                             "speed_mps": clip.meta["speed_mps"], "maneuver": label, "clip_id": clip.id})
             break
         else:
             raise RuntimeError(f"no {label} clip in the first {search} clips of {spec_name}")
+    keep = {"samples.json"} | {e["file"] for e in entries} | {e["trajectory"] for e in entries}
+    for old in [*out.glob("*.png"), *out.glob("*.json")]:  # samples of an earlier build
+        if old.name not in keep:
+            old.unlink()
     (out / "samples.json").write_text(json.dumps(entries, indent=2) + "\n")
     return entries

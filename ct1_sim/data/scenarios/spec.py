@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from ct1_sim.data.scenarios.clip_spec import ClipSpec
-from ct1_sim.data.scenarios.layouts import FAMILIES
+from ct1_sim.data.scenarios.layouts import FAMILIES, FAMILY_PARAMS
 
 SPLITS = ("train", "val", "test")
 
@@ -54,6 +54,31 @@ class ScenarioSpec:
         return dict(self.families[family].get("params") or {})
 
 
+def _check_params(path: Path, family: str, params: Any) -> dict[str, Any]:
+    """Validate a family's ``params`` against :data:`FAMILY_PARAMS`; ranges become ``(low, high)`` floats."""
+    if not isinstance(params, dict):
+        raise ValueError(f"{path}: families.{family}.params must be a mapping, got {params!r}")
+    known = FAMILY_PARAMS[family]
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        where = f"{path}: families.{family}.params.{key}"
+        if key not in known:
+            raise ValueError(f"{where} is not a parameter of {family}; use {sorted(known)}")
+        kind, allowed = known[key]
+        if kind == "choice":
+            if value not in allowed:
+                raise ValueError(f"{where} must be one of {list(allowed)}, got {value!r}")
+            out[key] = value
+            continue
+        pair = [value, value] if isinstance(value, int | float) else value
+        if not (isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(v, int | float) for v in pair)):
+            raise ValueError(f"{where} must be a number or a range [low, high], got {value!r}")
+        if pair[0] > pair[1] or pair[0] < 0:
+            raise ValueError(f"{where} must be a range [low, high] with 0 <= low <= high, got {value!r}")
+        out[key] = (float(pair[0]), float(pair[1]))
+    return out
+
+
 def load_spec(path: str | Path) -> ScenarioSpec:
     """Read and validate a scenario YAML; ``ValueError`` names the bad key."""
     path = Path(path)
@@ -84,6 +109,7 @@ def load_spec(path: str | Path) -> ScenarioSpec:
             raise ValueError(f"{path}: families.{fam} has unknown keys {bad}; use weight and params")
         if float(settings.get("weight", 1.0)) <= 0:
             raise ValueError(f"{path}: families.{fam}.weight must be > 0")
+        settings["params"] = _check_params(path, fam, settings.get("params") or {})
     splits = data.get("splits") or {"train": 8, "val": 1, "test": 1}
     bad = sorted(set(splits) - set(SPLITS))
     if bad or any(int(v) < 0 for v in splits.values()) or sum(int(v) for v in splits.values()) == 0:
