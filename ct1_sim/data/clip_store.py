@@ -163,6 +163,18 @@ class ClipStore:
         """Only some frames ``(N,H,W,3)`` of a clip (reads just their chunks)."""
         return self._group(clip_id)["frames"][indices]
 
+    def read_depth(self, clip_id: str, indices: list[int] | slice = slice(None)) -> np.ndarray:
+        """Only some depth maps ``(N,H,W)`` float16 (m along the optical axis) of a clip; KeyError when it has none."""
+        group = self._group(clip_id)
+        if "depth" not in group:
+            raise KeyError(f"clip {clip_id!r} has no depth maps; render clips with `ct1-sim scenarios render` to get them")
+        return group["depth"][indices]
+
+    def split_ids(self, split: str, limit: int | None = None) -> list[str]:
+        """Ids of clips whose ``meta['split']`` is ``split`` (sorted; the first ``limit``)."""
+        ids = [i for i in self.ids() if self.meta(i).get("split") == split]
+        return ids[:limit] if limit else ids
+
     # ------------------------------------------------------------------ writing
     def append(self, clip: Clip, *, skip_existing: bool = False) -> bool:
         """Write ``clip`` atomically. Returns False when it exists and ``skip_existing`` is set.

@@ -57,8 +57,7 @@ def clip_speed(store: ClipStore, clip_id: str, meta: dict) -> float:
 
 def split_ids(store: ClipStore, split: str, limit: int | None = None) -> list[str]:
     """Ids of clips whose ``meta['split']`` is ``split`` (sorted; the first ``limit``)."""
-    ids = [i for i in store.ids() if store.meta(i).get("split") == split]
-    return ids[:limit] if limit else ids
+    return store.split_ids(split, limit)
 
 
 def _variant(frame: np.ndarray, traj: CameraTrajectory, text: str, maneuver: str, v: int, rng: np.random.Generator):

@@ -24,7 +24,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from ct1_sim.data import ClipStore
-from ct1_sim.devices import resolve_device
+from ct1_sim.devices import init_distributed, resolve_device
 from ct1_sim.trajectory.checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
 from ct1_sim.trajectory.configuration_ct1 import CT1TrajectoryConfig
 from ct1_sim.trajectory.features import ClipFeatures, extract_features, split_ids
@@ -89,14 +89,6 @@ def _lr_at(step: int, s: TrainSettings) -> float:
     return s.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def _distributed() -> tuple[int, int]:
-    """(rank, world size); initialises the process group when launched by torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return (dist.get_rank(), dist.get_world_size()) if world > 1 else (0, 1)
-
-
 def _batch(feats: ClipFeatures, idx: torch.Tensor, var: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, ...]:
     return (
         feats.image_tokens[idx, var].to(device, torch.float32),
@@ -155,7 +147,7 @@ def train_trajectory_model(
     same command again resumes from the newest one. Frozen-backbone features are cached in ``cache_dir``
     (default ``out/cache``); runs on the same data and seed can share it.
     """
-    rank, world = _distributed()
+    rank, world = init_distributed()
     model_cfg, s = load_training_config(config_path)
     if steps is not None:
         s.steps = steps

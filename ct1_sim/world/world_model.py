@@ -9,7 +9,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 import torch
 
@@ -26,6 +29,17 @@ class Prediction:
 
     trajectories: list[CameraTrajectory]
     maneuvers: list[str]
+
+
+@dataclass
+class Rollout:
+    """Trajectories and the generated future video that follows ``trajectories[chosen]``."""
+
+    trajectories: list[CameraTrajectory]
+    maneuvers: list[str]
+    chosen: int
+    frames: np.ndarray  # uint8 (T,H,W,3) RGB; frame 0 is the input image at the video's size
+    fps: float  # frames per second of ``frames`` (the clip spec's pose rate)
 
 
 class WorldModel:
@@ -57,8 +71,24 @@ class WorldModel:
         trajectories = self.trajectory_model.sample(image, instruction, num_samples=num_samples, generator=generator, speed=speed)
         return Prediction(trajectories, [classify_maneuver(t) for t in trajectories])
 
-    def rollout(self, image: Any, instruction_or_trajectory: str | CameraTrajectory, num_frames: int = 16) -> None:
-        """Trajectories + future video. Not available until the video model ships."""
-        raise RuntimeError(
-            "no video model is shipped yet (model/ct1-video-tiny); ct1-sim predicts trajectories only for now: use predict()"
-        )
+    def rollout(
+        self,
+        image: Any,
+        instruction_or_trajectory: str | CameraTrajectory,
+        num_frames: int = 16,
+        num_samples: int = 8,
+        seed: int | None = None,
+        speed: float | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> Rollout:
+        """Trajectories + the future video that follows the chosen one.
+
+        ``instruction_or_trajectory``: an instruction (K trajectories are sampled and the most typical one, the
+        medoid, is rendered) or a ``CameraTrajectory`` (rendered as given, made relative to its first pose).
+        ``progress`` is called with the fraction done (0-1).
+        """
+        if self.video_model is None:
+            raise RuntimeError(
+                "no video model is loaded (expected model/ct1-video-tiny); ct1-sim can only predict trajectories: use predict()"
+            )
+        raise NotImplementedError  # replaced when the video pipeline lands

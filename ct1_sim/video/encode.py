@@ -1,0 +1,66 @@
+"""Write generated frames to MP4 (H.264 via imageio-ffmpeg) and GIF previews, atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def _check_frames(frames: np.ndarray) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 (T,H,W,3); got {frames.dtype} {frames.shape}")
+    if frames.shape[0] == 0:
+        raise ValueError("no frames to encode")
+    return frames
+
+
+def _even(frames: np.ndarray) -> np.ndarray:
+    """H.264 with yuv420p needs even sizes: pad one edge row/column by replication when odd."""
+    _, h, w, _ = frames.shape
+    return np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+
+
+def write_mp4(frames: np.ndarray, path: str | Path, fps: float = 5.0, quality: int = 8) -> Path:
+    """Encode uint8 (T,H,W,3) RGB ``frames`` at ``fps`` frames/s to ``path`` (written to a temp file, then renamed)."""
+    import imageio.v2 as imageio
+
+    frames = _even(_check_frames(frames))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".mp4", dir=path.parent)
+    os.close(fd)
+    try:
+        with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", quality=quality,
+                                pixelformat="yuv420p", macro_block_size=1) as writer:
+            for frame in frames:
+                writer.append_data(frame)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def mp4_bytes(frames: np.ndarray, fps: float = 5.0) -> bytes:
+    """The MP4 encoding of ``frames`` as bytes (for HTTP responses and ROS messages)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = write_mp4(frames, Path(tmp) / "video.mp4", fps=fps)
+        return out.read_bytes()
+
+
+def write_gif(frames: np.ndarray, path: str | Path, fps: float = 5.0) -> Path:
+    """A looping GIF preview of ``frames`` (atomic write)."""
+    from PIL import Image
+
+    frames = _check_frames(frames)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    images = [Image.fromarray(f) for f in frames]
+    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+    os.replace(tmp, path)
+    return path
