@@ -84,11 +84,13 @@ def convert(
 def _register_subcommands() -> None:
     """Attach sub-apps that live in their own modules."""
     from ct1_sim.cli.demo import demo
+    from ct1_sim.cli.generate import generate
     from ct1_sim.cli.predict import predict
     from ct1_sim.cli.training import eval_app, train_app
 
     app.command()(friendly_errors(demo))
     app.command()(friendly_errors(predict))
+    app.command()(friendly_errors(generate))
     for sub in (train_app, eval_app):
         for command in sub.registered_commands:
             command.callback = friendly_errors(command.callback)

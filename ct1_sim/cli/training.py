@@ -51,3 +51,40 @@ def eval_trajectory(
     path = write_report(results, report)
     typer.echo(path.read_text())
     typer.echo(f"wrote {path} and {report / 'metrics.json'}")
+
+
+@train_app.command("video")
+def train_video(
+    data: Annotated[Path, typer.Option(help="Clip store (zarr) with rendered depth and train/val splits.")],
+    config: Annotated[Path, typer.Option(help="Training YAML, e.g. model/configs/ct1-video-tiny.yaml.")],
+    out: Annotated[Path, typer.Option(help="Output folder (checkpoints/, then the saved pipeline).")],
+    depth_steps: Annotated[int | None, typer.Option(help="Override depth.steps.")] = None,
+    denoise_steps: Annotated[int | None, typer.Option(help="Override denoise.steps.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override seed.")] = None,
+    device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
+) -> None:
+    """Train the camera-controlled video model (depth net, then denoiser). Works under `torchrun` unchanged."""
+    from ct1_sim.video.training import train_video_model
+
+    train_video_model(data, config, out, device=device, depth_steps=depth_steps, denoise_steps=denoise_steps, seed=seed)
+    typer.echo(f"saved the video pipeline to {out}")
+
+
+@eval_app.command("video")
+def eval_video(
+    data: Annotated[Path, typer.Option(help="Clip store with a test split (rendered futures are the truth).")],
+    model: Annotated[Path, typer.Option(help="Video pipeline folder, e.g. model/ct1-video-tiny.")],
+    report: Annotated[Path, typer.Option(help="Report folder (report.md + metrics.json).")],
+    max_clips: Annotated[int, typer.Option(help="Evaluate this many clips spread over the split.")] = 40,
+    steps: Annotated[int, typer.Option(help="DDIM steps.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
+    device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
+) -> None:
+    """Fidelity (PSNR/SSIM) and camera control (RotErr/TransErr/CamMC) vs warp-only, repeat-first and the floor."""
+    from ct1_sim.video.evaluation import evaluate_video, write_video_report
+
+    results = evaluate_video(data, model, split=split, max_clips=max_clips, num_inference_steps=steps, seed=seed, device=device)
+    path = write_video_report(results, report)
+    typer.echo(path.read_text())
+    typer.echo(f"wrote {path} and {report / 'metrics.json'}")

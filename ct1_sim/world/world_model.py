@@ -42,6 +42,14 @@ class Rollout:
     fps: float  # frames per second of ``frames`` (the clip spec's pose rate)
 
 
+def medoid_index(trajectories: list[CameraTrajectory]) -> int:
+    """Index of the most typical sample: the one with the smallest mean distance (m, camera centres over time) to
+    the others."""
+    P = np.stack([t.relative_to_first().positions for t in trajectories])  # (K,T,3)
+    d = np.linalg.norm(P[:, None] - P[None], axis=-1).mean(-1)  # (K,K)
+    return int(d.sum(1).argmin())
+
+
 class WorldModel:
     """Loads whatever models exist and says clearly what is missing."""
 
@@ -59,9 +67,16 @@ class WorldModel:
         traj_dir = Path(trajectory) if trajectory is not None else default_model_dir(TRAJECTORY_MODEL)
         model = CT1TrajectoryModel.from_pretrained(traj_dir, device=device, dtype=dtype)
         video_dir = Path(video) if video is not None else default_model_dir(VIDEO_MODEL)
-        if (video_dir / "config.json").is_file():
-            log.warning("%s exists but this ct1-sim has no video pipeline yet; rollouts are unavailable", video_dir)
-        return cls(model, None)
+        video_model = None
+        if (video_dir / "model_index.json").is_file():
+            from ct1_sim.video.loading import load_video_pipeline
+
+            video_model = load_video_pipeline(video_dir, device=device, dtype=dtype)
+        elif video is not None:
+            raise FileNotFoundError(f"no video pipeline at {video_dir} (no model_index.json)")
+        else:
+            log.warning("no video model at %s: rollouts are unavailable, trajectories work", video_dir)
+        return cls(model, video_model)
 
     def predict(self, image: Any, instruction: str, num_samples: int = 8, seed: int | None = None, speed: float | None = None) -> Prediction:
         """K plausible trajectories for ``image`` (RGB uint8 HxWx3 or PIL) and ``instruction``; ``speed`` in m/s when known."""
@@ -80,6 +95,7 @@ class WorldModel:
         seed: int | None = None,
         speed: float | None = None,
         progress: Callable[[float], None] | None = None,
+        num_inference_steps: int = 3,
     ) -> Rollout:
         """Trajectories + the future video that follows the chosen one.
 
@@ -91,4 +107,29 @@ class WorldModel:
             raise RuntimeError(
                 "no video model is loaded (expected model/ct1-video-tiny); ct1-sim can only predict trajectories: use predict()"
             )
-        raise NotImplementedError  # replaced when the video pipeline lands
+        report = progress or (lambda fraction: None)
+        if isinstance(instruction_or_trajectory, CameraTrajectory):
+            trajectories, chosen = [instruction_or_trajectory.relative_to_first()], 0
+            maneuvers = [classify_maneuver(trajectories[0])]
+        elif isinstance(instruction_or_trajectory, str):
+            prediction = self.predict(image, instruction_or_trajectory, num_samples=num_samples, seed=seed, speed=speed)
+            trajectories, maneuvers = prediction.trajectories, prediction.maneuvers
+            chosen = medoid_index(trajectories)
+        else:
+            raise ValueError("rollout needs an instruction (str) or a CameraTrajectory; got "
+                             f"{type(instruction_or_trajectory).__name__}")
+        report(0.1)
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+
+        def on_stage(stage: str, fraction: float) -> None:
+            report(0.1 + 0.9 * (0.1 if stage == "depth" else 0.2 if stage == "warp" else 0.2 + 0.8 * fraction))
+
+        out = self.video_model(image, trajectories[chosen], num_frames=num_frames, num_inference_steps=num_inference_steps,
+                               generator=generator, output_type="np", callback=on_stage).frames
+        from ct1_sim.video import to_uint8_frames
+
+        frames = to_uint8_frames(out)
+        times = trajectories[chosen].times_s
+        fps = (num_frames - 1) / float(times[-1] - times[0]) if times[-1] > times[0] else 5.0
+        report(1.0)
+        return Rollout(trajectories, maneuvers, chosen, frames, fps)

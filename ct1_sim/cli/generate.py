@@ -1,0 +1,51 @@
+"""``ct1-sim generate``: a future video from one frame and an instruction (or a trajectory file)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def generate(
+    image: Annotated[Path, typer.Option(help="Front-camera frame (JPEG/PNG).")],
+    out: Annotated[Path, typer.Option(help="Output MP4 (a .gif preview and a -side.mp4 side-by-side go next to it).")],
+    instruction: Annotated[str | None, typer.Option(help='What to do, e.g. "turn left at the intersection".')] = None,
+    trajectory: Annotated[Path | None, typer.Option(help="Camera trajectory file to follow instead of an instruction.")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="Trajectory file format (default: from the file).")] = None,
+    samples: Annotated[int, typer.Option(help="Trajectories K sampled for an instruction (the medoid is rendered).")] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    speed: Annotated[float | None, typer.Option(help="Current ego speed in m/s, when known.")] = None,
+    frames: Annotated[int, typer.Option(help="Frames to generate, including the input frame.")] = 16,
+    steps: Annotated[int, typer.Option(help="DDIM steps of the video denoiser.")] = 3,
+    model: Annotated[Path | None, typer.Option(help="Trajectory model folder (default: the shipped ct1-tiny).")] = None,
+    video_model: Annotated[Path | None, typer.Option(help="Video model folder (default: the shipped ct1-video-tiny).")] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+) -> None:
+    """Generate the future video for IMAGE following INSTRUCTION or TRAJECTORY."""
+    from ct1_sim.cli.predict import load_image
+    from ct1_sim.formats import read_trajectory
+    from ct1_sim.video.encode import write_gif, write_mp4
+    from ct1_sim.viz.side_by_side import side_by_side
+    from ct1_sim.world import WorldModel
+
+    if (instruction is None) == (trajectory is None):
+        raise ValueError("give exactly one of --instruction TEXT or --trajectory FILE")
+    if instruction is not None and not instruction.strip():
+        raise ValueError("--instruction is empty; say what to do, e.g. 'turn left at the intersection'")
+    if out.suffix.lower() != ".mp4":
+        raise ValueError(f"--out must end in .mp4, got {out.name}")
+    pixels = load_image(image)
+    target = read_trajectory(trajectory, format) if trajectory is not None else instruction
+    world = WorldModel.from_pretrained(model, video_model, device=device)
+    result = world.rollout(pixels, target, num_frames=frames, num_samples=samples, seed=seed, speed=speed,
+                           num_inference_steps=steps)
+    write_mp4(result.frames, out, fps=result.fps)
+    gif = write_gif(result.frames, out.with_suffix(".gif"), fps=result.fps)
+    side = write_mp4(side_by_side(pixels, result.frames, result.trajectories, result.chosen),
+                     out.with_name(out.stem + "-side.mp4"), fps=result.fps)
+    summary = {"chosen": result.chosen, "maneuvers": result.maneuvers, "fps": result.fps, "frames": len(result.frames)}
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=1))
+    typer.echo(f"followed sample {result.chosen} ({result.maneuvers[result.chosen]}); wrote {out}, {gif}, {side}")
