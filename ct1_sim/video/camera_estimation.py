@@ -3,7 +3,9 @@
 A small two-view-initialised structure-from-motion with the known intrinsics (OpenCV): corners of frame 0 tracked
 through the video with pyramidal Lucas-Kanade (forward-backward checked), an essential matrix between frame 0 and
 the frame with the best parallax x track count (RANSAC, then ``recoverPose``), triangulation of its inliers into
-frame-0 coordinates, and PnP (RANSAC) of every other frame against those points. The path is known up to one global scale (the reference
+frame-0 coordinates, and PnP (RANSAC) of every other frame against those points; when fewer than ``RESEED_BELOW``
+of them are still tracked (fast motion, turns), new corners are tracked from a recent localised frame and
+triangulated between two localised frames, and PnP goes on against them. The path is known up to one global scale (the reference
 baseline is 1), which the CamI2V metrics divide out. Frames where PnP fails hold the previous pose and are counted.
 """
 
@@ -15,6 +17,8 @@ import cv2
 import numpy as np
 
 MIN_MATCHES = 12
+#: Re-seed the structure when fewer of its points are still tracked in the next frame.
+RESEED_BELOW = 40
 
 
 @dataclass
@@ -25,22 +29,21 @@ class EstimatedPath:
     failed: list[int]
 
 
-def _tracks(frames: np.ndarray, max_corners: int = 2000) -> tuple[np.ndarray, np.ndarray]:
-    """Corners of frame 0 tracked through the video with pyramidal Lucas-Kanade (forward-backward checked).
+def _tracks(gray: list[np.ndarray], start: int = 0, max_corners: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """Corners of frame ``start`` tracked forward with pyramidal Lucas-Kanade (forward-backward checked).
 
-    Returns ``points (T,N,2)`` pixel positions and ``alive (T,N)`` (a track, once lost, stays lost).
+    Returns ``points (T,N,2)`` pixel positions and ``alive (T,N)`` (False before ``start``; a lost track stays lost).
     """
-    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
-    p0 = cv2.goodFeaturesToTrack(gray[0], maxCorners=max_corners, qualityLevel=0.003, minDistance=4, blockSize=5)
-    T = len(frames)
+    p0 = cv2.goodFeaturesToTrack(gray[start], maxCorners=max_corners, qualityLevel=0.003, minDistance=4, blockSize=5)
+    T = len(gray)
     if p0 is None:
         return np.zeros((T, 0, 2), np.float32), np.zeros((T, 0), bool)
     p0 = p0.reshape(-1, 2).astype(np.float32)
     points = np.zeros((T, len(p0), 2), np.float32)
     alive = np.zeros((T, len(p0)), bool)
-    points[0], alive[0] = p0, True
+    points[start], alive[start] = p0, True
     lk = {"winSize": (21, 21), "maxLevel": 4, "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01)}
-    for j in range(1, T):
+    for j in range(start + 1, T):
         prev = points[j - 1]
         nxt, st, _ = cv2.calcOpticalFlowPyrLK(gray[j - 1], gray[j], prev, None, **lk)
         back, st2, _ = cv2.calcOpticalFlowPyrLK(gray[j], gray[j - 1], nxt, None, **lk)
@@ -67,7 +70,8 @@ def estimate_camera_path(frames: np.ndarray, K: np.ndarray, seed: int = 0) -> Es
     cv2.setRNGSeed(seed)
     K = np.asarray(K, dtype=np.float64)
     T = len(frames)
-    points, alive = _tracks(frames)
+    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    points, alive = _tracks(gray)
     c2w = np.repeat(np.eye(4)[None], T, axis=0)
 
     # reference frame: the most parallax (median track motion, capped) times surviving tracks
@@ -102,12 +106,24 @@ def estimate_camera_path(frames: np.ndarray, K: np.ndarray, seed: int = 0) -> Es
     structure[ids[keep][good]] = X[good]
     c2w[best] = _pose(R, t)
 
-    # every other frame: PnP against the triangulated points
-    failed = []
-    for j in range(1, T):
+    # every other frame: PnP against the current structure; when too few of its tracks survive, re-seed it from
+    # new corners triangulated between two already-localised frames
+    localised = np.zeros(T, bool)
+    localised[[0, best]] = True
+    failed, seg_start, reseeded_at = [], 0, -1
+    j = 1
+    while j < T:
         if j == best:
+            j += 1
             continue
         use = alive[j] & ~np.isnan(structure[:, 0])
+        if use.sum() < RESEED_BELOW and reseeded_at != j:
+            reseeded_at = j
+            a, b = max(seg_start, j - 5), j - 1
+            if a < b and localised[a] and localised[b]:
+                points, alive, structure = _reseed(gray, K, c2w, a, b)
+                seg_start = a
+                continue
         ok = False
         if use.sum() >= MIN_MATCHES:
             obj = structure[use]
@@ -117,7 +133,30 @@ def estimate_camera_path(frames: np.ndarray, K: np.ndarray, seed: int = 0) -> Es
             ok = bool(ok) and inliers is not None and len(inliers) >= MIN_MATCHES // 2
         if ok:
             c2w[j] = _pose(cv2.Rodrigues(rvec)[0], tvec)
+            localised[j] = True
         else:
             failed.append(j)
             c2w[j] = c2w[j - 1]
+        j += 1
     return EstimatedPath(c2w, failed)
+
+
+def _reseed(gray: list[np.ndarray], K: np.ndarray, c2w: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New tracks from frame ``a`` and their 3D points (frame-0 coordinates) triangulated between the localised
+    frames ``a`` and ``b``; points behind either camera or reprojecting worse than 2 px are left out (NaN)."""
+    points, alive = _tracks(gray, a)
+    structure = np.full((points.shape[1], 3), np.nan)
+    ids = np.flatnonzero(alive[b])
+    if len(ids) < MIN_MATCHES:
+        return points, alive, structure
+    w2c_a, w2c_b = np.linalg.inv(c2w[a]), np.linalg.inv(c2w[b])
+    X = cv2.triangulatePoints(K @ w2c_a[:3], K @ w2c_b[:3], points[a, ids].T.astype(np.float64), points[b, ids].T.astype(np.float64))
+    X = (X[:3] / X[3]).T
+    good = np.ones(len(ids), bool)
+    for w2c, frame in ((w2c_a, a), (w2c_b, b)):
+        cam = (w2c[:3, :3] @ X.T + w2c[:3, 3:]).T
+        uv = (K @ cam.T).T
+        err = np.linalg.norm(uv[:, :2] / np.clip(uv[:, 2:], 1e-9, None) - points[frame, ids], axis=1)
+        good &= (cam[:, 2] > 0.1) & (err < 2.0)
+    structure[ids[good]] = X[good]
+    return points, alive, structure

@@ -1,7 +1,8 @@
 """A small monocular depth network for driving frames, with the ground-plane prior as an extra input.
 
 Input: RGB in [0,1] ``(B,3,H,W)`` plus pixel intrinsics; the network runs at ``work_size`` and predicts log depth as a
-residual over the log of the ground-plane prior (camera ``camera_height_m`` above flat ground), so on an empty road
+residual over the log of the ground-plane prior (camera ``camera_height_m`` above flat ground, pitched down by
+``camera_pitch_deg``), so on an empty road
 it only has to learn to keep the prior. Output: depth ``(B,H,W)`` in metres along the optical axis, clamped to
 ``[min_depth_m, max_depth_m]`` (sky and far objects get ``max_depth_m``).
 """
@@ -36,6 +37,7 @@ class DepthNet(ModelMixin, ConfigMixin):
         channels: tuple[int, ...] = (24, 48, 96, 128),
         work_size: tuple[int, int] = (224, 128),
         camera_height_m: float = 1.5,
+        camera_pitch_deg: float = 2.0,
         min_depth_m: float = 0.5,
         max_depth_m: float = 200.0,
     ) -> None:
@@ -51,7 +53,8 @@ class DepthNet(ModelMixin, ConfigMixin):
         """log of the ground-plane prior ``(H,W)`` at ``size (W,H)`` for ``K`` given at that size."""
         w, h = size
         cfg = self.config
-        prior = ground_plane_depth(K.to(torch.float32), h, w, cfg.camera_height_m, cfg.max_depth_m).clamp_min(cfg.min_depth_m)
+        prior = ground_plane_depth(K.to(torch.float32), h, w, cfg.camera_height_m, cfg.max_depth_m, cfg.camera_pitch_deg)
+        prior = prior.clamp_min(cfg.min_depth_m)
         return prior.log()
 
     def forward(self, rgb: torch.Tensor, K: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,183 @@
+"""Camera-controlled video: warping geometry, the diffusers pipeline, training, evaluation, the generate CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from ct1_sim.cli.app import app
+from ct1_sim.data import ClipStore
+from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov
+from ct1_sim.metrics.camera_control import rot_err, trans_err
+from ct1_sim.video import CameraControlledVideoPipeline
+from ct1_sim.video.camera_estimation import estimate_camera_path
+from ct1_sim.video.ground_prior import ground_plane_depth
+from ct1_sim.video.image_metrics import psnr, ssim
+from ct1_sim.video.warp import forward_warp
+from tests.video_helpers import SMALL, frames_u8, render_clips, tiny_pipeline
+
+K = torch.tensor(intrinsics_from_fov(448, 256, 64.0), dtype=torch.float32)
+
+
+def straight_path(metres: float, num: int = 16, size: tuple[int, int] = (448, 256)) -> CameraTrajectory:
+    c2w = np.tile(np.eye(4), (num, 1, 1))
+    c2w[:, 2, 3] = np.linspace(0, metres, num)
+    return CameraTrajectory(c2w=c2w, K=intrinsics_from_fov(*size, 64.0), image_size=size,
+                            timestamps_us=np.arange(num, dtype=np.int64) * 200_000)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> ClipStore:
+    """Three real rendered clips (curve, intersection, highway) at the default 448x256."""
+    return render_clips(tmp_path_factory.mktemp("video") / "clips.zarr",
+                        [("suburban", "curve"), ("urban", "intersection"), ("highway", "lane_change")])
+
+
+# ------------------------------------------------------------------ warping geometry
+def test_identity_warp_returns_the_input() -> None:
+    image = torch.rand(3, 256, 448)
+    depth = torch.rand(256, 448) * 30 + 1
+    out = forward_warp(image, depth, K, torch.eye(4)[None])
+    assert out.mask.min() == 1
+    assert torch.allclose(out.frames[0], image, atol=1e-6)
+    assert torch.allclose(out.depth[0, 0], depth, rtol=1e-5)
+
+
+def test_forward_translation_moves_and_enlarges_road_stripes_as_geometry_predicts() -> None:
+    h, w, cam_h = 256, 448, 1.5
+    depth = ground_plane_depth(K, h, w, cam_h, 500.0)  # flat road seen by a level camera
+    image = torch.zeros(3, h, w)
+    z_near, z_far = 10.0, 12.0  # a painted band across the road between 10 and 12 m ahead
+    band = (depth >= z_near) & (depth <= z_far)
+    image[:, band] = 1.0
+    move = 4.0
+    T = torch.eye(4)[None].clone()
+    T[0, 2, 3] = -move  # target = source moved 4 m forward
+    out = forward_warp(image, depth, K, T)
+    fy, cy = float(K[1, 1]), float(K[1, 2])
+    row = lambda z: cy + fy * cam_h / z - 0.5  # noqa: E731  pixel row of ground at depth z
+    src_rows = torch.nonzero(band[:, 0])[:, 0]
+    first, last = int(src_rows.min()), int(src_rows.max())  # the band's pixel rows in the source image
+    z_first, z_last = float(depth[first, 0]), float(depth[last, 0])  # depths of those pixel centres
+    rows = torch.nonzero((out.frames[0, 0] > 0.5) & (out.mask[0, 0] > 0))[:, 0].float()
+    assert abs(rows.min().item() - row(z_first - move)) <= 1.0
+    assert abs(rows.max().item() - row(z_last - move)) <= 1.0
+    before = last - first
+    after = rows.max().item() - rows.min().item()
+    expected = row(z_last - move) - row(z_first - move)
+    assert after > 1.5 * before and abs(after - expected) <= 2.0
+
+
+def test_z_buffer_keeps_the_nearer_surface() -> None:
+    image = torch.zeros(3, 64, 64)
+    image[0] = 1.0  # far wall: red
+    depth = torch.full((64, 64), 20.0)
+    image[:, 24:40, 24:40] = torch.tensor([0.0, 0.0, 1.0])[:, None, None]  # near box: blue
+    depth[24:40, 24:40] = 5.0
+    Ks = torch.tensor([[50.0, 0, 32], [0, 50.0, 32], [0, 0, 1]])
+    T = torch.eye(4)[None].clone()
+    T[0, 0, 3] = -1.0  # camera moves 1 m right: the near box shifts left by 10 px, the wall by 2.5 px
+    out = forward_warp(image, depth, Ks, T)
+    centre = out.frames[0, :, 32, 22]
+    assert centre[2] > 0.99 and centre[0] < 0.01  # the box covers the wall where both land
+
+
+# ------------------------------------------------------------------ pipeline
+def test_pipeline_outputs_round_trip_and_bad_inputs(tmp_path: Path) -> None:
+    pipe = tiny_pipeline()
+    image = (np.random.default_rng(0).random((128, 224, 3)) * 255).astype(np.uint8)
+    traj = straight_path(6.0, size=(224, 128))
+    kw = {"num_frames": 8, "height": 64, "width": 112, "num_inference_steps": 2}
+    a = pipe(image, traj, generator=torch.Generator().manual_seed(3), output_type="np", **kw).frames
+    assert a.shape == (1, 8, 64, 112, 3) and 0 <= a.min() and a.max() <= 1
+    pt = pipe(image, traj, generator=torch.Generator().manual_seed(3), output_type="pt", **kw).frames
+    assert pt.shape == (1, 8, 3, 64, 112) and np.allclose(pt.permute(0, 1, 3, 4, 2).numpy(), a, atol=1e-6)
+    pil = pipe(image, traj, generator=torch.Generator().manual_seed(3), **kw).frames
+    assert len(pil[0]) == 8 and pil[0][0].size == (112, 64)
+    other = pipe(image, traj, generator=torch.Generator().manual_seed(4), output_type="np", **kw).frames
+    assert not np.allclose(a, other)
+    pipe.save_pretrained(tmp_path / "pipe")
+    again = CameraControlledVideoPipeline.from_pretrained(tmp_path / "pipe")
+    again.set_progress_bar_config(disable=True)
+    b = again(image, traj, generator=torch.Generator().manual_seed(3), output_type="np", **kw).frames
+    assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match="RGB uint8"):
+        pipe(np.zeros((64, 64), np.uint8), traj, **kw)
+    with pytest.raises(ValueError, match="CameraTrajectory"):
+        pipe(image, np.eye(4)[None], **kw)
+    with pytest.raises(ValueError, match="multiples of"):
+        pipe(image, traj, num_frames=8, height=60, width=112)
+
+
+def test_identity_trajectory_video_keeps_the_first_frame() -> None:
+    pipe = tiny_pipeline(perturb=False)  # untrained residual = 0: the output is the warp
+    image = (np.random.default_rng(1).random((64, 112, 3)) * 255).astype(np.uint8)
+    c2w = np.tile(np.eye(4), (4, 1, 1))
+    still = CameraTrajectory(c2w=c2w, K=intrinsics_from_fov(112, 64, 64.0), image_size=(112, 64),
+                             timestamps_us=np.arange(4, dtype=np.int64) * 200_000)
+    video = frames_u8(pipe(image, still, num_frames=4, height=64, width=112, num_inference_steps=1, output_type="np").frames)
+    assert np.array_equal(video[0], image)
+    assert np.abs(video[1:].astype(int) - image.astype(int)).max() <= 1  # every frame is the input again
+
+
+# ------------------------------------------------------------------ camera estimation and metrics
+def test_camera_estimator_recovers_rendered_camera_paths(rendered: ClipStore) -> None:
+    for cid in rendered.ids():
+        clip = rendered[cid]
+        est = estimate_camera_path(clip.frames, clip.trajectory.K)
+        gt = clip.trajectory.relative_to_first().c2w
+        assert len(est.failed) <= 2, cid
+        assert rot_err(est.c2w, gt) < 1.0 and trans_err(est.c2w, gt) < 1.5, cid
+        still = estimate_camera_path(np.repeat(clip.frames[:1], 16, axis=0), clip.trajectory.K)
+        assert trans_err(still.c2w, gt) > 3 * trans_err(est.c2w, gt)  # a frozen video does not follow the path
+
+
+def test_psnr_and_ssim_reference_values() -> None:
+    a = np.full((32, 32, 3), 100, np.uint8)
+    b = a.copy()
+    b[0, 0, 0] = 110  # one pixel off by 10: MSE = 100 / 3072
+    assert psnr(a, b) == pytest.approx(10 * np.log10(255**2 * 3072 / 100))
+    assert ssim(a, a) == pytest.approx(1.0)
+    noisy = np.clip(a + np.random.default_rng(0).normal(0, 20, a.shape), 0, 255).astype(np.uint8)
+    assert ssim(a, noisy) < 0.5
+
+
+# ------------------------------------------------------------------ training, evaluation, CLI
+def test_train_resume_and_eval_video(tmp_path: Path, rendered: ClipStore) -> None:
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(
+        "depth_net: {channels: [8, 16], work_size: [112, 64]}\n"
+        "denoiser: {block_out_channels: [16, 32], attention_head_dim: 8}\n"
+        "depth: {steps: 2, batch_size: 2, warmup_steps: 1}\ndenoise: {steps: 2, batch_size: 2, warmup_steps: 1}\n"
+        "crop: [112, 64]\nval_clips: 0\ncheckpoint_every: 1\nlog_every: 1\n"
+    )
+    run = CliRunner()
+    out = tmp_path / "run"
+    result = run.invoke(app, ["train", "video", "--data", str(rendered.path), "--config", str(cfg), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "model_index.json").is_file() and (out / "checkpoints" / "denoise" / "step_0000002").is_dir()
+    result = run.invoke(app, ["train", "video", "--data", str(rendered.path), "--config", str(cfg), "--out", str(out),
+                              "--depth-steps", "3", "--denoise-steps", "3"])
+    assert result.exit_code == 0, result.output
+    log = json.loads((out / "training_log.json").read_text())
+    assert [h["step"] for h in log["denoise_history"]] == [1, 2, 3]  # resumed, not restarted
+    report = tmp_path / "report"
+    result = run.invoke(app, ["eval", "video", "--data", str(rendered.path), "--model", str(out), "--report", str(report),
+                              "--split", "train", "--max-clips", "1", "--steps", "1"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert set(metrics["methods"]) == {"ct1_video", "warp_only", "warp_filled", "repeat_first", "ground_truth"}
+    assert metrics["methods"]["repeat_first"]["TransErr"] > metrics["methods"]["ground_truth"]["TransErr"]
+
+
+def test_bad_training_config_is_a_clear_error(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("denoise: {steps: 0}\n")
+    result = CliRunner().invoke(app, ["train", "video", "--data", str(tmp_path / "none.zarr"), "--config", str(cfg),
+                                      "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "denoise.steps must be >= 1" in result.output

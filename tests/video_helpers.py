@@ -1,0 +1,47 @@
+"""Tiny video pipelines and rendered clips for video tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ct1_sim.data import Clip, ClipStore
+from ct1_sim.data.scenarios.clip_spec import ClipSpec
+from ct1_sim.data.scenarios.generate import make_clip
+from ct1_sim.data.scenarios.renderer import SceneRenderer
+from ct1_sim.video import DepthNet, WarpDenoiser, build_pipeline
+
+#: A small clip spec (fast to render; sizes are multiples of 16 as the denoiser needs).
+SMALL = ClipSpec()  # the default 448x256 clips (estimator tests need the real resolution)
+
+
+def tiny_pipeline(seed: int = 0, perturb: bool = True):  # noqa: ANN201
+    """A randomly initialised pipeline with small components (seeded), like diffusers' dummy components.
+
+    ``perturb=False`` keeps the denoiser's zero-initialised output layer: it then returns the hole-filled warp."""
+    torch.manual_seed(seed)
+    depth = DepthNet(channels=(8, 16), work_size=(112, 64))
+    denoiser = WarpDenoiser(block_out_channels=(16, 32), attention_head_dim=8)
+    for p in denoiser.parameters() if perturb else []:  # the zero-initialised output layer would make every run trivially equal
+        if p.dim() > 1 and not p.abs().sum():
+            torch.nn.init.normal_(p, std=0.02)
+    pipe = build_pipeline(depth, denoiser)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def render_clips(path: Path, families: list[tuple[str, str]], split: str = "train", spec: ClipSpec = SMALL) -> ClipStore:
+    """A store with one rendered clip per ``(spec_name, family)``, all in ``split``."""
+    store = ClipStore.create(path)
+    renderer = SceneRenderer(spec.width, spec.height)
+    for i, (name, family) in enumerate(families):
+        clip: Clip = make_clip(renderer, name, family, {}, split, i, clip_spec=spec)
+        store.append(clip)
+    return store
+
+
+def frames_u8(video: torch.Tensor | np.ndarray) -> np.ndarray:
+    """``(T,H,W,3)`` uint8 from a ``(1,T,H,W,3)`` float video in [0,1]."""
+    return (np.clip(np.asarray(video)[0], 0, 1) * 255).round().astype(np.uint8)
