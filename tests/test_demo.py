@@ -1,10 +1,11 @@
-"""The README's main job, end to end: without models it says so; with a model it predicts for every sample."""
+"""The README's main job, end to end: without models it says so; with models it predicts and renders every sample."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import imageio.v2 as imageio
 import pytest
 from typer.testing import CliRunner
 
@@ -38,8 +39,11 @@ def test_demo_with_a_trajectory_model_predicts_every_sample(tmp_path: Path, monk
 
     from ct1_sim.trajectory.training import train_trajectory_model
 
+    from tests.video_helpers import tiny_pipeline
+
     make_toy_store(tmp_path / "toy.zarr", {"train": 6})
     train_trajectory_model(tmp_path / "toy.zarr", _tiny_yaml(tmp_path / "tiny.yaml", steps=4), tmp_path / "models" / "ct1-tiny")
+    tiny_pipeline().save_pretrained(tmp_path / "models" / "ct1-video-tiny")
     monkeypatch.setenv("CT1_SIM_MODELS", str(tmp_path / "models"))
     res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--samples", "3", "--device", "cpu"])
     assert res.exit_code == 0, res.output
@@ -49,3 +53,8 @@ def test_demo_with_a_trajectory_model_predicts_every_sample(tmp_path: Path, monk
         folder = tmp_path / "demo" / row["name"]
         assert len(read_trajectory(folder / "sample_02" / "trajectory.json", "json")) == 16
         assert (folder / "overlay.png").is_file() and (folder / "birds_eye.png").is_file()
+        frames = list(imageio.get_reader(folder / "generated.mp4"))
+        assert len(frames) == 16 and frames[0].shape == (256, 448, 3)
+        assert len(list(imageio.get_reader(folder / "side_by_side.mp4"))) == 16
+    page = (tmp_path / "demo" / "index.html").read_text()
+    assert page.count("<video") == len(summary["samples"])

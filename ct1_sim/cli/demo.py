@@ -2,14 +2,16 @@
 
 For each sample it predicts K trajectories with the shipped trajectory model (when ``model/ct1-tiny`` is
 there), writes them in every pose format, draws them into the frame next to the scenario generator's true
-future and from above, and links everything from ``index.html``. It says plainly which stages are missing
-(the video model is not shipped yet) and never fakes them.
+future and from above, renders the future video along the most typical sample (the medoid) with the shipped
+video model (when ``model/ct1-video-tiny`` is there) as MP4s (generated, and side by side with the path), and
+links everything from ``index.html``. It says plainly which stages are missing and never fakes them.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Annotated
@@ -32,10 +34,25 @@ _EXTENSIONS = {"realestate10k": ".txt", "ct1": ".ct1.txt", "motionctrl": ".motio
 
 def _model_status() -> dict[str, str]:
     status = {}
-    for key, name in (("trajectory model", TRAJECTORY_MODEL), ("video model", VIDEO_MODEL)):
+    for key, name, marker in (("trajectory model", TRAJECTORY_MODEL, "config.json"), ("video model", VIDEO_MODEL, "model_index.json")):
         path = default_model_dir(name)
-        status[key] = f"found at {path}" if (path / "config.json").is_file() else f"not shipped yet ({path} missing)"
+        status[key] = f"found at {path}" if (path / marker).is_file() else f"not shipped yet ({path} missing)"
     return status
+
+
+def _write_video(sample: Sample, folder: Path, world: WorldModel, predicted: list[CameraTrajectory], seed: int) -> dict[str, object]:
+    """Render the medoid sample's future video; write generated.mp4, side_by_side.mp4 and a 4-frame strip PNG."""
+    from ct1_sim.video.encode import write_mp4
+    from ct1_sim.viz.side_by_side import side_by_side
+    from ct1_sim.world.world_model import medoid_index
+
+    chosen = medoid_index(predicted)
+    result = world.rollout(sample.image, predicted[chosen], seed=seed)
+    write_mp4(result.frames, folder / "generated.mp4", fps=result.fps)
+    write_mp4(side_by_side(sample.image, result.frames, predicted, chosen), folder / "side_by_side.mp4", fps=result.fps)
+    picks = np.linspace(0, len(result.frames) - 1, 4).round().astype(int)
+    Image.fromarray(np.concatenate([result.frames[i] for i in picks], axis=1)).save(folder / "frames.png")
+    return {"video_sample": chosen, "video_frames": len(result.frames), "video_fps": result.fps}
 
 
 def _write_formats(traj: CameraTrajectory, folder: Path) -> dict[str, str]:
@@ -69,6 +86,8 @@ def _run_sample(sample: Sample, folder: Path, world: WorldModel | None, num_samp
             sub.mkdir(exist_ok=True)
             _write_formats(traj, sub)
         row["files"] = _write_formats(predicted[0], folder)
+        if world.video_model is not None:
+            row.update(_write_video(sample, folder, world, predicted, seed))
         if gt is not None:
             from ct1_sim.metrics import min_ade
 
@@ -101,6 +120,11 @@ def _write_html(out: Path, rows: list[dict[str, object]], status: dict[str, str]
                      f"minADE@K {row.get('min_ade_m', '-')} m. White dashes: the true future; colours: the K samples.</p>")
         imgs = ["input.png", "overlay.png", "birds_eye.png"]
         parts.append("".join(f"<img src='{name}/{i}' alt='{i}'>" for i in imgs if (out / str(row["name"]) / i).exists()))
+        if (out / str(row["name"]) / "side_by_side.mp4").exists():
+            parts.append(f"<p>Future video along sample {row.get('video_sample')} (the medoid of the K samples): "
+                         f"<a href='{name}/generated.mp4'>generated.mp4</a></p>"
+                         f"<video src='{name}/side_by_side.mp4' controls loop muted autoplay width='896'></video><br>"
+                         f"<img src='{name}/frames.png' alt='frames 0, 5, 10, 15' style='max-width:896px'>")
         files = row.get("files", {})
         if isinstance(files, dict):
             parts.append("<p>" + " · ".join(f"<a href='{name}/{esc(f)}'>{esc(fmt)}</a>" for fmt, f in files.items()) + "</p>")
@@ -127,7 +151,8 @@ def demo(
     else:
         world = WorldModel.from_pretrained(default_model_dir(TRAJECTORY_MODEL), device=device)
     if "not shipped" in status["video model"]:
-        typer.secho("No video model: no future video is rendered (the video issue ships it).", fg=typer.colors.YELLOW)
+        typer.secho("No video model: no future video is rendered.", fg=typer.colors.YELLOW)
+    logging.getLogger("ct1_sim.formats").setLevel(logging.WARNING)  # the format round trips are checked, not narrated
     bundled = load_samples()
     out.mkdir(parents=True, exist_ok=True)
     rows = [_run_sample(s, out / s.name, world, samples, seed) for s in tqdm(bundled, desc="samples", unit="frame")]
