@@ -9,22 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from harness import emit_json, print_table
+from harness import emit_json, matmul_flops, print_table
 from torch.utils.flop_counter import FlopCounterMode
 
 from ct1_sim.trajectory import CT1TrajectoryConfig, CT1TrajectoryModel
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _matmul_flops(n: int = 1024, repeat: int = 20) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    for _ in range(3):
-        a @ b
-    t0 = time.perf_counter()
-    for _ in range(repeat):
-        a @ b
-    return 2 * n**3 * repeat / (time.perf_counter() - t0)
 
 
 def run(quick: bool = False) -> dict[str, float]:
@@ -47,7 +37,7 @@ def run(quick: bool = False) -> dict[str, float]:
     with FlopCounterMode(display=False) as counter:
         model.sample(image, "turn left at the next intersection", num_samples=8, generator=g, speed=8.0)
     flops = counter.get_total_flops()
-    peak = _matmul_flops()
+    peak = matmul_flops()
     stages = {}
     t0 = time.perf_counter()
     tokens = model.encode_images([image])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from harness import emit_json, print_table
+from harness import emit_json, matmul_flops, print_table
 from torch.utils.flop_counter import FlopCounterMode
 
 from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov
@@ -18,16 +18,6 @@ from ct1_sim.video.encode import mp4_bytes
 from ct1_sim.video.loading import load_video_pipeline
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _matmul_flops(n: int = 1024, repeat: int = 20) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    for _ in range(3):
-        a @ b
-    t0 = time.perf_counter()
-    for _ in range(repeat):
-        a @ b
-    return 2 * n**3 * repeat / (time.perf_counter() - t0)
 
 
 def _turning_path() -> CameraTrajectory:
@@ -83,7 +73,7 @@ def run(quick: bool = False) -> dict[str, float]:
         cond, base = pipe.denoiser.prepare_condition(torch.zeros(n, 3, 256, 448), torch.ones(n, 1, 256, 448), torch.zeros(n, 6, 64, 112))
         pipe.denoiser(torch.zeros(n, 3, 256, 448), torch.full((n,), 500), cond, base)
     flops = 3 * counter.get_total_flops()
-    peak = _matmul_flops()
+    peak = matmul_flops()
     denoise_s = stamps["denoise"] / runs
     rows = [[stage, seconds / runs, 100 * seconds / runs / total] for stage, seconds in stamps.items()]
     print_table("video: 16 frames at 256x448, 3 DDIM steps (median of runs)", ["stage", "seconds", "% of total"], rows)

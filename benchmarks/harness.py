@@ -40,3 +40,16 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[objec
 def emit_json(name: str, figures: dict[str, object]) -> None:
     """Print the machine-readable line ``BENCH {...}`` for one benchmark."""
     print("BENCH " + json.dumps({"name": name, **figures}, sort_keys=True))
+
+
+def matmul_flops(n: int = 1024, repeat: int = 20) -> float:
+    """This machine's measured float32 matmul FLOP/s (an ``n`` x ``n`` product, median-free mean over ``repeat``)."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        a @ b
+    return 2 * n**3 * repeat / (time.perf_counter() - t0)

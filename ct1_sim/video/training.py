@@ -30,6 +30,7 @@ from ct1_sim.devices import init_distributed, resolve_device
 from ct1_sim.trajectory.checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
 from ct1_sim.video.denoiser import WarpDenoiser
 from ct1_sim.video.depth_net import DepthNet, depth_target
+from ct1_sim.video.evaluation import warp_baselines
 from ct1_sim.video.pipeline_ct1_video import CameraControlledVideoPipeline, build_pipeline, relative_plucker
 from ct1_sim.video.samples import draw_pairs
 from ct1_sim.video.warp import forward_warp
@@ -217,21 +218,9 @@ def validate(pipe: CameraControlledVideoPipeline, store: ClipStore, ids: list[st
                    output_type="pt").frames[0]
         truth = torch.from_numpy(clip.frames).permute(0, 3, 1, 2).float() / 255.0
         gen_psnr.append(np.mean([psnr(out[j], truth[j]) for j in range(1, len(truth))]))
-        wo = warp_only(pipe, clip.frames[0], clip.trajectory)
+        wo = torch.from_numpy(warp_baselines(pipe, clip.frames[0], clip.trajectory)["warp_only"]).permute(0, 3, 1, 2) / 255.0
         warp_psnr.append(np.mean([psnr(wo[j], truth[j]) for j in range(1, len(truth))]))
     return {"psnr": float(np.mean(gen_psnr)), "psnr_warp_only": float(np.mean(warp_psnr))}
-
-
-@torch.no_grad()
-def warp_only(pipe: CameraControlledVideoPipeline, image: np.ndarray, trajectory: Any) -> torch.Tensor:
-    """The baseline without diffusion: the current frame warped with the predicted depth, holes black, ``(T,3,H,W)``."""
-    h, w = image.shape[:2]
-    c2w_rel, K = pipe.prepare_trajectory(trajectory, len(trajectory), w, h)
-    frame0 = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255.0
-    Kt = torch.from_numpy(K).float()
-    depth = pipe.depth_net(frame0[None], Kt)[0]
-    warp = forward_warp(frame0, depth, Kt, torch.linalg.inv(torch.from_numpy(c2w_rel[1:]).float()))
-    return torch.cat([frame0[None], warp.frames * warp.mask])
 
 
 def train_video_model(
