@@ -86,11 +86,13 @@ def _register_subcommands() -> None:
     from ct1_sim.cli.demo import demo
     from ct1_sim.cli.generate import generate
     from ct1_sim.cli.predict import predict
+    from ct1_sim.cli.serve import serve
     from ct1_sim.cli.training import eval_app, train_app
 
     app.command()(friendly_errors(demo))
     app.command()(friendly_errors(predict))
     app.command()(friendly_errors(generate))
+    app.command()(friendly_errors(serve))
     for sub in (train_app, eval_app):
         for command in sub.registered_commands:
             command.callback = friendly_errors(command.callback)

@@ -71,7 +71,7 @@ def prepare_images(images: list[np.ndarray] | np.ndarray, input_size: tuple[int,
             ch = round(w / target)
             y0 = (h - ch) // 2
             arr = arr[y0 : y0 + ch]
-        t = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None].float() / 255.0
+        t = torch.from_numpy(np.array(arr, dtype=np.uint8, copy=True)).permute(2, 0, 1)[None].float() / 255.0
         out.append(F.interpolate(t, size=(h_t, w_t), mode="bilinear", antialias=True, align_corners=False))
     return torch.cat(out).clamp_(0.0, 1.0)
 

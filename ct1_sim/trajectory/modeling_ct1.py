@@ -151,8 +151,11 @@ class CT1TrajectoryModel(nn.Module):
         generator: torch.Generator | None = None,
         num_inference_steps: int | None = None,
         guidance_scale: float | None = None,
+        noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Denoised, de-normalised tokens ``(B,K,T,9)``; all B x K samples share one DiT forward per step."""
+        """Denoised, de-normalised tokens ``(B,K,T,9)``; all B x K samples share one DiT forward per step.
+
+        ``noise`` ``(B*K,T,9)`` replaces the initial noise drawn from ``generator`` (per-query seeds in a batch)."""
         cfg = self.config
         steps = num_inference_steps or cfg.inference_steps
         scale = cfg.guidance_scale if guidance_scale is None else guidance_scale
@@ -169,7 +172,11 @@ class CT1TrajectoryModel(nn.Module):
         cog = cog.repeat_interleave(k, dim=0)
         scheduler = DDIMScheduler.from_config(self.noise_scheduler.config)
         scheduler.set_timesteps(steps, device=dev)
-        x = torch.randn((b * k, cfg.num_poses, POSE_DIM), generator=generator, device="cpu", dtype=torch.float32).to(dev, dtype)
+        if noise is None:
+            noise = torch.randn((b * k, cfg.num_poses, POSE_DIM), generator=generator, device="cpu", dtype=torch.float32)
+        elif tuple(noise.shape) != (b * k, cfg.num_poses, POSE_DIM):
+            raise ValueError(f"noise must have shape {(b * k, cfg.num_poses, POSE_DIM)}, got {tuple(noise.shape)}")
+        x = noise.to(dev, dtype)
         for t in scheduler.timesteps:
             model_in = torch.cat([x, x]) if guided else x
             eps = self.dit(model_in, t.expand(model_in.shape[0]), ctx, cog)
@@ -185,11 +192,14 @@ class CT1TrajectoryModel(nn.Module):
         instructions: list[str],
         speeds_mps: list[float | None] | None = None,
         num_samples: int = 8,
-        generator: torch.Generator | None = None,
+        generator: torch.Generator | list[torch.Generator | None] | None = None,
         num_inference_steps: int | None = None,
         guidance_scale: float | None = None,
     ) -> list[list[CameraTrajectory]]:
-        """K trajectories for each of B (image, instruction, speed) queries, in one batched diffusion."""
+        """K trajectories for each of B (image, instruction, speed) queries, in one batched diffusion.
+
+        ``generator`` may be one generator for the batch or one per query: a query then gets the same samples
+        whether it runs alone or batched with others (up to float rounding)."""
         if len(images) != len(instructions):
             raise ValueError(f"got {len(images)} images but {len(instructions)} instructions")
         if not 1 <= num_samples <= 256:
@@ -201,8 +211,15 @@ class CT1TrajectoryModel(nn.Module):
         image_tokens = self.encode_images(images)
         text = self.encode_text(instructions)
         speed = torch.tensor([np.nan if s is None else float(s) for s in speeds], dtype=torch.float32, device=self.device)
+        noise = None
+        if isinstance(generator, list):
+            if len(generator) != len(images):
+                raise ValueError(f"got {len(generator)} generators for {len(images)} queries")
+            shape = (num_samples, self.config.num_poses, POSE_DIM)
+            noise = torch.cat([torch.randn(shape, generator=g, dtype=torch.float32) for g in generator])
+            generator = None
         with torch.inference_mode():
-            tokens = self.sample_tokens(image_tokens, text, speed, num_samples, generator, num_inference_steps, guidance_scale)
+            tokens = self.sample_tokens(image_tokens, text, speed, num_samples, generator, num_inference_steps, guidance_scale, noise)
             c2w = tokens_to_c2w(tokens.double()).cpu().numpy()  # (B,K,T,4,4)
         step_us = 1e6 / self.config.rate_hz
         timestamps = np.round(np.arange(self.config.num_poses) * step_us).astype(np.int64)

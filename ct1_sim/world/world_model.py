@@ -42,6 +42,16 @@ class Rollout:
     fps: float  # frames per second of ``frames`` (the clip spec's pose rate)
 
 
+def _generator(seed: int | None) -> torch.Generator:
+    """A CPU generator seeded with ``seed``, or from OS entropy when None."""
+    g = torch.Generator()
+    if seed is None:
+        g.seed()
+    else:
+        g.manual_seed(seed)
+    return g
+
+
 def medoid_index(trajectories: list[CameraTrajectory]) -> int:
     """Index of the most typical sample: the one with the smallest mean distance (m, camera centres over time) to
     the others."""
@@ -85,6 +95,26 @@ class WorldModel:
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         trajectories = self.trajectory_model.sample(image, instruction, num_samples=num_samples, generator=generator, speed=speed)
         return Prediction(trajectories, [classify_maneuver(t) for t in trajectories])
+
+    def predict_batch(
+        self,
+        images: list[Any],
+        instructions: list[str],
+        num_samples: int = 8,
+        seeds: list[int | None] | None = None,
+        speeds: list[float | None] | None = None,
+    ) -> list[Prediction]:
+        """:meth:`predict` for many queries in one batched model call; each query's seed gives the same samples
+        as when it runs alone (up to float rounding)."""
+        if self.trajectory_model is None:
+            raise RuntimeError("no trajectory model loaded; use WorldModel.from_pretrained()")
+        seeds = seeds if seeds is not None else [None] * len(images)
+        generators = [_generator(s) for s in seeds]
+        from ct1_sim.trajectory.modeling_ct1 import _as_rgb_array
+
+        arrays = [_as_rgb_array(im) for im in images]
+        batches = self.trajectory_model.sample_batch(arrays, instructions, speeds, num_samples, generators)
+        return [Prediction(trajs, [classify_maneuver(t) for t in trajs]) for trajs in batches]
 
     def rollout(
         self,

@@ -1,0 +1,35 @@
+"""``ct1-sim serve``: the HTTP API (FastAPI + uvicorn), bound to 127.0.0.1 unless told otherwise."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind (127.0.0.1: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    token: Annotated[str | None, typer.Option(help="Require 'Authorization: Bearer TOKEN' (or set CT1_SIM_TOKEN).")] = None,
+    model: Annotated[Path | None, typer.Option(help="Trajectory model folder (default: the shipped ct1-tiny).")] = None,
+    video_model: Annotated[Path | None, typer.Option(help="Video model folder (default: the shipped ct1-video-tiny).")] = None,
+    max_upload_mb: Annotated[float, typer.Option(help="Largest request body, MB (413 above).")] = 10.0,
+    max_batch: Annotated[int, typer.Option(help="Trajectory requests fused per model call (1 = no micro-batching).")] = 16,
+    max_jobs: Annotated[int, typer.Option(help="Rollout jobs queued or running (429 above).")] = 8,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+) -> None:
+    """Serve trajectories and rollouts over HTTP (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from ct1_sim.service import ServiceSettings, create_app
+    from ct1_sim.world import WorldModel
+
+    token = token or os.environ.get("CT1_SIM_TOKEN")
+    settings = ServiceSettings(token=token, max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_batch=max_batch, max_jobs=max_jobs)
+    if host not in ("127.0.0.1", "localhost", "::1") and token is None:
+        typer.secho(f"warning: serving on {host} without --token: anyone who can reach it can use it", fg=typer.colors.YELLOW, err=True)
+    world = WorldModel.from_pretrained(model, video_model, device=device)
+    typer.echo(f"ct1-sim serving on http://{host}:{port} (docs: /docs; auth: {'bearer token' if token else 'none'})")
+    uvicorn.run(create_app(world, settings), host=host, port=port, log_level="info")

@@ -1,0 +1,173 @@
+"""The FastAPI app: trajectories (micro-batched), rollout jobs, health, Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from ct1_sim import __version__
+from ct1_sim.formats.json_format import trajectory_to_dict
+from ct1_sim.service.batcher import TrajectoryBatcher, TrajectoryQuery
+from ct1_sim.service.jobs import Job, JobQueue, QueueFull
+from ct1_sim.service.metrics import Metrics
+from ct1_sim.service.settings import ServiceSettings
+from ct1_sim.service.validation import (
+    check_instruction,
+    check_int,
+    check_speed,
+    decode_image,
+    parse_trajectory,
+    read_upload,
+    unprocessable,
+)
+from ct1_sim.video.encode import mp4_bytes
+from ct1_sim.world import WorldModel
+
+log = logging.getLogger(__name__)
+OPEN_PATHS = ("/healthz", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc")
+
+
+def _prediction_json(prediction: Any) -> dict[str, Any]:
+    return {"trajectories": [{"maneuver": m, "trajectory": trajectory_to_dict(t)}
+                             for t, m in zip(prediction.trajectories, prediction.maneuvers, strict=True)]}
+
+
+def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> FastAPI:
+    """The HTTP API in front of ``world`` (see the README's "HTTP service" section)."""
+    settings = settings or ServiceSettings()
+    model_lock = threading.Lock()
+    metrics = Metrics()
+    batcher = TrajectoryBatcher(world, model_lock, settings.max_batch, settings.batch_window_ms / 1000)
+    jobs = JobQueue(settings.max_jobs, settings.keep_finished_jobs)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # noqa: ANN202
+        await batcher.start()
+        yield
+        await batcher.stop()
+
+    app = FastAPI(title="ct1-sim", version=__version__, lifespan=lifespan,
+                  description="A driving world model: one front-camera frame + an instruction -> camera trajectories + video.")
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):  # noqa: ANN001, ANN202
+        t0 = time.perf_counter()
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > settings.max_upload_bytes + 64 * 1024:
+            metrics.inc("ct1_requests_total", route=request.url.path, status="413")
+            return JSONResponse(status_code=413, content={"detail": {"field": "body", "message":
+                                f"body: request of {length} bytes exceeds the {settings.max_upload_bytes}-byte upload limit"}})
+        if settings.token is not None and request.url.path not in OPEN_PATHS:
+            given = request.headers.get("authorization", "")
+            if not secrets.compare_digest(given.encode(), f"Bearer {settings.token}".encode()):
+                metrics.inc("ct1_requests_total", route=request.url.path, status="401")
+                return JSONResponse(status_code=401, content={"detail": "missing or wrong bearer token"},
+                                    headers={"WWW-Authenticate": "Bearer"})
+        response = await call_next(request)
+        route = request.scope.get("route")
+        name = getattr(route, "path", request.url.path)
+        metrics.inc("ct1_requests_total", route=name, status=str(response.status_code))
+        metrics.observe(name, time.perf_counter() - t0)
+        return response
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        """Liveness and which models are loaded."""
+        return {"status": "ok", "version": __version__, "trajectory_model": world.trajectory_model is not None,
+                "video_model": world.video_model is not None, "jobs_active": jobs.active}
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def prometheus() -> str:
+        """Prometheus text format: request counts by route and status, latency histograms, batch sizes, jobs."""
+        metrics.gauge("ct1_jobs_active", jobs.active)
+        if batcher.batch_sizes:
+            metrics.gauge("ct1_trajectory_batch_size_mean", sum(batcher.batch_sizes) / len(batcher.batch_sizes))
+        return metrics.render()
+
+    @app.post("/v1/trajectories")
+    async def trajectories(
+        image: Annotated[UploadFile, File(description="Front-camera frame, JPEG or PNG.")],
+        instruction: Annotated[str, Form(description="e.g. 'turn left at the intersection'")],
+        samples: Annotated[int, Form(description="K trajectories to sample.")] = 8,
+        seed: Annotated[int | None, Form(description="Random seed (same seed, same samples).")] = None,
+        speed: Annotated[float | None, Form(description="Current ego speed, m/s.")] = None,
+    ) -> dict[str, Any]:
+        """K camera trajectories (the project's JSON format, metres, OpenCV camera axes, relative to the current
+        camera) with maneuver labels."""
+        text = check_instruction(instruction)
+        check_int(samples, "samples", 1, settings.max_samples)
+        speed = check_speed(speed)
+        pixels = decode_image(await read_upload(image, "image", settings.max_upload_bytes), "image", settings.max_image_pixels)
+        prediction = await batcher.submit(TrajectoryQuery(pixels, text, samples, seed, speed))
+        metrics.inc("ct1_trajectories_total", samples)
+        return _prediction_json(prediction)
+
+    @app.post("/v1/rollouts", status_code=202)
+    async def rollouts(
+        image: Annotated[UploadFile, File(description="Front-camera frame, JPEG or PNG.")],
+        instruction: Annotated[str | None, Form(description="What to do (or upload a trajectory).")] = None,
+        trajectory: Annotated[UploadFile | None, File(description="A pose file to follow instead of an instruction.")] = None,
+        format: Annotated[str, Form(description="Pose format of the trajectory file.")] = "json",
+        samples: Annotated[int, Form()] = 8,
+        seed: Annotated[int | None, Form()] = None,
+        speed: Annotated[float | None, Form()] = None,
+        num_frames: Annotated[int, Form()] = 16,
+    ) -> dict[str, Any]:
+        """Start a rollout job (trajectories + the future video); poll ``GET /v1/jobs/{id}``."""
+        if (instruction is None) == (trajectory is None):
+            raise unprocessable("instruction", "give exactly one of instruction or trajectory")
+        check_int(samples, "samples", 1, settings.max_samples)
+        check_int(num_frames, "num_frames", 2, settings.max_frames)
+        speed = check_speed(speed)
+        pixels = decode_image(await read_upload(image, "image", settings.max_upload_bytes), "image", settings.max_image_pixels)
+        if trajectory is not None:
+            target: Any = parse_trajectory(await read_upload(trajectory, "trajectory", settings.max_upload_bytes), format)
+        else:
+            target = check_instruction(instruction)
+        if world.video_model is None:
+            log.warning("rollout requested but no video model is loaded; the job will fail with the reason")
+
+        def work(job: Job) -> None:
+            def progress(fraction: float) -> None:
+                job.progress = min(0.99, fraction)
+
+            with model_lock:
+                result = world.rollout(pixels, target, num_frames=num_frames, num_samples=samples, seed=seed, speed=speed,
+                                       progress=progress)
+            job.video = mp4_bytes(result.frames, fps=result.fps)
+            job.result = {"chosen": result.chosen, "fps": result.fps, "frames": len(result.frames),
+                          **_prediction_json(result)}
+
+        try:
+            job = jobs.submit(work)
+        except QueueFull as err:
+            raise HTTPException(status_code=429, detail=str(err)) from None
+        return job.public()
+
+    @app.get("/v1/jobs/{job_id}")
+    async def job_status(job_id: str) -> dict[str, Any]:
+        """Status (queued | running | done | failed), progress 0-1, error, and the result when done."""
+        job = jobs.get(job_id)
+        if job is None:
+            raise HTTPException(status_code=404, detail=f"no job {job_id!r} (finished jobs are kept for a while only)")
+        return job.public()
+
+    @app.get("/v1/jobs/{job_id}/video.mp4")
+    async def job_video(job_id: str) -> Response:
+        """The generated video (H.264 MP4) of a finished job."""
+        job = jobs.get(job_id)
+        if job is None:
+            raise HTTPException(status_code=404, detail=f"no job {job_id!r}")
+        if job.video is None:
+            raise HTTPException(status_code=409, detail=f"job {job_id} is {job.status}" + (f": {job.error}" if job.error else ""))
+        return Response(content=job.video, media_type="video/mp4")
+
+    app.state.batcher, app.state.jobs, app.state.metrics = batcher, jobs, metrics
+    return app

@@ -1,0 +1,94 @@
+"""Micro-batching of trajectory requests: concurrent requests become one batched model call."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ct1_sim.world import WorldModel
+from ct1_sim.world.world_model import Prediction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrajectoryQuery:
+    """One request: RGB uint8 image ``(H,W,3)``, instruction, K, seed, ego speed (m/s) or None."""
+
+    image: np.ndarray
+    instruction: str
+    num_samples: int
+    seed: int | None
+    speed: float | None
+    future: asyncio.Future = field(default=None)  # type: ignore[assignment]
+
+
+class TrajectoryBatcher:
+    """Collects queries for ``window_s`` after the first arrives (up to ``max_batch``), groups them by K and runs
+    each group as one :meth:`WorldModel.predict_batch` call on a worker thread, under ``model_lock``."""
+
+    def __init__(self, world: WorldModel, model_lock: threading.Lock, max_batch: int, window_s: float) -> None:
+        self.world, self.model_lock = world, model_lock
+        self.max_batch, self.window_s = max_batch, window_s
+        self._queue: asyncio.Queue[TrajectoryQuery] | None = None
+        self._task: asyncio.Task | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ct1-trajectories")
+        self.batch_sizes: list[int] = []
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def submit(self, query: TrajectoryQuery) -> Prediction:
+        """Queue ``query`` and wait for its prediction."""
+        assert self._queue is not None, "batcher not started"
+        query.future = asyncio.get_running_loop().create_future()
+        await self._queue.put(query)
+        return await query.future
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            deadline = loop.time() + self.window_s
+            while len(batch) < self.max_batch:
+                timeout = deadline - loop.time()
+                if timeout <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
+                except TimeoutError:
+                    break
+            groups: dict[int, list[TrajectoryQuery]] = {}
+            for q in batch:
+                groups.setdefault(q.num_samples, []).append(q)
+            for group in groups.values():
+                try:
+                    results = await loop.run_in_executor(self._executor, self._predict, group)
+                except Exception as err:  # noqa: BLE001 - every waiting request must get an answer
+                    log.exception("batched prediction failed")
+                    for q in group:
+                        if not q.future.done():
+                            q.future.set_exception(err)
+                    continue
+                self.batch_sizes.append(len(group))
+                for q, result in zip(group, results, strict=True):
+                    if not q.future.done():
+                        q.future.set_result(result)
+
+    def _predict(self, group: list[TrajectoryQuery]) -> list[Any]:
+        with self.model_lock:
+            return self.world.predict_batch([q.image for q in group], [q.instruction for q in group], group[0].num_samples,
+                                            [q.seed for q in group], [q.speed for q in group])

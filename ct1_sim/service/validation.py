@@ -1,0 +1,84 @@
+"""Request checks that answer 422 with a message naming the field (and 413 for oversized uploads)."""
+
+from __future__ import annotations
+
+import io
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from fastapi import HTTPException, UploadFile
+from PIL import Image, UnidentifiedImageError
+
+from ct1_sim.formats import FORMATS, read_trajectory
+from ct1_sim.geometry import CameraTrajectory
+
+
+def unprocessable(field: str, message: str) -> HTTPException:
+    """A 422 whose detail names ``field``."""
+    return HTTPException(status_code=422, detail={"field": field, "message": f"{field}: {message}"})
+
+
+async def read_upload(upload: UploadFile, field: str, limit: int) -> bytes:
+    """The upload's bytes; 413 when larger than ``limit``, 422 when empty."""
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(status_code=413, detail={"field": field, "message": f"{field}: larger than {limit} bytes"})
+    if not data:
+        raise unprocessable(field, "the uploaded file is empty")
+    return data
+
+
+def decode_image(data: bytes, field: str, max_pixels: int) -> np.ndarray:
+    """RGB uint8 ``(H,W,3)`` from JPEG/PNG bytes, or 422 naming the problem."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format not in ("JPEG", "PNG"):
+                raise unprocessable(field, f"expected a JPEG or PNG image, got {im.format}")
+            if im.width * im.height > max_pixels:
+                raise unprocessable(field, f"image is {im.width}x{im.height}; at most {max_pixels} pixels are accepted")
+            if min(im.width, im.height) < 16:
+                raise unprocessable(field, f"image is {im.width}x{im.height}; at least 16x16 is needed")
+            return np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        if isinstance(err, HTTPException):
+            raise
+        raise unprocessable(field, f"not a readable JPEG or PNG image ({err.__class__.__name__}: {err})") from None
+
+
+def check_instruction(text: str | None, field: str = "instruction") -> str:
+    if text is None or not text.strip():
+        raise unprocessable(field, "must be a non-empty instruction, e.g. 'turn left at the intersection'")
+    if len(text) > 500:
+        raise unprocessable(field, f"at most 500 characters (got {len(text)})")
+    return text.strip()
+
+
+def check_int(value: int, field: str, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise unprocessable(field, f"must be between {low} and {high} (got {value})")
+    return value
+
+
+def check_speed(value: float | None) -> float | None:
+    if value is None:
+        return None
+    if not math.isfinite(value) or not 0 <= value <= 70:
+        raise unprocessable("speed", f"must be a finite ego speed in [0, 70] m/s (got {value})")
+    return float(value)
+
+
+def parse_trajectory(data: bytes, fmt: str, field: str = "trajectory") -> CameraTrajectory:
+    """A trajectory from uploaded pose-file bytes in ``fmt`` (the project's readers, no unpickling)."""
+    if fmt not in FORMATS:
+        raise unprocessable("format", f"unknown pose format {fmt!r}; use one of {', '.join(FORMATS)}")
+    suffix = ".json" if fmt in ("json", "motionctrl") else ".txt"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        try:
+            return read_trajectory(path, fmt)
+        except (ValueError, KeyError, UnicodeDecodeError) as err:
+            message = str(err).replace(str(path), "the upload")
+            raise unprocessable(field, message) from None

@@ -1,0 +1,160 @@
+"""The HTTP service through real uvicorn: trajectories, micro-batching, rollout jobs, limits, auth, metrics."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from ct1_sim.data.samples import load_samples
+from ct1_sim.formats.json_format import trajectory_from_dict
+from ct1_sim.paths import TRAJECTORY_MODEL, VIDEO_MODEL, default_model_dir
+from ct1_sim.service import ServiceSettings, create_app
+from ct1_sim.world import WorldModel
+from tests.service_helpers import running_server
+
+TOKEN = "s3cret-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def world() -> WorldModel:
+    """The shipped trajectory model and no video model (rollouts must then fail with the reason)."""
+    return WorldModel(WorldModel.from_pretrained(default_model_dir(TRAJECTORY_MODEL), device="cpu").trajectory_model, None)
+
+
+@pytest.fixture(scope="module")
+def server(world: WorldModel):  # noqa: ANN201
+    settings = ServiceSettings(token=TOKEN, max_upload_bytes=2 * 1024 * 1024, max_jobs=2, batch_window_ms=20)
+    with running_server(create_app(world, settings)) as url:
+        yield url
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+SAMPLE = load_samples()[0]
+
+
+def post_trajectories(url: str, image: bytes | None = None, headers: dict | None = None, **fields: object) -> requests.Response:
+    data = {"instruction": SAMPLE.instruction, "samples": 4, "seed": 0, "speed": SAMPLE.speed_mps, **fields}
+    files = {"image": ("frame.png", png_bytes(SAMPLE.image) if image is None else image, "image/png")}
+    return requests.post(f"{url}/v1/trajectories", data={k: v for k, v in data.items() if v is not None}, files=files,
+                         headers=AUTH if headers is None else headers, timeout=120)
+
+
+def test_trajectories_round_trip_and_seeded(server: str) -> None:
+    r = post_trajectories(server)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body["trajectories"]) == 4
+    trajs = [trajectory_from_dict(t["trajectory"]) for t in body["trajectories"]]
+    assert all(len(t) == 16 for t in trajs) and np.allclose(trajs[0].c2w[0], np.eye(4), atol=1e-6)
+    assert {t["maneuver"] for t in body["trajectories"]} <= {"turn_left", "turn_right", "straight", "stop",
+                                                             "lane_change_left", "lane_change_right"}
+    again = post_trajectories(server).json()
+    assert json.dumps(again) == json.dumps(body)  # same seed, same samples
+
+
+def test_sixteen_concurrent_clients_are_micro_batched(server: str, world: WorldModel) -> None:
+    seeds = list(range(16))
+    with ThreadPoolExecutor(16) as pool:
+        responses = list(pool.map(lambda s: post_trajectories(server, seed=s), seeds))
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses if r.status_code != 200]
+    alone = world.predict(SAMPLE.image, SAMPLE.instruction, num_samples=4, seed=5, speed=SAMPLE.speed_mps)
+    got = trajectory_from_dict(responses[5].json()["trajectories"][0]["trajectory"])
+    assert np.allclose(got.c2w, alone.trajectories[0].c2w, atol=1e-4)  # batched == alone for the same seed
+    metrics = requests.get(f"{server}/metrics", headers=AUTH, timeout=10).text
+    mean_batch = float(next(line.split()[1] for line in metrics.splitlines() if line.startswith("ct1_trajectory_batch_size_mean")))
+    assert mean_batch > 1.0  # concurrent requests shared model calls
+    assert 'ct1_requests_total{route="/v1/trajectories",status="200"}' in metrics
+
+
+@pytest.mark.parametrize(
+    ("image", "fields", "headers", "status", "field"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, {}, None, 422, "image"),  # corrupt image
+        (b"just some text, not an image\n" * 10, {}, None, 422, "image"),  # text file as image
+        (None, {"instruction": "   "}, None, 422, "instruction"),  # empty instruction
+        (None, {"samples": 10**6}, None, 422, "samples"),
+        (None, {"speed": "nan"}, None, 422, "speed"),
+        (None, {}, {}, 401, None),  # missing token
+        (None, {}, {"Authorization": "Bearer wrong"}, 401, None),
+    ],
+)
+def test_bad_requests_get_clear_4xx(server: str, image: bytes | None, fields: dict, headers: dict | None, status: int,
+                                    field: str | None) -> None:
+    r = post_trajectories(server, image=image, headers=headers, **fields)
+    assert r.status_code == status, r.text
+    if field is not None:
+        assert r.json()["detail"]["field"] == field and field in r.json()["detail"]["message"]
+    assert requests.get(f"{server}/healthz", timeout=10).json()["status"] == "ok"  # still serving
+
+
+def test_oversized_upload_is_413_and_server_keeps_serving(server: str) -> None:
+    big = b"\xff" * (50 * 1024 * 1024)
+    r = requests.post(f"{server}/v1/trajectories", data={"instruction": "go"}, files={"image": ("big.png", big, "image/png")},
+                      headers=AUTH, timeout=120)
+    assert r.status_code == 413 and "limit" in r.text
+    assert post_trajectories(server).status_code == 200
+
+
+def test_rollout_without_video_model_fails_cleanly_and_nan_trajectory_is_422(server: str, world: WorldModel) -> None:
+    files = {"image": ("frame.png", png_bytes(SAMPLE.image), "image/png")}
+    assert world.video_model is None
+    r = requests.post(f"{server}/v1/rollouts", data={"instruction": "turn left"}, files=files, headers=AUTH, timeout=60)
+    assert r.status_code == 202, r.text
+    job = r.json()["id"]
+    for _ in range(600):
+        status = requests.get(f"{server}/v1/jobs/{job}", headers=AUTH, timeout=10).json()
+        if status["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert status["status"] == "failed" and "no video model" in status["error"]
+    assert requests.get(f"{server}/v1/jobs/{job}/video.mp4", headers=AUTH, timeout=10).status_code == 409
+    bad = json.dumps({"c2w": [[[float("nan")] * 4] * 4] * 2, "K": [[100, 0, 50], [0, 100, 50], [0, 0, 1]],
+                      "image_size": [100, 100], "timestamps_us": [0, 200000]})
+    files["trajectory"] = ("path.json", bad.encode(), "application/json")
+    r = requests.post(f"{server}/v1/rollouts", data={"format": "json"}, files=files, headers=AUTH, timeout=60)
+    assert r.status_code == 422 and r.json()["detail"]["field"] == "trajectory", r.text
+    assert requests.get(f"{server}/v1/jobs/nope", headers=AUTH, timeout=10).status_code == 404
+
+
+def test_rollout_job_with_the_shipped_video_model(tmp_path: Path) -> None:
+    if not (default_model_dir(VIDEO_MODEL) / "model_index.json").is_file():
+        pytest.fail(f"the shipped video model is missing at {default_model_dir(VIDEO_MODEL)}")
+    world = WorldModel.from_pretrained(device="cpu")
+    with running_server(create_app(world, ServiceSettings(max_jobs=1))) as url:
+        files = {"image": ("frame.png", png_bytes(SAMPLE.image), "image/png")}
+        r = requests.post(f"{url}/v1/rollouts", data={"instruction": SAMPLE.instruction, "samples": 4, "seed": 1,
+                                                      "num_frames": 8}, files=files, timeout=60)
+        assert r.status_code == 202, r.text
+        busy = requests.post(f"{url}/v1/rollouts", data={"instruction": "go"}, files=files, timeout=60)
+        assert busy.status_code == 429  # the single job slot is taken
+        job = r.json()["id"]
+        progress = []
+        for _ in range(1200):
+            status = requests.get(f"{url}/v1/jobs/{job}", timeout=10).json()
+            progress.append(status["progress"])
+            if status["status"] in ("done", "failed"):
+                break
+            time.sleep(0.05)
+        assert status["status"] == "done", status
+        assert progress == sorted(progress) and status["result"]["frames"] == 8
+        video = requests.get(f"{url}/v1/jobs/{job}/video.mp4", timeout=10)
+        assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+        (tmp_path / "v.mp4").write_bytes(video.content)
+        import imageio.v2 as imageio
+
+        frames = list(imageio.get_reader(tmp_path / "v.mp4"))
+        assert len(frames) == 8 and frames[0].shape == (256, 448, 3)
