@@ -92,6 +92,12 @@ def _register_subcommands() -> None:
     app.command()(friendly_errors(demo))
     app.command()(friendly_errors(predict))
     app.command()(friendly_errors(generate))
+    from ct1_sim.cli.export import export
+    from ct1_sim.cli.replay import replay
+    from ct1_sim.cli.viz import viz
+
+    for command in (replay, viz, export):
+        app.command()(friendly_errors(command))
     app.command()(friendly_errors(serve))
     for sub in (train_app, eval_app):
         for command in sub.registered_commands:

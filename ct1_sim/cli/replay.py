@@ -1,0 +1,64 @@
+"""``ct1-sim replay``: replay recorded drives keyframe by keyframe and compare the model with what the car did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def replay(
+    out: Annotated[Path, typer.Option(help="Output folder (results, report.html); an existing one is resumed.")],
+    dataroot: Annotated[Path | None, typer.Option(help="nuScenes dataroot (with --version).")] = None,
+    version: Annotated[str | None, typer.Option(help="nuScenes version folder, e.g. v1.0-mini.")] = None,
+    scenes: Annotated[list[str] | None, typer.Option("--scenes", help="Scene names to replay (repeat; default: all).")] = None,
+    clips: Annotated[Path | None, typer.Option(help="A ClipStore (STORE.zarr) instead of nuScenes: one keyframe per clip.")] = None,
+    video: Annotated[bool, typer.Option("--video", help="Also roll out the future video at every keyframe (needs a video model).")] = False,
+    samples: Annotated[int, typer.Option(help="Trajectories K per keyframe.")] = 8,
+    instruction: Annotated[str | None, typer.Option(help="A fixed instruction for every keyframe (default: derived from what the car did).")] = None,
+    seed: Annotated[int, typer.Option(help="Base random seed (each keyframe's seed is derived from it).")] = 0,
+    workers: Annotated[int, typer.Option(help="Ray workers on this machine (0/1: one process).")] = 0,
+    ray_address: Annotated[str | None, typer.Option(help="Address of a running Ray cluster (e.g. auto, ray://host:10001).")] = None,
+    model: Annotated[Path | None, typer.Option(help="Trajectory model folder (default: the shipped ct1-tiny).")] = None,
+    video_model: Annotated[Path | None, typer.Option(help="Video model folder (default: the shipped ct1-video-tiny when present).")] = None,
+    predictor: Annotated[str, typer.Option(help="ct1 (the model) | constant-velocity (a baseline: straight on at the true speed).")] = "ct1",
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "cpu",
+    width: Annotated[int | None, typer.Option(help="Resize nuScenes frames to this width (px; height kept in proportion).")] = None,
+) -> None:
+    """Replay nuScenes scenes (or a clip store): predict at every keyframe, score against the true future."""
+    from ct1_sim.replay import ClipStoreSource, NuScenesSource, ReplaySettings, WorldSpec, run_replay
+
+    if (dataroot is None) == (clips is None):
+        raise ValueError("give either --dataroot DIR --version VER or --clips STORE.zarr")
+    if dataroot is not None and version is None:
+        raise ValueError("--dataroot needs --version (the folder with the tables, e.g. v1.0-mini)")
+    if clips is not None and (scenes or width):
+        raise ValueError("--scenes and --width apply to --dataroot only; a clip store is replayed whole")
+    if workers > 1 and ray_address:
+        raise ValueError("give --workers N or --ray-address ADDR, not both")
+    size = None
+    if width is not None:
+        from ct1_sim.data.nuscenes import NuScenesReader
+
+        reader = NuScenesReader(dataroot, version)
+        w0, h0 = reader.camera(scenes[0] if scenes else reader.scene_names[0], check_files=False).trajectory.image_size
+        size = (width, max(2, round(h0 * width / w0)))
+    source = (NuScenesSource(str(dataroot), version, tuple(scenes or ()), size) if dataroot is not None
+              else ClipStoreSource(str(clips)))
+    settings = ReplaySettings(num_samples=samples, instruction=instruction, video=video, seed=seed)
+    spec = WorldSpec(predictor=predictor, model=str(model) if model else None, video_model=str(video_model) if video_model else None,
+                     device=device)
+    try:
+        summary = run_replay(source, out, settings, spec=spec, workers=workers, ray_address=ray_address)
+    except RuntimeError as err:
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from None
+    o = summary["overall"]
+
+    def f(key: str) -> str:
+        return "-" if o.get(key) is None else f"{o[key]:.2f}"
+
+    typer.echo(f"replayed {o['keyframes']} keyframes in {o['scenes']} scenes: minADE@{samples} {f('min_ade')} m, "
+               f"minFDE {f('min_fde')} m, L2 1/2/3 s {f('l2_1s')}/{f('l2_2s')}/{f('l2_3s')} m, compliance {f('compliance')}")
+    typer.echo(f"wrote {out / 'keyframes.zarr'}, {out / 'summary.csv'} and {out / 'report.html'}")
