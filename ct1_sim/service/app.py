@@ -10,10 +10,15 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match
 
 from ct1_sim import __version__
 from ct1_sim.formats.json_format import trajectory_to_dict
+from ct1_sim.service.body_limit import BodySizeLimit
 from ct1_sim.service.batcher import TrajectoryBatcher, TrajectoryQuery
 from ct1_sim.service.jobs import Job, JobQueue, QueueFull
 from ct1_sim.service.metrics import Metrics
@@ -33,6 +38,19 @@ from ct1_sim.world.world_model import medoid_index
 
 log = logging.getLogger(__name__)
 OPEN_PATHS = ("/healthz", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc")
+#: Multipart framing allowed on top of ``max_upload_bytes`` before a body is refused (bytes).
+MULTIPART_SLACK = 64 * 1024
+#: Largest seed accepted (``torch.Generator.manual_seed`` overflows above 2**64 - 1).
+MAX_SEED = 2**63 - 1
+
+
+def _route_label(app: FastAPI, request: Request) -> str:
+    """The route template (``/v1/jobs/{job_id}``) for metric labels; ``unmatched`` for unknown paths, so that
+    scanning random URLs cannot create unbounded metric series."""
+    route = request.scope.get("route")
+    if route is None:
+        route = next((r for r in app.router.routes if r.matches(request.scope)[0] != Match.NONE), None)
+    return getattr(route, "path", "unmatched")
 
 
 def _prediction_json(prediction: Any) -> dict[str, Any]:
@@ -58,23 +76,32 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
     app = FastAPI(title="ct1-sim", version=__version__, lifespan=lifespan,
                   description="A driving world model: one front-camera frame + an instruction -> camera trajectories + video.")
 
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + MULTIPART_SLACK)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, err: RequestValidationError) -> JSONResponse:
+        """FastAPI's own 422s in the service's shape: ``{"detail": {"field", "message"}, "errors": [...]}``."""
+        first = err.errors()[0] if err.errors() else {"loc": ("body",), "msg": "invalid request"}
+        field = str(first["loc"][-1]) if first.get("loc") else "body"
+        return JSONResponse(status_code=422, content={"detail": {"field": field, "message": f"{field}: {first['msg']}"},
+                                                      "errors": jsonable_encoder(err.errors())})
+
     @app.middleware("http")
     async def guard(request: Request, call_next):  # noqa: ANN001, ANN202
         t0 = time.perf_counter()
         length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > settings.max_upload_bytes + 64 * 1024:
-            metrics.inc("ct1_requests_total", route=request.url.path, status="413")
+        if length is not None and length.isdigit() and int(length) > settings.max_upload_bytes + MULTIPART_SLACK:
+            metrics.inc("ct1_requests_total", route=_route_label(app, request), status="413")
             return JSONResponse(status_code=413, content={"detail": {"field": "body", "message":
                                 f"body: request of {length} bytes exceeds the {settings.max_upload_bytes}-byte upload limit"}})
         if settings.token is not None and request.url.path not in OPEN_PATHS:
             given = request.headers.get("authorization", "")
             if not secrets.compare_digest(given.encode(), f"Bearer {settings.token}".encode()):
-                metrics.inc("ct1_requests_total", route=request.url.path, status="401")
+                metrics.inc("ct1_requests_total", route=_route_label(app, request), status="401")
                 return JSONResponse(status_code=401, content={"detail": "missing or wrong bearer token"},
                                     headers={"WWW-Authenticate": "Bearer"})
         response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", request.url.path)
+        name = _route_label(app, request)
         metrics.inc("ct1_requests_total", route=name, status=str(response.status_code))
         metrics.observe(name, time.perf_counter() - t0)
         return response
@@ -89,8 +116,10 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
     async def prometheus() -> str:
         """Prometheus text format: request counts by route and status, latency histograms, batch sizes, jobs."""
         metrics.gauge("ct1_jobs_active", jobs.active)
-        if batcher.batch_sizes:
-            metrics.gauge("ct1_trajectory_batch_size_mean", sum(batcher.batch_sizes) / len(batcher.batch_sizes))
+        metrics.gauge("ct1_trajectory_batches", batcher.batches)
+        metrics.gauge("ct1_trajectory_batched_queries", batcher.batched_queries)
+        if batcher.batches:
+            metrics.gauge("ct1_trajectory_batch_size_mean", batcher.batched_queries / batcher.batches)
         return metrics.render()
 
     @app.post("/v1/trajectories")
@@ -105,8 +134,11 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
         camera) with maneuver labels."""
         text = check_instruction(instruction)
         check_int(samples, "samples", 1, settings.max_samples)
+        if seed is not None:
+            check_int(seed, "seed", 0, MAX_SEED)
         speed = check_speed(speed)
-        pixels = decode_image(await read_upload(image, "image", settings.max_upload_bytes), "image", settings.max_image_pixels)
+        data = await read_upload(image, "image", settings.max_upload_bytes)
+        pixels = await run_in_threadpool(decode_image, data, "image", settings.max_image_pixels)  # off the event loop
         prediction = await batcher.submit(TrajectoryQuery(pixels, text, samples, seed, speed))
         metrics.inc("ct1_trajectories_total", samples)
         return _prediction_json(prediction)
@@ -126,9 +158,12 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
         if (instruction is None) == (trajectory is None):
             raise unprocessable("instruction", "give exactly one of instruction or trajectory")
         check_int(samples, "samples", 1, settings.max_samples)
+        if seed is not None:
+            check_int(seed, "seed", 0, MAX_SEED)
         check_int(num_frames, "num_frames", 2, settings.max_frames)
         speed = check_speed(speed)
-        pixels = decode_image(await read_upload(image, "image", settings.max_upload_bytes), "image", settings.max_image_pixels)
+        data = await read_upload(image, "image", settings.max_upload_bytes)
+        pixels = await run_in_threadpool(decode_image, data, "image", settings.max_image_pixels)  # off the event loop
         if trajectory is not None:
             target: Any = parse_trajectory(await read_upload(trajectory, "trajectory", settings.max_upload_bytes), format)
         else:

@@ -39,7 +39,8 @@ class TrajectoryBatcher:
         self._queue: asyncio.Queue[TrajectoryQuery] | None = None
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ct1-trajectories")
-        self.batch_sizes: list[int] = []
+        self.batches = 0  # model calls made
+        self.batched_queries = 0  # queries they answered (mean batch size = batched_queries / batches)
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
@@ -75,18 +76,28 @@ class TrajectoryBatcher:
             for q in batch:
                 groups.setdefault(q.num_samples, []).append(q)
             for group in groups.values():
-                try:
-                    results = await loop.run_in_executor(self._executor, self._predict, group)
-                except Exception as err:  # noqa: BLE001 - every waiting request must get an answer
-                    log.exception("batched prediction failed")
-                    for q in group:
-                        if not q.future.done():
-                            q.future.set_exception(err)
-                    continue
-                self.batch_sizes.append(len(group))
-                for q, result in zip(group, results, strict=True):
-                    if not q.future.done():
-                        q.future.set_result(result)
+                await self._answer(loop, group)
+
+    async def _answer(self, loop: asyncio.AbstractEventLoop, group: list[TrajectoryQuery]) -> None:
+        """Run ``group`` as one model call; if it fails, run its queries one by one so that a single bad query
+        fails only its own request."""
+        try:
+            results = await loop.run_in_executor(self._executor, self._predict, group)
+        except Exception as err:  # noqa: BLE001 - every waiting request must get an answer
+            if len(group) > 1:
+                log.warning("batched prediction of %d queries failed (%s); retrying them one by one", len(group), err)
+                for q in group:
+                    await self._answer(loop, [q])
+                return
+            log.exception("prediction failed")
+            if not group[0].future.done():
+                group[0].future.set_exception(err)
+            return
+        self.batches += 1
+        self.batched_queries += len(group)
+        for q, result in zip(group, results, strict=True):
+            if not q.future.done():
+                q.future.set_result(result)
 
     def _predict(self, group: list[TrajectoryQuery]) -> list[Any]:
         with self.model_lock:

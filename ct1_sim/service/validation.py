@@ -41,7 +41,7 @@ def decode_image(data: bytes, field: str, max_pixels: int) -> np.ndarray:
             if min(im.width, im.height) < 16:
                 raise unprocessable(field, f"image is {im.width}x{im.height}; at least 16x16 is needed")
             return np.asarray(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as err:
         if isinstance(err, HTTPException):
             raise
         raise unprocessable(field, f"not a readable JPEG or PNG image ({err.__class__.__name__}: {err})") from None

@@ -1,0 +1,220 @@
+"""The HTTP service under hostile or unlucky input, through real uvicorn: one bad query in a micro-batch fails
+only itself, pixel bombs and oversized chunked bodies are refused with 4xx, unknown URLs do not grow the metrics,
+and rollout jobs (rendered by a clearly named test double of the video model) serve their MP4."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from ct1_sim.data.samples import load_samples
+from ct1_sim.formats import write_json
+from ct1_sim.formats.json_format import trajectory_from_dict
+from ct1_sim.service import ServiceSettings, create_app
+from ct1_sim.service.batcher import TrajectoryBatcher, TrajectoryQuery
+from ct1_sim.world import WorldModel
+from tests.service_helpers import running_server
+
+SAMPLE = load_samples()[0]
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def count_frames(path: Path) -> int:
+    """Frames decodable from a video file (OpenCV, in process)."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    return count
+
+
+def pixel_bomb_png(width: int = 30000, height: int = 30000) -> bytes:
+    """A 60-byte PNG whose header claims ``width`` x ``height`` RGB pixels (no real pixel data)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+class GradientFramesTestDoubleVideoModel:
+    """TEST DOUBLE of the video pipeline: returns a horizontal gradient that brightens over time, not a rendering.
+
+    It takes the pipeline's call signature and reports stages like the real one; ``gate`` (when given) blocks each
+    call until set, to hold a job in the running state.
+    """
+
+    def __init__(self, size: tuple[int, int] = (64, 48), gate: threading.Event | None = None) -> None:
+        self.size, self.gate, self.calls = size, gate, 0
+
+    def __call__(self, image: Any, trajectory: Any, num_frames: int = 16, callback: Any = None, **_: Any) -> Any:
+        self.calls += 1
+        if self.gate is not None and not self.gate.wait(timeout=60):
+            raise TimeoutError("test gate was never opened")
+        w, h = self.size
+        ramp = np.linspace(0.0, 1.0, w, dtype=np.float32)[None, None, :, None]  # (1,1,W,1)
+        frames = np.broadcast_to(ramp, (num_frames, h, w, 3)) * np.linspace(0.3, 1.0, num_frames)[:, None, None, None]
+        for i in range(num_frames):
+            if callback is not None:
+                callback("denoise", (i + 1) / num_frames)
+        return SimpleNamespace(frames=frames[None].astype(np.float32))  # (1,T,H,W,3) in [0,1], as output_type="np"
+
+
+@pytest.fixture(scope="module")
+def world() -> WorldModel:
+    """The shipped trajectory model, no video model."""
+    return WorldModel(WorldModel.from_pretrained(device="cpu").trajectory_model, None)
+
+
+@pytest.fixture(scope="module")
+def server(world: WorldModel) -> Iterator[str]:
+    settings = ServiceSettings(max_upload_bytes=1024 * 1024, batch_window_ms=50)
+    with running_server(create_app(world, settings)) as url:
+        yield url
+
+
+def post_trajectories(url: str, image: bytes | None = None, **fields: object) -> requests.Response:
+    data = {"instruction": SAMPLE.instruction, "samples": 2, "seed": 0, **fields}
+    files = {"image": ("frame.png", png_bytes(SAMPLE.image) if image is None else image, "image/png")}
+    return requests.post(f"{url}/v1/trajectories", data=data, files=files, timeout=120)
+
+
+def wait_for_job(url: str, job_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = requests.get(f"{url}/v1/jobs/{job_id}", timeout=10).json()
+        if status["status"] in ("done", "failed"):
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish in {timeout_s} s: {status}")
+
+
+def test_a_bad_query_in_a_micro_batch_fails_only_itself(world: WorldModel) -> None:
+    """A query that slips past validation and breaks the model call must not take its batch neighbours down."""
+
+    async def scenario() -> list[Any]:
+        batcher = TrajectoryBatcher(world, threading.Lock(), max_batch=8, window_s=0.2)
+        await batcher.start()
+        try:
+            good = [TrajectoryQuery(SAMPLE.image, SAMPLE.instruction, 2, seed, None) for seed in (1, 2)]
+            tiny = TrajectoryQuery(np.zeros((4, 4, 3), np.uint8), SAMPLE.instruction, 2, 3, None)  # too small for the model
+            return await asyncio.gather(*(batcher.submit(q) for q in (good[0], tiny, good[1])), return_exceptions=True)
+        finally:
+            await batcher.stop()
+
+    first, bad, second = asyncio.run(scenario())
+    assert isinstance(bad, ValueError) and "too small" in str(bad)
+    alone = world.predict(SAMPLE.image, SAMPLE.instruction, num_samples=2, seed=2)
+    assert np.allclose(second.trajectories[0].c2w, alone.trajectories[0].c2w, atol=1e-4)
+    assert len(first.trajectories) == 2
+
+
+@pytest.mark.parametrize(
+    ("image", "fields", "field"),
+    [
+        (pixel_bomb_png(), {}, "image"),  # 900 Mpx claimed in a 60-byte file
+        (None, {"seed": 2**64}, "seed"),  # overflows torch's generator
+        (None, {"seed": -1}, "seed"),
+        (None, {"samples": "abc"}, "samples"),  # FastAPI's own 422, in the service's shape
+        (None, {"speed": -3}, "speed"),
+    ],
+)
+def test_hostile_fields_get_422_naming_the_field(server: str, image: bytes | None, fields: dict, field: str) -> None:
+    r = post_trajectories(server, image=image, **fields)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail["field"] == field and detail["message"].startswith(f"{field}:"), detail
+    assert post_trajectories(server).status_code == 200  # still serving
+
+
+def test_oversized_chunked_body_is_413_and_server_keeps_serving(server: str) -> None:
+    """No Content-Length: the limit is enforced on the bytes as they stream in."""
+    boundary = "ct1boundary"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"big.png\"\r\n"
+            "Content-Type: image/png\r\n\r\n").encode()
+
+    def body() -> Iterator[bytes]:
+        yield head
+        for _ in range(8):  # 8 MiB against a 1 MiB limit
+            yield b"\x00" * (1024 * 1024)
+
+    try:
+        r = requests.post(f"{server}/v1/trajectories", data=body(), timeout=60,
+                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        assert r.status_code == 413, r.text
+        assert r.json()["detail"]["field"] == "body"
+    except requests.ConnectionError:
+        pass  # the server may close the socket while the client still streams; the point is it did not read it all
+    assert post_trajectories(server).status_code == 200
+
+
+def test_unknown_paths_do_not_grow_metric_series(server: str) -> None:
+    for i in range(5):
+        assert requests.get(f"{server}/scan/{i}/admin.php", timeout=10).status_code == 404
+    metrics = requests.get(f"{server}/metrics", timeout=10).text
+    assert "/scan/" not in metrics and 'route="unmatched",status="404"' in metrics
+    assert "ct1_trajectory_batches " in metrics
+
+
+def test_rollout_jobs_serve_their_mp4_with_a_test_double_video_model(world: WorldModel, tmp_path: Path) -> None:
+    video = GradientFramesTestDoubleVideoModel()
+    with running_server(create_app(WorldModel(world.trajectory_model, video), ServiceSettings())) as url:
+        files = {"image": ("frame.png", png_bytes(SAMPLE.image), "image/png")}
+        r = requests.post(f"{url}/v1/rollouts", data={"instruction": SAMPLE.instruction, "samples": 3, "seed": 4,
+                                                      "num_frames": 6}, files=files, timeout=60)
+        assert r.status_code == 202, r.text
+        status = wait_for_job(url, r.json()["id"])
+        assert status["status"] == "done" and status["progress"] == 1.0, status
+        assert status["result"]["frames"] == 6 and len(status["result"]["trajectories"]) == 3
+        mp4 = requests.get(f"{url}/v1/jobs/{status['id']}/video.mp4", timeout=10)
+        assert mp4.status_code == 200 and mp4.headers["content-type"] == "video/mp4" and mp4.content[4:8] == b"ftyp"
+        (tmp_path / "v.mp4").write_bytes(mp4.content)
+        assert count_frames(tmp_path / "v.mp4") == 6
+
+        # the same through an uploaded pose file (ct1-sim JSON) instead of an instruction
+        path = trajectory_from_dict(status["result"]["trajectories"][0]["trajectory"])
+        write_json(path, tmp_path / "path.json")
+        files["trajectory"] = ("path.json", (tmp_path / "path.json").read_bytes(), "application/json")
+        r = requests.post(f"{url}/v1/rollouts", data={"format": "json", "num_frames": 4}, files=files, timeout=60)
+        assert r.status_code == 202, r.text
+        assert wait_for_job(url, r.json()["id"])["status"] == "done"
+        assert video.calls == 2
+
+
+def test_full_job_queue_answers_429_then_recovers(world: WorldModel) -> None:
+    gate = threading.Event()
+    video = GradientFramesTestDoubleVideoModel(gate=gate)
+    with running_server(create_app(WorldModel(world.trajectory_model, video), ServiceSettings(max_jobs=1))) as url:
+        files = {"image": ("frame.png", png_bytes(SAMPLE.image), "image/png")}
+        data = {"instruction": SAMPLE.instruction, "samples": 2, "num_frames": 3}
+        first = requests.post(f"{url}/v1/rollouts", data=data, files=files, timeout=60)
+        assert first.status_code == 202, first.text
+        busy = requests.post(f"{url}/v1/rollouts", data=data, files=files, timeout=60)
+        assert busy.status_code == 429 and "retry" in busy.text
+        assert post_trajectories(url).status_code == 200  # trajectories are served while a rollout holds the queue
+        gate.set()
+        assert wait_for_job(url, first.json()["id"])["status"] == "done"
+        again = requests.post(f"{url}/v1/rollouts", data=data, files=files, timeout=60)
+        assert again.status_code == 202 and wait_for_job(url, again.json()["id"])["status"] == "done"
