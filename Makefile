@@ -8,6 +8,15 @@ SYSTEM_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libgles2
 
 .PHONY: setup system-deps demo test test-all bench clean
 
+# A real rosbridge v2 server for the ROS tests on machines without ROS: its own venv (launch/local-rosbridge).
+ROSBRIDGE_STAMP := .venv-rosbridge/.ct1-rosbridge-installed
+
+.PHONY: rosbridge-setup
+rosbridge-setup: $(ROSBRIDGE_STAMP)
+
+$(ROSBRIDGE_STAMP): launch/local-rosbridge
+	launch/local-rosbridge --setup-only
+
 setup: $(STAMP)
 
 system-deps:
@@ -34,10 +43,10 @@ $(STAMP): pyproject.toml Makefile | system-deps
 demo: setup
 	$(BIN)/ct1-sim demo --out out/demo
 
-test: setup
+test: setup rosbridge-setup
 	$(BIN)/python -m pytest
 
-test-all: setup
+test-all: setup rosbridge-setup
 	$(BIN)/python -m pytest -m ""
 
 bench: setup

@@ -86,11 +86,13 @@ def _register_subcommands() -> None:
     from ct1_sim.cli.demo import demo
     from ct1_sim.cli.generate import generate
     from ct1_sim.cli.predict import predict
+    from ct1_sim.cli.ros_bridge import ros_bridge
     from ct1_sim.cli.serve import serve
     from ct1_sim.cli.training import eval_app, train_app
 
     app.command()(friendly_errors(demo))
     app.command()(friendly_errors(predict))
+    app.command(name="ros-bridge")(friendly_errors(ros_bridge))
     app.command()(friendly_errors(generate))
     from ct1_sim.cli.export import export
     from ct1_sim.cli.replay import replay

@@ -1,0 +1,30 @@
+"""The ROS side of ct1-sim: a roslibpy bridge node that serves the world model through a rosbridge v2 server,
+and the conversions between ct1-sim objects and ROS 2 messages (rosbridge JSON dicts)."""
+
+from ct1_sim.ros.bridge import BridgeConfig, RosBridgeNode, prediction_json
+from ct1_sim.ros.images import ImageMessageError, decode_compressed_image, encode_compressed_image
+from ct1_sim.ros.messages import (
+    matrix_to_pose,
+    ns_to_stamp,
+    odometry_speed,
+    path_to_trajectory,
+    pose_to_matrix,
+    stamp_to_ns,
+    trajectory_to_path,
+)
+
+__all__ = [
+    "BridgeConfig",
+    "ImageMessageError",
+    "RosBridgeNode",
+    "decode_compressed_image",
+    "encode_compressed_image",
+    "matrix_to_pose",
+    "ns_to_stamp",
+    "odometry_speed",
+    "path_to_trajectory",
+    "pose_to_matrix",
+    "prediction_json",
+    "stamp_to_ns",
+    "trajectory_to_path",
+]
