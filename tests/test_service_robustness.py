@@ -140,6 +140,7 @@ def test_a_bad_query_in_a_micro_batch_fails_only_itself(world: WorldModel) -> No
         (None, {"samples": "abc"}, "samples"),  # FastAPI's own 422, in the service's shape
         (None, {"speed": -3}, "speed"),
     ],
+    ids=["pixel-bomb", "seed-2^64", "seed-negative", "samples-not-int", "speed-negative"],
 )
 def test_hostile_fields_get_422_naming_the_field(server: str, image: bytes | None, fields: dict, field: str) -> None:
     r = post_trajectories(server, image=image, **fields)
