@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import imageio.v2 as imageio
 import pytest
 from typer.testing import CliRunner
 
@@ -39,7 +38,7 @@ def test_demo_with_a_trajectory_model_predicts_every_sample(tmp_path: Path, monk
 
     from ct1_sim.trajectory.training import train_trajectory_model
 
-    from tests.video_helpers import tiny_pipeline
+    from tests.video_helpers import read_video, tiny_pipeline
 
     make_toy_store(tmp_path / "toy.zarr", {"train": 6})
     train_trajectory_model(tmp_path / "toy.zarr", _tiny_yaml(tmp_path / "tiny.yaml", steps=4), tmp_path / "models" / "ct1-tiny")
@@ -53,8 +52,8 @@ def test_demo_with_a_trajectory_model_predicts_every_sample(tmp_path: Path, monk
         folder = tmp_path / "demo" / row["name"]
         assert len(read_trajectory(folder / "sample_02" / "trajectory.json", "json")) == 16
         assert (folder / "overlay.png").is_file() and (folder / "birds_eye.png").is_file()
-        frames = list(imageio.get_reader(folder / "generated.mp4"))
+        frames = read_video(folder / "generated.mp4")
         assert len(frames) == 16 and frames[0].shape == (256, 448, 3)
-        assert len(list(imageio.get_reader(folder / "side_by_side.mp4"))) == 16
+        assert len(read_video(folder / "side_by_side.mp4")) == 16
     page = (tmp_path / "demo" / "index.html").read_text()
     assert page.count("<video") == len(summary["samples"])

@@ -19,6 +19,7 @@ from ct1_sim.paths import TRAJECTORY_MODEL, VIDEO_MODEL, default_model_dir
 from ct1_sim.service import ServiceSettings, create_app
 from ct1_sim.world import WorldModel
 from tests.service_helpers import running_server
+from tests.video_helpers import read_video
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -154,7 +155,5 @@ def test_rollout_job_with_the_shipped_video_model(tmp_path: Path) -> None:
         video = requests.get(f"{url}/v1/jobs/{job}/video.mp4", timeout=10)
         assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
         (tmp_path / "v.mp4").write_bytes(video.content)
-        import imageio.v2 as imageio
-
-        frames = list(imageio.get_reader(tmp_path / "v.mp4"))
+        frames = read_video(tmp_path / "v.mp4")
         assert len(frames) == 8 and frames[0].shape == (256, 448, 3)

@@ -45,3 +45,18 @@ def render_clips(path: Path, families: list[tuple[str, str]], split: str = "trai
 def frames_u8(video: torch.Tensor | np.ndarray) -> np.ndarray:
     """``(T,H,W,3)`` uint8 from a ``(1,T,H,W,3)`` float video in [0,1]."""
     return (np.clip(np.asarray(video)[0], 0, 1) * 255).round().astype(np.uint8)
+
+
+def read_video(path: Path) -> list[np.ndarray]:
+    """Decoded RGB frames of a video file (OpenCV's FFmpeg backend)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame[:, :, ::-1])
+    cap.release()
+    return frames
