@@ -1,0 +1,190 @@
+"""Real ROS parts for tests and benchmarks: a rosbridge v2 server started by ``launch/local-rosbridge``, the
+``ct1-sim ros-bridge`` node as a child process, and a roslibpy client that collects what it receives.
+
+roslibpy runs one Twisted reactor per process: clients here are closed with ``close()``, never
+``terminate()``, which would stop the reactor for every later client in the process.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import roslibpy
+
+from ct1_sim.ros import contract as c
+from tests.service_helpers import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+LAUNCHER = REPO / "launch" / "local-rosbridge"
+T = TypeVar("T")
+
+__all__ = ["BridgeProcess", "LocalRosbridge", "RosClient", "free_port", "image_message", "wait_for"]
+
+
+def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
+    """Poll ``predicate`` until it returns something truthy (returned); ``TimeoutError`` naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _stop_process(proc: subprocess.Popen | None, sig: int = signal.SIGTERM, grace_s: float = 10.0) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+class LocalRosbridge:
+    """``launch/local-rosbridge PORT`` as a child process; the launcher execs, so its pid is the server's."""
+
+    def __init__(self, port: int, log_path: Path) -> None:
+        self.port = port
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120.0) -> None:
+        """Start the server (setting up .venv-rosbridge first if needed) and wait until its port accepts connections."""
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([str(LAUNCHER), str(self.port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+        def ready() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"local-rosbridge exited with {self.proc.returncode}:\n{self.log_path.read_text()[-3000:]}")
+            return _port_open(self.port)
+
+        wait_for(ready, timeout, f"rosbridge on port {self.port}")
+
+    def kill(self) -> None:
+        """SIGKILL the server (no clean shutdown), as a crash would."""
+        _stop_process(self.proc, signal.SIGKILL)
+        wait_for(lambda: not _port_open(self.port), 10, f"port {self.port} to close")
+
+    def stop(self) -> None:
+        _stop_process(self.proc)
+
+
+class BridgeProcess:
+    """``ct1-sim ros-bridge`` as a child process, logging to ``log_path``."""
+
+    def __init__(self, rosbridge_url: str, log_path: Path, *args: str) -> None:
+        self.cmd = [sys.executable, "-c", "from ct1_sim.cli.app import main; main()", "ros-bridge",
+                    "--rosbridge-url", rosbridge_url, *args]
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_log(self, text: str, timeout: float = 30.0) -> str:
+        """Wait until the bridge's log contains ``text``; returns the log."""
+        return wait_for(lambda: text in self.log() and self.log(), timeout, f"{text!r} in the bridge log")
+
+    def stop(self) -> None:
+        _stop_process(self.proc, grace_s=20)
+
+
+class RosClient:
+    """A roslibpy client of ``port``: subscribes ``topics`` up front and keeps every message it receives."""
+
+    def __init__(self, port: int, topics: dict[str, str], publishers: dict[str, str] | None = None, timeout: float = 30.0) -> None:
+        self.ros = roslibpy.Ros("127.0.0.1", port)
+        self.ros.factory.initialDelay = 0.25  # reconnect quickly after a rosbridge restart
+        self.ros.factory.maxDelay = 1.0
+        self.ros.run(timeout=timeout)
+        self._cond = threading.Condition()
+        self.received: dict[str, list[dict[str, Any]]] = {name: [] for name in topics}
+        for name, msg_type in topics.items():
+            roslibpy.Topic(self.ros, name, msg_type).subscribe(self._collector(name))
+        self.publishers = {name: roslibpy.Topic(self.ros, name, msg_type) for name, msg_type in (publishers or {}).items()}
+        for pub in self.publishers.values():
+            pub.advertise()
+        self.predict_service = roslibpy.Service(self.ros, c.PREDICT_SERVICE, c.PREDICT_TYPE)
+
+    def _collector(self, name: str) -> Callable[[dict[str, Any]], None]:
+        def collect(msg: dict[str, Any]) -> None:
+            with self._cond:
+                self.received[name].append(msg)
+                self._cond.notify_all()
+
+        return collect
+
+    def publish(self, topic: str, msg: dict[str, Any]) -> None:
+        self.publishers[topic].publish(roslibpy.Message(msg))
+
+    def wait_messages(self, topic: str, predicate: Callable[[list[dict[str, Any]]], T], timeout: float) -> T:
+        """Wait until ``predicate(messages received on topic)`` is truthy; returns its value."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not (value := predicate(list(self.received[topic]))):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for messages on {topic} "
+                                       f"({len(self.received[topic])} received)")
+                self._cond.wait(left)
+            return value
+
+    def call_predict(self, timeout: float = 60.0) -> dict[str, Any]:
+        """Call ``/ct1/predict`` once; returns ``{"success", "message"}``."""
+        return dict(self.predict_service.call(roslibpy.ServiceRequest({}), timeout=timeout))
+
+    def wait_service(self, timeout: float) -> dict[str, Any]:
+        """Call ``/ct1/predict`` until the bridge answers (it is advertised only while the bridge is connected)."""
+
+        def answered() -> dict[str, Any] | None:
+            try:
+                return self.call_predict(timeout=60)
+            except (roslibpy.core.ServiceException, roslibpy.core.RosTimeoutError):  # not advertised yet / reconnecting
+                time.sleep(0.2)
+                return None
+
+        return wait_for(answered, timeout, f"{c.PREDICT_SERVICE} to answer")
+
+    def close(self) -> None:
+        try:
+            self.ros.close()
+        except Exception:  # noqa: BLE001 - the server may already be gone
+            pass
+
+
+def image_message(data: bytes, fmt: str, stamp_sec: int, frame_id: str = "front_camera_optical") -> dict[str, Any]:
+    """A ``sensor_msgs/msg/CompressedImage`` dict (ROS 2 header) carrying ``data`` as base64."""
+    return {"header": {"stamp": {"sec": stamp_sec, "nanosec": 0}, "frame_id": frame_id}, "format": fmt,
+            "data": base64.b64encode(data).decode("ascii")}
