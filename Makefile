@@ -3,8 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ct1-sim-installed
-# Debian packages for headless OpenGL (EGL + Mesa llvmpipe) used by the scenario renderer.
-SYSTEM_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libgles2
+# Debian packages for headless OpenGL (EGL + Mesa llvmpipe) used by the scenario renderer; chromium renders the replay report in tests.
+SYSTEM_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 chromium
 
 .PHONY: setup system-deps demo test test-all bench clean
 

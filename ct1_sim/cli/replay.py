@@ -25,6 +25,7 @@ def replay(
     predictor: Annotated[str, typer.Option(help="ct1 (the model) | constant-velocity (a baseline: straight on at the true speed).")] = "ct1",
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "cpu",
     width: Annotated[int | None, typer.Option(help="Resize nuScenes frames to this width (px; height kept in proportion).")] = None,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html at the end.")] = True,
 ) -> None:
     """Replay nuScenes scenes (or a clip store): predict at every keyframe, score against the true future."""
     from ct1_sim.replay import ClipStoreSource, NuScenesSource, ReplaySettings, WorldSpec, run_replay
@@ -50,7 +51,7 @@ def replay(
     spec = WorldSpec(predictor=predictor, model=str(model) if model else None, video_model=str(video_model) if video_model else None,
                      device=device)
     try:
-        summary = run_replay(source, out, settings, spec=spec, workers=workers, ray_address=ray_address)
+        summary = run_replay(source, out, settings, spec=spec, workers=workers, ray_address=ray_address, report=report)
     except RuntimeError as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2) from None
@@ -61,4 +62,4 @@ def replay(
 
     typer.echo(f"replayed {o['keyframes']} keyframes in {o['scenes']} scenes: minADE@{samples} {f('min_ade')} m, "
                f"minFDE {f('min_fde')} m, L2 1/2/3 s {f('l2_1s')}/{f('l2_2s')}/{f('l2_3s')} m, compliance {f('compliance')}")
-    typer.echo(f"wrote {out / 'keyframes.zarr'}, {out / 'summary.csv'} and {out / 'report.html'}")
+    typer.echo(f"wrote {out / 'keyframes.zarr'}, {out / 'summary.csv'}" + (f" and {out / 'report.html'}" if report else ""))

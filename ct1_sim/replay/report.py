@@ -49,6 +49,12 @@ def _plots(folder: Path, tables: dict[str, dict[str, np.ndarray]]) -> list[tuple
     folder.mkdir(parents=True, exist_ok=True)
     scenes = [s for s, t in tables.items() if t]
     plots: list[tuple[str, str]] = []
+
+    def save(fig: Any, name: str, caption: str) -> None:
+        fig.tight_layout()
+        fig.savefig(folder / name)
+        plt.close(fig)
+        plots.append((name, caption))
     if not scenes:
         return plots
     keys = ("min_ade", "min_fde", "l2_1s", "l2_2s", "l2_3s")
@@ -62,10 +68,7 @@ def _plots(folder: Path, tables: dict[str, dict[str, np.ndarray]]) -> list[tuple
     ax.set_title("Errors per scene (mean over keyframes)")
     ax.legend(fontsize=8, ncol=len(keys))
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(folder / "errors_by_scene.png")
-    plt.close(fig)
-    plots.append(("errors_by_scene.png", "minADE@K, minFDE@K and L2 of sample 0 at 1/2/3 s, per scene"))
+    save(fig, "errors_by_scene.png", "minADE@K, minFDE@K and L2 of sample 0 at 1/2/3 s, per scene")
 
     fig, ax = plt.subplots(figsize=(7, 3.4), dpi=100)
     for s in scenes:
@@ -77,10 +80,7 @@ def _plots(folder: Path, tables: dict[str, dict[str, np.ndarray]]) -> list[tuple
     ax.set_title("minADE along each drive")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(folder / "min_ade_over_time.png")
-    plt.close(fig)
-    plots.append(("min_ade_over_time.png", "minADE@K at every keyframe, by scene"))
+    save(fig, "min_ade_over_time.png", "minADE@K at every keyframe, by scene")
 
     allrows = {k: np.concatenate([tables[s][k] for s in scenes]) for k in ("min_ade", "compliance", "instructed_maneuver")}
     fig, ax = plt.subplots(figsize=(5, 3.4), dpi=100)
@@ -88,10 +88,7 @@ def _plots(folder: Path, tables: dict[str, dict[str, np.ndarray]]) -> list[tuple
     ax.set_xlabel("minADE@K (m)")
     ax.set_ylabel("keyframes")
     ax.set_title("Distribution of minADE@K over all keyframes")
-    fig.tight_layout()
-    fig.savefig(folder / "min_ade_hist.png")
-    plt.close(fig)
-    plots.append(("min_ade_hist.png", "histogram of minADE@K over every keyframe of the run"))
+    save(fig, "min_ade_hist.png", "histogram of minADE@K over every keyframe of the run")
 
     maneuvers = sorted(set(allrows["instructed_maneuver"]))
     shares = [float(np.nanmean(allrows["compliance"][allrows["instructed_maneuver"] == m])) if
@@ -104,10 +101,7 @@ def _plots(folder: Path, tables: dict[str, dict[str, np.ndarray]]) -> list[tuple
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("share of samples")
     ax.set_title("Instruction compliance by instructed maneuver")
-    fig.tight_layout()
-    fig.savefig(folder / "compliance.png")
-    plt.close(fig)
-    plots.append(("compliance.png", "share of the K samples whose maneuver equals the instructed one"))
+    save(fig, "compliance.png", "share of the K samples whose maneuver equals the instructed one")
     return plots
 
 

@@ -9,6 +9,7 @@ and N workers give the same results.
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,10 +65,9 @@ class _SceneWorker:
     """A Ray actor: holds one world model and replays scenes with it."""
 
     def __init__(self, spec: WorldSpec, source: Source, settings: ReplaySettings) -> None:
-        import torch
-
-        torch.set_num_threads(1)
         self.world = spec.build()
+        if "torch" in sys.modules:  # one thread per actor (Ray reserves one CPU for it)
+            sys.modules["torch"].set_num_threads(1)
         self.source, self.settings = source, settings
 
     def run(self, scene: str) -> SceneResult:

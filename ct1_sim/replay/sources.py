@@ -11,6 +11,7 @@ Sources are small picklable objects so that Ray workers can rebuild them.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -66,6 +67,14 @@ class SceneKeyframes:
     skipped: Counter = field(default_factory=Counter)
 
 
+@functools.lru_cache(maxsize=4)
+def _open_reader(dataroot: str, version: str):  # noqa: ANN202
+    """One devkit instance per dataroot and version in a process (loading the tables is the slow part)."""
+    from ct1_sim.data.nuscenes import NuScenesReader
+
+    return NuScenesReader(dataroot, version)
+
+
 @dataclass(frozen=True)
 class NuScenesSource:
     """Keyframes of a nuScenes dataroot (any version folder the devkit reads)."""
@@ -80,9 +89,7 @@ class NuScenesSource:
                 "image_size": list(self.image_size) if self.image_size else None}
 
     def _reader(self):  # noqa: ANN202 - the devkit wrapper is imported lazily
-        from ct1_sim.data.nuscenes import NuScenesReader
-
-        return NuScenesReader(self.dataroot, self.version)
+        return _open_reader(str(Path(self.dataroot).resolve()), self.version)
 
     def scene_names(self) -> list[str]:
         """The scenes asked for (all of the version when none were), checked to exist."""
@@ -128,7 +135,7 @@ class ClipStoreSource:
 
     def load(self, scene: str) -> SceneKeyframes:
         from ct1_sim.data import ClipStore
-        from ct1_sim.trajectory.features import clip_speed
+        from ct1_sim.metrics import speeds_mps
 
         store = ClipStore.open(self.path)
         ids = self._scene_ids().get(scene)
@@ -137,7 +144,8 @@ class ClipStoreSource:
         keyframes = []
         for i, clip_id in enumerate(ids):
             clip = store[clip_id]
-            keyframes.append(Keyframe.from_clip(clip, i, clip_speed(store, clip_id, clip.meta)))
+            speed = clip.meta.get("speed_mps")  # the recorded speed; else the path's speed over its first 0.6 s
+            keyframes.append(Keyframe.from_clip(clip, i, speed if speed is not None else speeds_mps(clip.trajectory)[0]))
         return SceneKeyframes(keyframes)
 
 
