@@ -367,7 +367,7 @@ class RosBridgeNode:
         prediction = self.world.predict(image.rgb, instruction, num_samples=self.config.num_samples, seed=self.config.seed, speed=speed)
         best = medoid_index(prediction.trajectories)
         self.stats["predictions"] += 1
-        log.info("predicted %d trajectories in %.2f s for %r (speed %s); best #%d: %s",
+        log.info("predicted %d trajectories in %.3f s for %r (speed %s); best #%d: %s",
                  len(prediction.trajectories), time.perf_counter() - t0, instruction,
                  "unknown" if speed is None else f"{speed:.2f} m/s", best, prediction.maneuvers[best])
         paths = [trajectory_to_path(t, stamp_ns, self.config.frame_id) for t in prediction.trajectories]

@@ -95,8 +95,14 @@ def trajectory_to_path(traj: CameraTrajectory, stamp_ns: int, frame_id: str = PA
     """
     rel = traj.relative_to_first()
     body = change_pose_frame(rel.c2w, "opencv", "ros_body")  # (T,4,4): base_link_i in base_link_0
-    offsets_ns = (rel.timestamps_us - rel.timestamps_us[0]) * 1000
-    poses = [{"header": header(stamp_ns + int(dt), frame_id), "pose": matrix_to_pose(T)} for T, dt in zip(body, offsets_ns, strict=True)]
+    positions = body[:, :3, 3].tolist()  # (T,3) m
+    quats = matrix_to_quat(body[:, :3, :3], order="xyzw").tolist()  # (T,4), all poses in one call
+    offsets_ns = ((rel.timestamps_us - rel.timestamps_us[0]) * 1000).tolist()
+    poses = [
+        {"header": header(stamp_ns + dt, frame_id),
+         "pose": {"position": dict(zip("xyz", p, strict=True)), "orientation": dict(zip("xyzw", q, strict=True))}}
+        for p, q, dt in zip(positions, quats, offsets_ns, strict=True)
+    ]
     return {"header": header(stamp_ns, frame_id), "poses": poses}
 
 
@@ -127,7 +133,8 @@ def path_to_trajectory(path: Mapping[str, Any], K: np.ndarray, image_size: tuple
 
 def odometry_speed(msg: Mapping[str, Any]) -> float:
     """Speed (m/s) from a ``nav_msgs/msg/Odometry``: the norm of ``twist.twist.linear`` x and y (child frame)."""
-    twist = ((msg or {}).get("twist") or {}).get("twist") if isinstance(msg, Mapping) else None
-    linear = (twist or {}).get("linear") if isinstance(twist, Mapping) else None
-    vx, vy = _numbers(linear, ("x", "y"), "odometry.twist.twist.linear")
+    value: Any = msg
+    for key in ("twist", "twist", "linear"):
+        value = value.get(key) if isinstance(value, Mapping) else None
+    vx, vy = _numbers(value, ("x", "y"), "odometry.twist.twist.linear")
     return math.hypot(vx, vy)
