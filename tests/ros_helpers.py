@@ -96,14 +96,15 @@ class LocalRosbridge:
 class BridgeProcess:
     """``ct1-sim ros-bridge`` as a child process, logging to ``log_path``."""
 
-    def __init__(self, rosbridge_url: str, log_path: Path, *args: str) -> None:
+    def __init__(self, rosbridge_url: str, log_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.cmd = [sys.executable, "-c", "from ct1_sim.cli.app import main; main()", "ros-bridge",
                     "--rosbridge-url", rosbridge_url, *args]
         self.log_path = log_path
+        self.env = env or {}
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True)
 

@@ -23,12 +23,18 @@ def ros_bridge(
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
 ) -> None:
     """Subscribe /ct1/image/compressed + /ct1/instruction, publish /ct1/trajectories/*, serve /ct1/predict."""
+    from ct1_sim.paths import TRAJECTORY_MODEL, default_model_dir
     from ct1_sim.ros import BridgeConfig, RosBridgeNode
     from ct1_sim.world import WorldModel
 
     config = BridgeConfig(rosbridge_url=rosbridge_url, num_samples=samples, seed=seed, odom_topic=odom_topic,
                           frame_id=frame_id, video=video, max_backoff_s=max_backoff)
-    world = WorldModel.from_pretrained(Path(model) if model else None, Path(video_model) if video_model else None, device=device)
+    if video:
+        world = WorldModel.from_pretrained(Path(model) if model else None, Path(video_model) if video_model else None, device=device)
+    else:  # trajectories only: leave the video model unloaded (start-up time, memory)
+        from ct1_sim.trajectory import CT1TrajectoryModel
+
+        world = WorldModel(CT1TrajectoryModel.from_pretrained(Path(model) if model else default_model_dir(TRAJECTORY_MODEL), device=device))
     node = RosBridgeNode(world, config)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
