@@ -236,7 +236,8 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     html = (tmp_path / "out" / "report.html").read_text()
     assert "http://" not in html and "https://" not in html  # offline: nothing from a CDN
     result = check_page(tmp_path / "out" / "report.html")
-    assert len(result["images"]) == 4 + 2 and all(i["ok"] for i in result["images"]), result["images"]  # plots + overlays
+    # 3 plots (no "along the drive" plot for one-keyframe scenes) + 2 overlays
+    assert len(result["images"]) == 3 + 2 and all(i["ok"] for i in result["images"]), result["images"]
     assert len(result["videos"]) == 2 * 2 and all(v["ok"] and v["width"] == 112 for v in result["videos"]), result["videos"]
     assert result["console"] == []
     # the check itself sees a broken image and a console error

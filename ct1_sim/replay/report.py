@@ -64,6 +64,7 @@ def _plots(folder: Path, tables: dict[str, dict[str, np.ndarray]]) -> list[tuple
         means = [float(np.nanmean(tables[s][key])) if np.isfinite(tables[s][key]).any() else 0.0 for s in scenes]
         ax.bar(np.arange(len(scenes)) + (j - (len(keys) - 1) / 2) * width, means, width, label=dict((k, h) for k, h, _ in SHOWN)[key])
     ax.set_xticks(np.arange(len(scenes)), scenes, rotation=20 if len(scenes) > 4 else 0, ha="right" if len(scenes) > 4 else "center")
+    ax.set_ylim(0, 1.3 * max([b.get_height() for b in ax.patches] + [0.1]))  # room for the legend above the bars
     ax.set_ylabel("mean error (m)")
     ax.set_title("Errors per scene (mean over keyframes)")
     ax.legend(fontsize=8, ncol=len(keys))
@@ -71,7 +72,7 @@ def _plots(folder: Path, tables: dict[str, dict[str, np.ndarray]]) -> list[tuple
     save(fig, "errors_by_scene.png", "minADE@K, minFDE@K and L2 of sample 0 at 1/2/3 s, per scene")
 
     fig, ax = plt.subplots(figsize=(7, 3.4), dpi=100)
-    for s in scenes:
+    for s in [s for s in scenes if len(tables[s]["min_ade"]) > 1]:  # a drive needs two keyframes to be a line
         t = tables[s]
         times = (t["timestamp_us"] - t["timestamp_us"].min()) / 1e6
         ax.plot(times, t["min_ade"], "-o", ms=3, label=s)
@@ -79,8 +80,11 @@ def _plots(folder: Path, tables: dict[str, dict[str, np.ndarray]]) -> list[tuple
     ax.set_ylabel("minADE@K (m)")
     ax.set_title("minADE along each drive")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    save(fig, "min_ade_over_time.png", "minADE@K at every keyframe, by scene")
+    if ax.lines:
+        ax.legend(fontsize=8)
+        save(fig, "min_ade_over_time.png", "minADE@K at every keyframe, by scene")
+    else:
+        plt.close(fig)
 
     allrows = {k: np.concatenate([tables[s][k] for s in scenes]) for k in ("min_ade", "compliance", "instructed_maneuver")}
     fig, ax = plt.subplots(figsize=(5, 3.4), dpi=100)

@@ -15,6 +15,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from ct1_sim.replay.instruction_maneuver import maneuver_of_instruction
 from ct1_sim.replay.scoring import score_keyframe, summarize
@@ -109,7 +110,7 @@ def replay_scene(world: Any, source: Source, scene: str, settings: ReplaySetting
     loaded = source.load(scene)
     t_load = time.perf_counter() - t0
     rows, preds, truths, files = [], [], [], {}
-    for kf in loaded.keyframes:
+    for kf in tqdm(loaded.keyframes, desc=f"  {scene}", unit="keyframe", leave=False):
         row, samples, rollout = replay_keyframe(world, kf, settings)
         stem = f"k{kf.index:03d}"
         row["overlay"] = f"overlays/{stem}.png"

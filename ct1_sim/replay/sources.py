@@ -67,6 +67,10 @@ class SceneKeyframes:
     skipped: Counter = field(default_factory=Counter)
 
 
+#: Curation counts that are keyframes left out (its other counts are frames or description tags).
+KEYFRAME_FILTERS = ("past_scene_end", "timestamp_gap", "pose_jump", "too_little_motion", "excluded_by_tag")
+
+
 @functools.lru_cache(maxsize=4)
 def _open_reader(dataroot: str, version: str):  # noqa: ANN202
     """One devkit instance per dataroot and version in a process (loading the tables is the slow part)."""
@@ -105,7 +109,7 @@ class NuScenesSource:
 
         result = curate_scene(self._reader(), scene, size=self.image_size)
         keyframes = [Keyframe.from_clip(c, int(c.meta["keyframe"]), c.meta["speed_mps"]) for c in result.clips]
-        skipped = Counter({k: v for k, v in result.counts.items() if k != "kept" and v})
+        skipped = Counter({k: v for k, v in result.counts.items() if k in KEYFRAME_FILTERS and v})
         return SceneKeyframes(keyframes, skipped)
 
 
