@@ -171,6 +171,16 @@ def test_bridge_config_names_bad_values() -> None:
         BridgeConfig(odom_topic="odom")
 
 
+def test_cli_names_a_bad_rosbridge_url() -> None:
+    from typer.testing import CliRunner
+
+    from ct1_sim.cli.app import app
+
+    result = CliRunner().invoke(app, ["ros-bridge", "--rosbridge-url", "http://127.0.0.1:9090"])
+    assert result.exit_code == 2
+    assert "rosbridge_url must look like ws://127.0.0.1:9090" in result.output
+
+
 # ---------------------------------------------------------------------------- shipped ROS files
 ROSBRIDGE_PYTHON = REPO / ".venv-rosbridge" / "bin" / "python"
 CT1_MSGS = REPO / "bridges" / "ros2" / "ct1_msgs"
