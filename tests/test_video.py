@@ -120,7 +120,8 @@ def test_identity_trajectory_video_keeps_the_first_frame() -> None:
     c2w = np.tile(np.eye(4), (4, 1, 1))
     still = CameraTrajectory(c2w=c2w, K=intrinsics_from_fov(112, 64, 64.0), image_size=(112, 64),
                              timestamps_us=np.arange(4, dtype=np.int64) * 200_000)
-    video = frames_u8(pipe(image, still, num_frames=4, height=64, width=112, num_inference_steps=1, output_type="np").frames)
+    video = frames_u8(pipe(image, still, num_frames=4, height=64, width=112, num_inference_steps=1, strength=1.0,
+                           output_type="np").frames)
     assert np.array_equal(video[0], image)
     assert np.abs(video[1:].astype(int) - image.astype(int)).max() <= 1  # every frame is the input again
 

@@ -19,7 +19,8 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     speed: Annotated[float | None, typer.Option(help="Current ego speed in m/s, when known.")] = None,
     frames: Annotated[int, typer.Option(help="Frames to generate, including the input frame.")] = 16,
-    steps: Annotated[int, typer.Option(help="DDIM steps of the video denoiser.")] = 3,
+    steps: Annotated[int, typer.Option(help="DDIM steps of the video denoiser.")] = 2,
+    strength: Annotated[float, typer.Option(help="Denoising start (1 = from pure noise; default: the warp noised to 0.3).")] = 0.3,
     model: Annotated[Path | None, typer.Option(help="Trajectory model folder (default: the shipped ct1-tiny).")] = None,
     video_model: Annotated[Path | None, typer.Option(help="Video model folder (default: the shipped ct1-video-tiny).")] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
@@ -41,7 +42,7 @@ def generate(
     target = read_trajectory(trajectory, format) if trajectory is not None else instruction
     world = WorldModel.from_pretrained(model, video_model, device=device)
     result = world.rollout(pixels, target, num_frames=frames, num_samples=samples, seed=seed, speed=speed,
-                           num_inference_steps=steps)
+                           num_inference_steps=steps, strength=strength)
     write_mp4(result.frames, out, fps=result.fps)
     gif = write_gif(result.frames, out.with_suffix(".gif"), fps=result.fps)
     side = write_mp4(side_by_side(pixels, result.frames, result.trajectories, result.chosen),

@@ -76,7 +76,8 @@ def eval_video(
     model: Annotated[Path, typer.Option(help="Video pipeline folder, e.g. model/ct1-video-tiny.")],
     report: Annotated[Path, typer.Option(help="Report folder (report.md + metrics.json).")],
     max_clips: Annotated[int, typer.Option(help="Evaluate this many clips spread over the split.")] = 40,
-    steps: Annotated[int, typer.Option(help="DDIM steps.")] = 3,
+    steps: Annotated[int, typer.Option(help="DDIM steps.")] = 2,
+    strength: Annotated[float, typer.Option(help="Denoising start (1 = from pure noise).")] = 0.3,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
@@ -84,7 +85,8 @@ def eval_video(
     """Fidelity (PSNR/SSIM) and camera control (RotErr/TransErr/CamMC) vs warp-only, repeat-first and the floor."""
     from ct1_sim.video.evaluation import evaluate_video, write_video_report
 
-    results = evaluate_video(data, model, split=split, max_clips=max_clips, num_inference_steps=steps, seed=seed, device=device)
+    results = evaluate_video(data, model, split=split, max_clips=max_clips, num_inference_steps=steps, strength=strength,
+                             seed=seed, device=device)
     path = write_video_report(results, report)
     typer.echo(path.read_text())
     typer.echo(f"wrote {path} and {report / 'metrics.json'}")

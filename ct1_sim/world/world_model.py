@@ -125,7 +125,8 @@ class WorldModel:
         seed: int | None = None,
         speed: float | None = None,
         progress: Callable[[float], None] | None = None,
-        num_inference_steps: int = 3,
+        num_inference_steps: int = 2,
+        strength: float = 0.3,
     ) -> Rollout:
         """Trajectories + the future video that follows the chosen one.
 
@@ -154,7 +155,7 @@ class WorldModel:
         def on_stage(stage: str, fraction: float) -> None:
             report(0.1 + 0.9 * (0.1 if stage == "depth" else 0.2 if stage == "warp" else 0.2 + 0.8 * fraction))
 
-        out = self.video_model(image, trajectories[chosen], num_frames=num_frames, num_inference_steps=num_inference_steps,
+        out = self.video_model(image, trajectories[chosen], num_frames=num_frames, num_inference_steps=num_inference_steps, strength=strength,
                                generator=generator, output_type="np", callback=on_stage).frames
         from ct1_sim.video import to_uint8_frames
 
