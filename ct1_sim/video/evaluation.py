@@ -125,3 +125,21 @@ def write_video_report(results: dict[str, Any], report_dir: str | Path) -> Path:
     path = report_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+@torch.no_grad()
+def depth_errors(pipe: CameraControlledVideoPipeline, store: ClipStore, ids: list[str]) -> dict[str, float]:
+    """Depth network on each clip's frame 0 vs the rendered depth, non-sky pixels: AbsRel, RMSE (m), delta<1.25."""
+    rel, sq, good, n = 0.0, 0.0, 0.0, 0
+    for cid in ids:
+        frame = store.read_frames(cid, [0])[0]
+        truth = torch.from_numpy(store.read_depth(cid, [0])[0].astype(np.float32))
+        K = torch.from_numpy(store.read_trajectory(cid).K).float()
+        pred = pipe.depth_net(torch.from_numpy(frame.copy()).permute(2, 0, 1)[None].float() / 255.0, K)[0]
+        valid = (truth > 0) & (truth < pipe.depth_net.config.max_depth_m)
+        p, t = pred[valid], truth[valid]
+        rel += float((torch.abs(p - t) / t).sum())
+        sq += float(((p - t) ** 2).sum())
+        good += float((torch.maximum(p / t, t / p) < 1.25).sum())
+        n += int(valid.sum())
+    return {"abs_rel": rel / n, "rmse_m": (sq / n) ** 0.5, "delta_1.25": good / n}
