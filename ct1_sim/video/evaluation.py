@@ -57,7 +57,7 @@ def select_clips(store: ClipStore, split: str, max_clips: int | None) -> list[st
 
 def evaluate_video(
     data: str | Path, model: str | Path | CameraControlledVideoPipeline, *, split: str = "test", max_clips: int | None = 40,
-    num_inference_steps: int = 2, strength: float = 0.3, seed: int = 0, device: str = "cpu",
+    num_inference_steps: int = 1, strength: float = 0.15, seed: int = 0, device: str = "cpu",
 ) -> dict[str, Any]:
     """Per-method mean metrics over the split's clips (see the module docstring)."""
     from ct1_sim.video.loading import load_video_pipeline

@@ -15,6 +15,6 @@ def load_video_pipeline(path: str | Path, device: str = "auto", dtype: str = "fl
         raise FileNotFoundError(f"{path} is not a video pipeline folder (no model_index.json); train one with "
                                 "`ct1-sim train video` or pass the shipped model/ct1-video-tiny")
     pipe = CameraControlledVideoPipeline.from_pretrained(str(path), use_safetensors=True, local_files_only=True,
-                                                         torch_dtype=resolve_dtype(dtype))
+                                                         dtype=resolve_dtype(dtype))
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(resolve_device(device))

@@ -3,7 +3,7 @@
 Geometry first, so camera control is exact and it runs on a CPU: (1) a small depth network estimates the current
 frame's depth; (2) the frame is forward-warped into every future camera by z-buffered splatting; (3) a small
 conditional denoiser (diffusers ``UNet2DModel``) finishes each warped frame — disocclusions, new content at the
-horizon — in a few DDIM steps (by default 2, starting from the hole-filled warp noised to 30 % of the schedule),
+horizon — in a few DDIM steps (by default 1 step from the hole-filled warp noised to 15 % of the schedule, the best setting on validation clips),
 every frame from the same noise so fills agree over time.
 """
 
@@ -120,8 +120,8 @@ class CameraControlledVideoPipeline(DiffusionPipeline):
         num_frames: int = 16,
         height: int = 256,
         width: int = 448,
-        num_inference_steps: int = 2,
-        strength: float = 0.3,
+        num_inference_steps: int = 1,
+        strength: float = 0.15,
         generator: torch.Generator | None = None,
         output_type: str = "pil",
         return_dict: bool = True,

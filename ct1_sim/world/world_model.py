@@ -125,8 +125,8 @@ class WorldModel:
         seed: int | None = None,
         speed: float | None = None,
         progress: Callable[[float], None] | None = None,
-        num_inference_steps: int = 2,
-        strength: float = 0.3,
+        num_inference_steps: int = 1,
+        strength: float = 0.15,
     ) -> Rollout:
         """Trajectories + the future video that follows the chosen one.
 
