@@ -19,7 +19,7 @@ from ct1_sim.video.camera_estimation import estimate_camera_path
 from ct1_sim.video.ground_prior import ground_plane_depth
 from ct1_sim.video.image_metrics import psnr, ssim
 from ct1_sim.video.warp import forward_warp
-from tests.video_helpers import SMALL, frames_u8, render_clips, tiny_pipeline
+from tests.video_helpers import frames_u8, render_clips, tiny_pipeline
 
 K = torch.tensor(intrinsics_from_fov(448, 256, 64.0), dtype=torch.float32)
 

@@ -14,7 +14,7 @@ from ct1_sim.data.scenarios.renderer import SceneRenderer
 from ct1_sim.video import DepthNet, WarpDenoiser, build_pipeline
 
 #: A small clip spec (fast to render; sizes are multiples of 16 as the denoiser needs).
-SMALL = ClipSpec()  # the default 448x256 clips (estimator tests need the real resolution)
+CLIP_SPEC = ClipSpec()  # the default 448x256 clips (estimator tests need the real resolution)
 
 
 def tiny_pipeline(seed: int = 0, perturb: bool = True):  # noqa: ANN201
@@ -32,7 +32,7 @@ def tiny_pipeline(seed: int = 0, perturb: bool = True):  # noqa: ANN201
     return pipe
 
 
-def render_clips(path: Path, families: list[tuple[str, str]], split: str = "train", spec: ClipSpec = SMALL) -> ClipStore:
+def render_clips(path: Path, families: list[tuple[str, str]], split: str = "train", spec: ClipSpec = CLIP_SPEC) -> ClipStore:
     """A store with one rendered clip per ``(spec_name, family)``, all in ``split``."""
     store = ClipStore.create(path)
     renderer = SceneRenderer(spec.width, spec.height)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -25,6 +23,7 @@ from tqdm import tqdm
 
 from ct1_sim.data import ClipStore
 from ct1_sim.devices import init_distributed, resolve_device
+from ct1_sim.schedules import warmup_cosine_lr
 from ct1_sim.trajectory.checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
 from ct1_sim.trajectory.configuration_ct1 import CT1TrajectoryConfig
 from ct1_sim.trajectory.features import ClipFeatures, extract_features, split_ids
@@ -83,10 +82,7 @@ def load_training_config(path: str | Path) -> tuple[CT1TrajectoryConfig, TrainSe
 
 
 def _lr_at(step: int, s: TrainSettings) -> float:
-    if step < s.warmup_steps:
-        return s.lr * (step + 1) / s.warmup_steps
-    progress = (step - s.warmup_steps) / max(1, s.steps - s.warmup_steps)
-    return s.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+    return warmup_cosine_lr(step, s.lr, s.warmup_steps, s.steps)
 
 
 def _batch(feats: ClipFeatures, idx: torch.Tensor, var: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, ...]:

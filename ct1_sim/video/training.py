@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -27,11 +26,13 @@ from tqdm import tqdm
 
 from ct1_sim.data import ClipStore
 from ct1_sim.devices import init_distributed, resolve_device
+from ct1_sim.schedules import warmup_cosine_lr
 from ct1_sim.trajectory.checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
 from ct1_sim.video.denoiser import WarpDenoiser
 from ct1_sim.video.depth_net import DepthNet, depth_target
 from ct1_sim.video.evaluation import warp_baselines
-from ct1_sim.video.pipeline_ct1_video import CameraControlledVideoPipeline, build_pipeline, relative_plucker
+from ct1_sim.video.image_metrics import psnr
+from ct1_sim.video.pipeline_ct1_video import CameraControlledVideoPipeline, build_pipeline, relative_plucker, to_uint8_frames
 from ct1_sim.video.samples import draw_pairs
 from ct1_sim.video.warp import forward_warp
 
@@ -95,19 +96,6 @@ def load_video_config(path: str | Path) -> VideoTrainSettings:
     return VideoTrainSettings(**raw)
 
 
-def _lr(step: int, s: StageSettings) -> float:
-    if step < s.warmup_steps:
-        return s.lr * (step + 1) / s.warmup_steps
-    progress = (step - s.warmup_steps) / max(1, s.steps - s.warmup_steps)
-    return s.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR (dB) of images in [0,1]."""
-    mse = F.mse_loss(a.float(), b.float()).item()
-    return float(10 * math.log10(1.0 / max(mse, 1e-10)))
-
-
 def _crop_offsets(rng: np.random.Generator, size: tuple[int, int], crop: tuple[int, int], fold: int) -> tuple[int, int]:
     w, h = size
     cw, ch = crop
@@ -136,7 +124,7 @@ class _StageRunner:
 
     def step(self, step: int, loss: torch.Tensor) -> None:
         for group in self.optimizer.param_groups:
-            group["lr"] = _lr(step, self.s)
+            group["lr"] = warmup_cosine_lr(step, self.s.lr, self.s.warmup_steps, self.s.steps)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.module.parameters(), 1.0)
@@ -187,11 +175,10 @@ def _denoise_batch(pipe: CameraControlledVideoPipeline, batch: Any, s: VideoTrai
     fold = den.config.fold
     _, _, h, w = batch.current.shape
     K = torch.from_numpy(batch.K.copy()).float()
-    # items that share a current frame (draw_pairs' futures_per_clip) share its depth prediction
-    first = [i for i in range(len(batch.current)) if i == 0 or not torch.equal(batch.current[i], batch.current[i - 1])]
+    # items drawn from the same clip (draw_pairs' futures_per_clip) share one depth prediction
+    first = np.flatnonzero(np.r_[True, batch.clip_index[1:] != batch.clip_index[:-1]])
     owner = np.searchsorted(first, np.arange(len(batch.current)), side="right") - 1
-    with torch.no_grad():
-        depth = pipe.depth_net(batch.current[first], K)[owner]
+    depth = pipe.depth_net(batch.current[first], K)[owner]
     targets, conds, bases = [], [], []
     for i in range(batch.current.shape[0]):
         c2w = torch.from_numpy(batch.c2w_rel[i : i + 1]).float()
@@ -215,11 +202,11 @@ def validate(pipe: CameraControlledVideoPipeline, store: ClipStore, ids: list[st
         clip = store[cid]
         out = pipe(clip.frames[0], clip.trajectory, num_frames=len(clip.trajectory), height=clip.frames.shape[1],
                    width=clip.frames.shape[2], num_inference_steps=steps, generator=torch.Generator().manual_seed(seed + k),
-                   output_type="pt").frames[0]
-        truth = torch.from_numpy(clip.frames).permute(0, 3, 1, 2).float() / 255.0
-        gen_psnr.append(np.mean([psnr(out[j], truth[j]) for j in range(1, len(truth))]))
-        wo = torch.from_numpy(warp_baselines(pipe, clip.frames[0], clip.trajectory)["warp_only"]).permute(0, 3, 1, 2) / 255.0
-        warp_psnr.append(np.mean([psnr(wo[j], truth[j]) for j in range(1, len(truth))]))
+                   output_type="np").frames
+        gen = to_uint8_frames(out)
+        wo = warp_baselines(pipe, clip.frames[0], clip.trajectory)["warp_only"]
+        gen_psnr.append(np.mean([psnr(gen[j], clip.frames[j]) for j in range(1, len(gen))]))
+        warp_psnr.append(np.mean([psnr(wo[j], clip.frames[j]) for j in range(1, len(wo))]))
     return {"psnr": float(np.mean(gen_psnr)), "psnr_warp_only": float(np.mean(warp_psnr))}
 
 

@@ -92,7 +92,3 @@ def forward_warp(
     mask = valid.to(dtype).reshape(n, 1, h, w)
     return WarpResult(frames.to(image.dtype) if image.dtype.is_floating_point else frames, mask, out_depth)
 
-
-def relative_transforms(c2w: torch.Tensor) -> torch.Tensor:
-    """``tgt_from_src (T,4,4)`` for every pose of a path ``c2w (T,4,4)`` with frame 0 as the source."""
-    return torch.linalg.inv(c2w) @ c2w[0:1]
