@@ -51,7 +51,10 @@ class CT1TrajectoryModel(nn.Module):
             heads=config.dit_heads,
             speed_scale_mps=config.speed_scale_mps,
         )
-        self.dit = TrajectoryDiT(POSE_DIM, config.num_poses, config.hidden_size, config.dit_layers, config.dit_heads, config.mlp_ratio)
+        self.dit = TrajectoryDiT(
+            POSE_DIM, config.num_poses, config.dit_width, config.dit_layers, config.dit_heads, config.mlp_ratio,
+            context_dim=config.hidden_size, activation=config.dit_activation,
+        )
         mean = torch.tensor(config.pose_mean) if config.pose_mean is not None else torch.zeros(config.num_poses, POSE_DIM)
         std = torch.tensor(config.pose_std) if config.pose_std is not None else torch.ones(config.num_poses, POSE_DIM)
         self.register_buffer("pose_mean", mean.float())
@@ -126,13 +129,12 @@ class CT1TrajectoryModel(nn.Module):
         speed_known = (rand(b) >= cfg.speed_dropout) & torch.isfinite(speed_mps)
         tokens, cognition = self.fusion(image_tokens, text_embedding, speed_mps, speed_known, drop)
         r = cfg.repeated_diffusion_steps
+        # r noisings of every sample share its condition: (B, r, T, 9) groups, condition tokens computed once
         x0 = self.normalize(target_tokens).repeat_interleave(r, dim=0)  # (B*r,T,9)
-        tokens = tokens.repeat_interleave(r, dim=0)
-        cognition = cognition.repeat_interleave(r, dim=0)
         noise = torch.randn(x0.shape, generator=generator, device="cpu").to(dev)
         t = torch.randint(0, cfg.train_timesteps, (x0.shape[0],), generator=generator, device="cpu").to(dev)
         x_t = self.noise_scheduler.add_noise(x0, noise, t)
-        eps_hat = self.dit(x_t, t, tokens, cognition)
+        eps_hat = self.dit(x_t.view(b, r, *x0.shape[1:]), t.view(b, r), tokens, cognition).reshape(x0.shape)
         alpha_bar = self.noise_scheduler.alphas_cumprod.to(dev)[t].view(-1, 1, 1)
         x0_hat = (x_t - (1 - alpha_bar).sqrt() * eps_hat) / alpha_bar.sqrt()
         if cfg.wavelet_x0_clip is not None:
@@ -168,21 +170,20 @@ class CT1TrajectoryModel(nn.Module):
             ctx, cog = self.fusion(image_tokens.repeat(2, 1, 1), text_embedding.repeat(2, 1), speed_mps.repeat(2), speed_known.repeat(2), drop)
         else:
             ctx, cog = self.fusion(image_tokens, text_embedding, speed_mps, speed_known, torch.zeros(b, dtype=torch.bool, device=dev))
-        ctx = ctx.repeat_interleave(k, dim=0)  # ([2]B*K, N, d)
-        cog = cog.repeat_interleave(k, dim=0)
         scheduler = DDIMScheduler.from_config(self.noise_scheduler.config)
         scheduler.set_timesteps(steps, device=dev)
+        prepared = self.dit.prepare(scheduler.timesteps, ctx, cog)  # condition-only work, once per run
         if noise is None:
             noise = torch.randn((b * k, cfg.num_poses, POSE_DIM), generator=generator, device="cpu", dtype=torch.float32)
         elif tuple(noise.shape) != (b * k, cfg.num_poses, POSE_DIM):
             raise ValueError(f"noise must have shape {(b * k, cfg.num_poses, POSE_DIM)}, got {tuple(noise.shape)}")
-        x = noise.to(dev, dtype)
-        for t in scheduler.timesteps:
-            model_in = torch.cat([x, x]) if guided else x
-            eps = self.dit(model_in, t.expand(model_in.shape[0]), ctx, cog)
+        x = noise.to(dev, dtype).view(b, k, cfg.num_poses, POSE_DIM)
+        for i, t in enumerate(scheduler.timesteps):
+            model_in = torch.cat([x, x]) if guided else x  # ([2]B, K, T, 9): the K samples of a query share its condition
+            eps = self.dit.denoise_step(model_in, prepared, i)
             if guided:
                 eps_c, eps_u = eps.chunk(2)
-                eps = eps_u + scale * (eps_c - eps_u)
+                eps = torch.lerp(eps_u, eps_c, scale)  # eps_u + scale (eps_c - eps_u)
             x = scheduler.step(eps, t, x, eta=0.0).prev_sample
         return self.denormalize(x).view(b, k, cfg.num_poses, POSE_DIM).float()
 

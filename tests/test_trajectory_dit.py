@@ -1,0 +1,59 @@
+"""Trajectory DiT: the sampling path (condition prepared once, grouped samples) computes exactly what the
+training path computes, and checkpoints of the previous layout load unchanged."""
+
+from __future__ import annotations
+
+import torch
+from diffusers import DDIMScheduler
+
+from ct1_sim.trajectory.dit import TrajectoryDiT
+
+
+def _random_dit(context_dim: int | None = None, activation: str = "gelu") -> TrajectoryDiT:
+    torch.manual_seed(0)
+    dit = TrajectoryDiT(9, 16, 32, 2, 4, 2.0, context_dim=context_dim, activation=activation).eval()
+    with torch.no_grad():
+        for p in dit.parameters():  # adaLN-Zero starts at the identity: make every path matter
+            p.normal_(0, 0.2)
+    return dit
+
+
+def test_prepared_sampling_step_equals_training_forward() -> None:
+    dit = _random_dit(context_dim=48)
+    g, k = 3, 5
+    context, cognition = torch.randn(g, 7, 48), torch.randn(g, 48)
+    x = torch.randn(g, k, 16, 9)
+    scheduler = DDIMScheduler(num_train_timesteps=100, beta_schedule="squaredcos_cap_v2")
+    scheduler.set_timesteps(10)
+    with torch.no_grad():
+        prepared = dit.prepare(scheduler.timesteps, context, cognition)
+        for i, t in enumerate(scheduler.timesteps):
+            reference = dit(x, t.expand(g, k), context, cognition)  # per-sample timesteps, context given whole
+            torch.testing.assert_close(dit.denoise_step(x, prepared, i), reference, rtol=1e-5, atol=1e-5)
+        # samples of a group are independent: one alone gives what it gives among others
+        alone = dit(x[:, :1], torch.full((g, 1), 50), context, cognition)
+        together = dit(x, torch.full((g, k), 50), context, cognition)
+        torch.testing.assert_close(alone, together[:, :1], rtol=1e-5, atol=1e-5)
+
+
+def test_previous_checkpoint_layout_loads() -> None:
+    """Before the fused self-attention projection, q/kv were separate and adaLN sat in Sequential(SiLU, Linear)."""
+    dit = _random_dit(activation="gelu_tanh")
+    old = {}
+    for key, value in dit.state_dict().items():
+        if ".self_attn.qkv." in key:
+            kind = key.rsplit(".", 1)[1]
+            prefix = key.split(".self_attn.")[0] + ".self_attn."
+            old[prefix + "q." + kind], old[prefix + "kv." + kind] = value[:32], value[32:]
+        elif key.endswith(("ada.weight", "ada.bias")) or key.startswith("ada_out."):
+            head, kind = key.rsplit(".", 1)
+            old[f"{head}.1.{kind}"] = value
+        else:
+            old[key] = value
+    assert "blocks.0.self_attn.q.weight" in old and "ada_out.1.weight" in old
+    loaded = TrajectoryDiT(9, 16, 32, 2, 4, 2.0, activation="gelu_tanh").eval()
+    loaded.load_state_dict(old, strict=True)
+    x, t = torch.randn(2, 3, 16, 9), torch.full((2, 3), 40)
+    context, cognition = torch.randn(2, 7, 32), torch.randn(2, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x, t, context, cognition), dit(x, t, context, cognition))
