@@ -48,11 +48,13 @@ def _scene_fps(renderer: SceneRenderer, family: str, frames: int) -> tuple[float
 
 
 def _bare_fps(renderer: SceneRenderer, frames: int) -> float:
-    def bare(_k: int) -> None:
+    rgb = np.empty((renderer.height, renderer.width, 3), np.uint8)
+    depth = np.empty((renderer.height, renderer.width), np.float32)
+
+    def bare(_k: int) -> None:  # the same clear and read-back (colour, depth buffer) as a frame, nothing drawn
         renderer.fbo.use()
         renderer.fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
-        renderer.fbo.read_into(renderer._rgba, components=4, attachment=0)  # noqa: SLF001
-        renderer.fbo.read_into(renderer._depth, components=1, attachment=1, dtype="f4")  # noqa: SLF001
+        renderer._read(renderer.fbo, rgb, depth)  # noqa: SLF001
 
     bare(0)
     return _best_rate(bare, frames)

@@ -16,7 +16,7 @@ from ct1_sim.data.scenarios import CLIP_SPEC, SceneRenderer, build_scene, load_s
 from ct1_sim.data.scenarios import polyline as pl
 from ct1_sim.data.scenarios.ego_motion import camera_c2w
 from ct1_sim.data.scenarios.mesh import ASPHALT, FACADE, MeshBuilder
-from ct1_sim.data.scenarios.renderer import Lighting, index_vertices, sort_for_drawing
+from ct1_sim.data.scenarios.renderer import Lighting, gl_projection, index_vertices, inverse_gl_projection, sort_for_drawing
 from ct1_sim.geometry.projection import project_points
 
 REPO = Path(__file__).resolve().parents[1]
@@ -167,3 +167,10 @@ def test_scenarios_app_preview_and_samples(tmp_path: Path) -> None:
     from PIL import Image
 
     assert Image.open(tmp_path / "h.png").size == (3 * 448, 256)
+
+
+def test_closed_form_inverse_projection_matches_lapack() -> None:
+    """The render loop inverts the projection in closed form (no LAPACK call per frame)."""
+    for K, (w, h) in ((CLIP_SPEC.K, (CLIP_SPEC.width, CLIP_SPEC.height)), (np.array([[900.0, 0, 700], [0, 880, 410], [0, 0, 1]]), (1600, 900))):
+        P = gl_projection(K, w, h)
+        np.testing.assert_allclose(inverse_gl_projection(P), np.linalg.inv(P), rtol=1e-9, atol=1e-12)

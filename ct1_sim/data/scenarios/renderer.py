@@ -8,8 +8,9 @@ lighting): it renders the scene, then the sky only where nothing was drawn, into
 linear-depth attachment (metres along the optical axis; 0 where only sky is seen), drawn upside down so the
 read-back rows come top-down, straight into the output arrays.
 
-Measured on a 2-core VM with llvmpipe (``benchmarks/bench_scenarios.py``): ~120-140 frames/s at 448x256 for
-5-15k triangle scenes; untextured, unshadowed shading of the same scenes runs at ~200.
+Per-frame work stays off LAPACK (closed-form inverses): numpy's threaded OpenBLAS wakes a worker thread on
+``inv`` that then spins in ``sched_yield``, taking a core from llvmpipe's rasteriser threads.
+Measure with ``python benchmarks/run.py scenarios``.
 """
 
 from __future__ import annotations
@@ -58,6 +59,18 @@ def gl_projection(K: np.ndarray, width: int, height: int, near: float = NEAR_M, 
         [0.0, 2 * fy / height, 2 * cy / height - 1.0, 0.0],
         [0.0, 0.0, -(far + near) / (far - near), -2 * far * near / (far - near)],
         [0.0, 0.0, -1.0, 0.0],
+    ])
+
+
+def inverse_gl_projection(P: np.ndarray) -> np.ndarray:
+    """Closed-form inverse of a :func:`gl_projection` matrix (no LAPACK call: in a render loop, numpy's
+    threaded OpenBLAS wakes a worker thread on ``inv`` that then spins, taking a core from the rasteriser)."""
+    a, b, c, d, e, f = P[0, 0], P[0, 2], P[1, 1], P[1, 2], P[2, 2], P[2, 3]
+    return np.array([
+        [1.0 / a, 0.0, 0.0, b / a],
+        [0.0, 1.0 / c, 0.0, d / c],
+        [0.0, 0.0, 0.0, -1.0],
+        [0.0, 0.0, 1.0 / f, e / f],
     ])
 
 
@@ -173,8 +186,10 @@ class SceneRenderer:
         self._shadow_key: tuple | None = None
         self._shadow_centre = (60.0, 0.0)
         self._shadow_vp = np.eye(4)
-        self._rgba = bytearray(width * height * 4)
-        self._depth = bytearray(width * height * 4)
+        self._proj_key: np.ndarray | None = None
+        self._proj = (np.eye(4), np.eye(4))
+        self._lighting_key: tuple | None = None
+        self._identity = np.eye(4, dtype="f4").tobytes()
 
     # ------------------------------------------------------------------ world
     def _vao(self, vertices: np.ndarray):  # noqa: ANN202
@@ -252,10 +267,41 @@ class SceneRenderer:
         return rgb, depth
 
     def _read(self, fbo, rgb: np.ndarray, depth: np.ndarray) -> None:  # noqa: ANN001
-        """Read colour and depth into ``rgb (H,W,3)`` and ``depth (H,W)`` (C-contiguous, rows top-down)."""
-        fbo.read_into(self._rgba, components=4, attachment=0)
-        rgb[...] = np.frombuffer(self._rgba, np.uint8).reshape(self.height, self.width, 4)[:, :, :3]
+        """Read colour and depth into ``rgb (H,W,3)`` and ``depth (H,W)`` (C-contiguous, rows top-down).
+
+        Colour is read as RGB by the driver (0.25 ms here); reading RGBA and dropping alpha with numpy's strided
+        copy took 1.6 ms. (Recovering depth from the depth buffer instead of the R32F attachment was measured:
+        no gain on llvmpipe.)
+        """
+        fbo.read_into(rgb, components=3, attachment=0)
         fbo.read_into(depth, components=1, attachment=1, dtype="f4")
+
+    def _projection(self, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row-flipped GL projection for ``K`` and its inverse, cached for the last ``K``."""
+        K = np.asarray(K, dtype=float)
+        if self._proj_key is None or not np.array_equal(self._proj_key, K):
+            P = gl_projection(K, self.width, self.height)
+            self._proj = (FLIP_ROWS @ P, inverse_gl_projection(P) @ FLIP_ROWS)
+            self._proj_key = K.copy()
+        return self._proj
+
+    def _set_lighting(self, lighting: Lighting, sun: np.ndarray, shadows: bool) -> None:
+        """Write the lighting uniforms of both programs when they differ from the last frame's."""
+        key = (tuple(sun), shadows, lighting.sun_color, lighting.sky_color, lighting.ground_color, lighting.fog_color,
+               lighting.fog_density, lighting.zenith_color, lighting.horizon_color, lighting.clouds)
+        if key == self._lighting_key:
+            return
+        prog, sky = self.scene_prog, self.sky_prog
+        _uniform(prog, "u_shadows", 1.0 if shadows else 0.0)
+        for name, value in (("u_sun_dir", sun), ("u_sun_color", lighting.sun_color), ("u_sky_color", lighting.sky_color),
+                            ("u_ground_color", lighting.ground_color), ("u_fog_color", lighting.fog_color)):
+            _uniform(prog, name, tuple(float(c) for c in value))
+        _uniform(prog, "u_fog_density", float(lighting.fog_density))
+        for name, value in (("u_sun_dir", sun), ("u_sun_color", lighting.sun_color), ("u_zenith_color", lighting.zenith_color),
+                            ("u_horizon_color", lighting.horizon_color), ("u_fog_color", lighting.fog_color)):
+            sky[name].value = tuple(float(c) for c in value)
+        sky["u_clouds"].value = float(lighting.clouds)
+        self._lighting_key = key
 
     def _draw(self, fbo, c2w: np.ndarray, K: np.ndarray, lighting: Lighting, mover_poses: list[np.ndarray] | None) -> None:  # noqa: ANN001
         moderngl = self._moderngl
@@ -264,9 +310,11 @@ class SceneRenderer:
         shadows = bool(lighting.shadows) and sun[2] > 0.02
         if shadows:
             self._update_shadows(sun)
-        view = invert_rigid(change_sensor_frame(np.asarray(c2w, dtype=float), "opencv", "opengl"))
-        view_proj = FLIP_ROWS @ gl_projection(K, self.width, self.height) @ view  # rows come back top-down
-        cam_pos = tuple(np.asarray(c2w, dtype=float)[:3, 3])
+        cam_gl = change_sensor_frame(np.asarray(c2w, dtype=float), "opencv", "opengl")  # camera -> world, GL axes
+        view = invert_rigid(cam_gl)
+        proj, inv_proj = self._projection(K)
+        view_proj = proj @ view  # rows come back top-down
+        cam_pos = tuple(cam_gl[:3, 3])
         fbo.use()
         self.ctx.viewport = (0, 0, self.width, self.height)
         fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
@@ -276,31 +324,23 @@ class SceneRenderer:
         self.textures.use(0)
         self.shadow_tex.use(1)
         self.shadow_sampler.use(1)
+        self._set_lighting(lighting, sun, shadows)
         # scene
         prog = self.scene_prog
         _uniform(prog, "u_view_proj", view_proj)
         _uniform(prog, "u_view", view)
         _uniform(prog, "u_shadow_vp", self._shadow_vp)
-        _uniform(prog, "u_shadows", 1.0 if shadows else 0.0)
         _uniform(prog, "u_cam_pos", cam_pos)
-        for name, value in (("u_sun_dir", sun), ("u_sun_color", lighting.sun_color), ("u_sky_color", lighting.sky_color),
-                            ("u_ground_color", lighting.ground_color), ("u_fog_color", lighting.fog_color)):
-            _uniform(prog, name, tuple(float(c) for c in value))
-        _uniform(prog, "u_fog_density", float(lighting.fog_density))
         if self._static is not None:
-            prog["u_model"].write(np.eye(4, dtype="f4").tobytes())
+            prog["u_model"].write(self._identity)
             self._static[0].render(moderngl.TRIANGLES)
         for (vao, *_), pose in zip(self._movers, mover_poses or [], strict=False):
             prog["u_model"].write(np.asarray(pose, dtype="f4").T.tobytes())
             vao.render(moderngl.TRIANGLES)
         # sky: at the far plane, so only pixels no surface covered pass the depth test
         sky = self.sky_prog
-        sky["u_inv_view_proj"].write(np.linalg.inv(view_proj).T.astype("f4").tobytes())
+        sky["u_inv_view_proj"].write((cam_gl @ inv_proj).T.astype("f4").tobytes())
         sky["u_cam_pos"].value = cam_pos
-        for name, value in (("u_sun_dir", sun), ("u_sun_color", lighting.sun_color), ("u_zenith_color", lighting.zenith_color),
-                            ("u_horizon_color", lighting.horizon_color), ("u_fog_color", lighting.fog_color)):
-            sky[name].value = tuple(float(c) for c in value)
-        sky["u_clouds"].value = float(lighting.clouds)
         self.sky_vao.render(moderngl.TRIANGLES)
 
     def release(self) -> None:
