@@ -23,8 +23,9 @@ def write_model_card(model_dir: Path, metrics: dict[str, Any], commands: dict[st
         "Image + instruction (+ ego speed) -> K camera trajectories (16 poses, 5 Hz, metres, relative to the current OpenCV camera).",
         "", "## Model", "",
         f"- Frozen backbones: ImageNet MobileNetV2 (224x128 input, 4x7 tokens) + all-MiniLM-L6-v2, from installed wheels (not in this file).",
-        f"- Trainable: fusion transformer ({config['fusion_layers']} layers) + trajectory DiT ({config['dit_layers']} layers x {config['hidden_size']}, "
-        f"{config['dit_heads']} heads, adaLN-Zero, cross-attention); `model.safetensors` {size_mb:.1f} MB.",
+        f"- Trainable: fusion transformer ({config['fusion_layers']} layers x {config['hidden_size']}) + trajectory DiT ({config['dit_layers']} layers x "
+        f"{config.get('dit_hidden_size') or config['hidden_size']}, {config['dit_heads']} heads, MLP x{config['mlp_ratio']} "
+        f"{config.get('dit_activation', 'gelu_tanh')}, adaLN-Zero, cross-attention); `model.safetensors` {size_mb:.1f} MB.",
         f"- Diffusion: DDPM {config['beta_schedule']} {config['train_timesteps']} steps, {config['repeated_diffusion_steps']} noisings per sample, "
         f"condition dropout {config['cond_dropout']}, speed dropout {config['speed_dropout']}; inference DDIM {config['inference_steps']} steps, "
         f"CFG {config['guidance_scale']}.",
