@@ -219,3 +219,28 @@ def test_full_job_queue_answers_429_then_recovers(world: WorldModel) -> None:
         assert wait_for_job(url, first.json()["id"])["status"] == "done"
         again = requests.post(f"{url}/v1/rollouts", data=data, files=files, timeout=60)
         assert again.status_code == 202 and wait_for_job(url, again.json()["id"])["status"] == "done"
+
+
+def test_pending_trajectory_requests_are_capped_with_429(world: WorldModel) -> None:
+    """A burst beyond ``max_pending`` is refused at once (429 naming the limit), not queued without bound; the
+    requests already admitted are still answered."""
+    app = create_app(world, ServiceSettings(max_pending=2, max_batch=1))
+    with running_server(app) as url:
+        batcher = app.state.batcher
+        with batcher.model_lock:  # hold the model: admitted requests wait
+            results: list[requests.Response] = []
+            threads = [threading.Thread(target=lambda: results.append(post_trajectories(url))) for _ in range(2)]
+            for t in threads:
+                t.start()
+            deadline = time.monotonic() + 30
+            while batcher.pending < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert batcher.pending == 2
+            refused = post_trajectories(url)
+            assert refused.status_code == 429 and "limit 2" in refused.text and "retry" in refused.text
+            assert "ct1_trajectory_requests_pending 2" in requests.get(f"{url}/metrics", timeout=10).text
+        for t in threads:
+            t.join(timeout=120)
+        assert [r.status_code for r in results] == [200, 200]
+        assert batcher.pending == 0
+        assert post_trajectories(url).status_code == 200  # admitted again once the burst drained

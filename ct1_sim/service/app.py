@@ -19,7 +19,7 @@ from starlette.routing import Match
 from ct1_sim import __version__
 from ct1_sim.formats.json_format import trajectory_to_dict
 from ct1_sim.service.body_limit import BodySizeLimit
-from ct1_sim.service.batcher import TrajectoryBatcher, TrajectoryQuery
+from ct1_sim.service.batcher import Overloaded, TrajectoryBatcher, TrajectoryQuery
 from ct1_sim.service.jobs import Job, JobQueue, QueueFull
 from ct1_sim.service.metrics import Metrics
 from ct1_sim.service.settings import ServiceSettings
@@ -64,7 +64,7 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
     model_lock = threading.Lock()  # the trajectory model (batched requests, rollout sampling)
     video_lock = threading.Lock()  # the video pipeline
     metrics = Metrics()
-    batcher = TrajectoryBatcher(world, model_lock, settings.max_batch, settings.batch_window_ms / 1000)
+    batcher = TrajectoryBatcher(world, model_lock, settings.max_batch, settings.batch_window_ms / 1000, settings.max_pending)
     jobs = JobQueue(settings.max_jobs, settings.keep_finished_jobs)
 
     @asynccontextmanager
@@ -117,6 +117,7 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
         """Prometheus text format: request counts by route and status, latency histograms, batch sizes, jobs."""
         metrics.gauge("ct1_jobs_active", jobs.active)
         metrics.gauge("ct1_trajectory_batches", batcher.batches)
+        metrics.gauge("ct1_trajectory_requests_pending", batcher.pending)
         metrics.gauge("ct1_trajectory_batched_queries", batcher.batched_queries)
         if batcher.batches:
             metrics.gauge("ct1_trajectory_batch_size_mean", batcher.batched_queries / batcher.batches)
@@ -139,7 +140,10 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
         speed = check_speed(speed)
         data = await read_upload(image, "image", settings.max_upload_bytes)
         pixels = await run_in_threadpool(decode_image, data, "image", settings.max_image_pixels)  # off the event loop
-        prediction = await batcher.submit(TrajectoryQuery(pixels, text, samples, seed, speed))
+        try:
+            prediction = await batcher.submit(TrajectoryQuery(pixels, text, samples, seed, speed))
+        except Overloaded as err:
+            raise HTTPException(status_code=429, detail=str(err)) from None
         metrics.inc("ct1_trajectories_total", samples)
         return _prediction_json(prediction)
 

@@ -17,6 +17,10 @@ from ct1_sim.world.world_model import Prediction
 log = logging.getLogger(__name__)
 
 
+class Overloaded(RuntimeError):
+    """Too many trajectory requests are pending; the caller should retry later (HTTP 429)."""
+
+
 @dataclass
 class TrajectoryQuery:
     """One request: RGB uint8 image ``(H,W,3)``, instruction, K, seed, ego speed (m/s) or None."""
@@ -31,11 +35,13 @@ class TrajectoryQuery:
 
 class TrajectoryBatcher:
     """Collects queries for ``window_s`` after the first arrives (up to ``max_batch``), groups them by K and runs
-    each group as one :meth:`WorldModel.predict_batch` call on a worker thread, under ``model_lock``."""
+    each group as one :meth:`WorldModel.predict_batch` call on a worker thread, under ``model_lock``. At most
+    ``max_pending`` queries wait or run at once; :meth:`submit` refuses more with :class:`Overloaded`."""
 
-    def __init__(self, world: WorldModel, model_lock: threading.Lock, max_batch: int, window_s: float) -> None:
+    def __init__(self, world: WorldModel, model_lock: threading.Lock, max_batch: int, window_s: float, max_pending: int = 64) -> None:
         self.world, self.model_lock = world, model_lock
-        self.max_batch, self.window_s = max_batch, window_s
+        self.max_batch, self.window_s, self.max_pending = max_batch, window_s, max_pending
+        self.pending = 0  # queries submitted and not yet answered
         self._queue: asyncio.Queue[TrajectoryQuery] | None = None
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ct1-trajectories")
@@ -52,11 +58,17 @@ class TrajectoryBatcher:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def submit(self, query: TrajectoryQuery) -> Prediction:
-        """Queue ``query`` and wait for its prediction."""
+        """Queue ``query`` and wait for its prediction; :class:`Overloaded` when ``max_pending`` are pending."""
         assert self._queue is not None, "batcher not started"
-        query.future = asyncio.get_running_loop().create_future()
-        await self._queue.put(query)
-        return await query.future
+        if self.pending >= self.max_pending:
+            raise Overloaded(f"{self.pending} trajectory requests are already pending (limit {self.max_pending}); retry in a moment")
+        self.pending += 1
+        try:
+            query.future = asyncio.get_running_loop().create_future()
+            await self._queue.put(query)
+            return await query.future
+        finally:
+            self.pending -= 1
 
     async def _run(self) -> None:
         assert self._queue is not None

@@ -12,7 +12,8 @@ class ServiceSettings:
     ``max_upload_bytes``: largest request body (413 above it). ``max_samples``: largest K per request.
     ``max_batch``: trajectory requests fused into one model call (1 = micro-batching off); ``batch_window_ms``: how long
     the batcher waits for more requests once one is queued. ``max_jobs``: rollout jobs queued or running (429 above).
-    ``max_image_pixels``: largest decoded image (width x height).
+    ``max_pending``: trajectory requests queued or being answered (429 above, so a burst cannot pile up without
+    bound). ``max_image_pixels``: largest decoded image (width x height).
     """
 
     token: str | None = None
@@ -21,12 +22,13 @@ class ServiceSettings:
     max_batch: int = 16
     batch_window_ms: float = 4.0
     max_jobs: int = 8
+    max_pending: int = 64
     max_image_pixels: int = 4096 * 4096
     max_frames: int = 64
     keep_finished_jobs: int = 64
 
     def __post_init__(self) -> None:
-        for name in ("max_upload_bytes", "max_samples", "max_batch", "max_jobs", "max_image_pixels", "max_frames"):
+        for name in ("max_upload_bytes", "max_samples", "max_batch", "max_jobs", "max_pending", "max_image_pixels", "max_frames"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.batch_window_ms < 0:
