@@ -30,3 +30,20 @@ def test_shipped_model_turns_left_at_a_test_intersection() -> None:
     assert np.mean([m == "turn_left" for m in left.maneuvers]) >= 0.75
     # the instruction, not the image alone, decides the side: lateral end points have opposite signs
     assert np.median([t.positions[-1, 0] for t in left.trajectories]) < -1.0 < 1.0 < np.median([t.positions[-1, 0] for t in right.trajectories])
+
+
+def test_shipped_model_samples_in_bfloat16_close_to_float32() -> None:
+    """``dtype`` is honoured end to end: the fusion and the DiT run in bfloat16 on float32 backbone features."""
+    import torch
+
+    from ct1_sim.trajectory import CT1TrajectoryModel
+
+    sample = next(s for s in load_samples() if "turn_left" in s.name)
+    paths = {}
+    for dtype in ("float32", "bfloat16"):
+        model = CT1TrajectoryModel.from_pretrained(MODEL, device="cpu", dtype=dtype)
+        assert model.dit.pos.dtype == getattr(torch, dtype)
+        paths[dtype] = model.sample(sample.image, sample.instruction, num_samples=4, generator=torch.Generator().manual_seed(0), speed=5.0)
+    for a, b in zip(paths["float32"], paths["bfloat16"], strict=True):
+        assert np.isfinite(b.c2w).all()
+        assert np.abs(a.c2w[:, :3, 3] - b.c2w[:, :3, 3]).max() < 0.5  # metres, over a ~15 m path

@@ -86,6 +86,8 @@ class TrajectoryBatcher:
                     break
             groups: dict[int, list[TrajectoryQuery]] = {}
             for q in batch:
+                if q.future.done():  # its request was cancelled while queued: skip it
+                    continue
                 groups.setdefault(q.num_samples, []).append(q)
             for group in groups.values():
                 await self._answer(loop, group)

@@ -90,7 +90,8 @@ class MobileNetMiniLMBackbone(nn.Module):
         self.num_image_tokens = (self.input_size[1] // 32) * (self.input_size[0] // 32)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
-        self._cpu_graph: torch.jit.ScriptModule | None = None
+        # a cache, not a submodule: kept out of state_dict, pickling and .to() (the frozen CNN never changes)
+        self.__dict__["_cpu_graph"] = None
 
     def _cpu_cnn(self) -> torch.jit.ScriptModule:
         """The frozen CNN traced, frozen and optimised for CPU inference (oneDNN convolutions with fused
@@ -99,7 +100,7 @@ class MobileNetMiniLMBackbone(nn.Module):
             with torch.inference_mode():
                 example = torch.zeros(1, 3, self.input_size[1], self.input_size[0])
                 traced = torch.jit.trace(self.cnn.eval(), example, check_trace=False)
-                self._cpu_graph = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+                self.__dict__["_cpu_graph"] = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
         return self._cpu_graph
 
     @torch.inference_mode()

@@ -198,7 +198,7 @@ class TrajectoryDiT(nn.Module):
 
     def _conditioning(self, timesteps: torch.Tensor, cognition: torch.Tensor) -> torch.Tensor:
         """``SiLU(c)`` for timesteps ``(G,K)`` (or ``(S,1,1)``) and cognition ``(G,context_dim)`` -> ``(...,G,K|1,dim)``."""
-        c = self.t_mlp(timestep_embedding(timesteps, self.dim)) + self.cognition_proj(cognition)[:, None]
+        c = self.t_mlp(timestep_embedding(timesteps, self.dim).to(self.pos.dtype)) + self.cognition_proj(cognition)[:, None]
         return F.silu(c)
 
     def _run(self, x: torch.Tensor, kvs: list, mods: list[Modulation], out_mod: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:

@@ -56,12 +56,13 @@ class ConditionFusion(nn.Module):
         speed_known: torch.Tensor,
         drop_condition: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        img = self.image_proj(image_tokens) + self.image_pos  # (B,N,dim)
-        txt = self.text_proj((text_embedding - self.text_mean) / self.text_std)  # (B,dim)
+        dt = self.image_pos.dtype  # the frozen backbones give float32; the fusion may run in another dtype
+        img = self.image_proj(image_tokens.to(dt)) + self.image_pos  # (B,N,dim)
+        txt = self.text_proj(((text_embedding - self.text_mean) / self.text_std).to(dt))  # (B,dim)
         drop = drop_condition.view(-1, 1)
         img = torch.where(drop[:, :, None], self.null_image.expand_as(img), img)
         txt = torch.where(drop, self.null_text.expand_as(txt), txt)
-        spd = self.speed_proj(speed_features(torch.nan_to_num(speed_mps), self.speed_scale_mps))
+        spd = self.speed_proj(speed_features(torch.nan_to_num(speed_mps), self.speed_scale_mps).to(dt))
         spd = torch.where(speed_known.view(-1, 1), spd, self.unknown_speed.expand_as(spd))
         tokens = torch.cat(
             [img + self.type_emb[0], (txt + self.type_emb[1])[:, None], (spd + self.type_emb[2])[:, None]], dim=1

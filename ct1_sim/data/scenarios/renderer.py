@@ -287,8 +287,8 @@ class SceneRenderer:
 
     def _set_lighting(self, lighting: Lighting, sun: np.ndarray, shadows: bool) -> None:
         """Write the lighting uniforms of both programs when they differ from the last frame's."""
-        key = (tuple(sun), shadows, lighting.sun_color, lighting.sky_color, lighting.ground_color, lighting.fog_color,
-               lighting.fog_density, lighting.zenith_color, lighting.horizon_color, lighting.clouds)
+        colours = (lighting.sun_color, lighting.sky_color, lighting.ground_color, lighting.fog_color, lighting.zenith_color, lighting.horizon_color)
+        key = (tuple(sun), shadows, *(tuple(float(c) for c in v) for v in colours), float(lighting.fog_density), float(lighting.clouds))
         if key == self._lighting_key:
             return
         prog, sky = self.scene_prog, self.sky_prog
