@@ -115,7 +115,7 @@ def test_a_bad_query_in_a_micro_batch_fails_only_itself(world: WorldModel) -> No
     """A query that slips past validation and breaks the model call must not take its batch neighbours down."""
 
     async def scenario() -> list[Any]:
-        batcher = TrajectoryBatcher(world, threading.Lock(), max_batch=8, window_s=0.2)
+        batcher = TrajectoryBatcher(world, max_batch=8, window_s=0.2)
         await batcher.start()
         try:
             good = [TrajectoryQuery(SAMPLE.image, SAMPLE.instruction, 2, seed, None) for seed in (1, 2)]
@@ -227,7 +227,7 @@ def test_pending_trajectory_requests_are_capped_with_429(world: WorldModel) -> N
     app = create_app(world, ServiceSettings(max_pending=2, max_batch=1))
     with running_server(app) as url:
         batcher = app.state.batcher
-        with batcher.model_lock:  # hold the model: admitted requests wait
+        with world.trajectory_lock:  # hold the model: admitted requests wait
             results: list[requests.Response] = []
             threads = [threading.Thread(target=lambda: results.append(post_trajectories(url))) for _ in range(2)]
             for t in threads:

@@ -72,12 +72,10 @@ def convert(
     fps: Annotated[float | None, typer.Option(help="Pose rate (Hz) for formats without timestamps.")] = None,
 ) -> None:
     """Convert a camera trajectory file between pose formats."""
+    from ct1_sim.cli.options import pixel_size
     from ct1_sim.formats import convert_trajectory_file
 
-    if (width is None) != (height is None):
-        raise ValueError("give both --width and --height, or neither")
-    size = (width, height) if width is not None and height is not None else None
-    traj = convert_trajectory_file(src, dst, from_format, to_format, image_size=size, rate_hz=fps)
+    traj = convert_trajectory_file(src, dst, from_format, to_format, image_size=pixel_size(width, height), rate_hz=fps)
     typer.echo(f"wrote {dst} ({len(traj)} poses, {to_format})")
 
 

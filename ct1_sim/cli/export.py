@@ -18,12 +18,11 @@ def export(
     fps: Annotated[float | None, typer.Option(help="Pose rate (Hz) when TRAJECTORY's format has no timestamps.")] = None,
 ) -> None:
     """Export TRAJECTORY as the pose file another project's inference script reads."""
+    from ct1_sim.cli.options import pixel_size
     from ct1_sim.formats import read_trajectory
     from ct1_sim.formats.export import READ_BACK, export_pose_file
 
-    if (width is None) != (height is None):
-        raise ValueError("give both --width and --height, or neither")
-    traj = read_trajectory(trajectory, format, image_size=(width, height) if width and height else None, rate_hz=fps)
+    traj = read_trajectory(trajectory, format, image_size=pixel_size(width, height), rate_hz=fps)
     path = export_pose_file(traj, target, out, trajectory.stem)
     w, h = traj.image_size
     typer.echo(f"wrote {path} ({len(traj)} poses for {target.lower()})")

@@ -20,16 +20,16 @@ def viz(
     title: Annotated[str, typer.Option(help="Figure title.")] = "",
 ) -> None:
     """Draw camera trajectories: frustums in 3D, a bird's-eye view and (with --image) the paths in the image."""
+    from ct1_sim.cli.options import pixel_size
     from ct1_sim.cli.predict import load_image
     from ct1_sim.formats import read_trajectory
     from ct1_sim.viz.trajectory_figure import TrajectoryFigure
 
-    if (width is None) != (height is None):
-        raise ValueError("give both --width and --height, or neither")
+    given = pixel_size(width, height)
     if out.suffix.lower() not in (".png", ".mp4"):
         raise ValueError(f"--out must end in .png or .mp4, got {out.name}")
     pixels = load_image(image) if image is not None else None
-    size = (width, height) if width and height else (pixels.shape[1], pixels.shape[0]) if pixels is not None else None
+    size = given or ((pixels.shape[1], pixels.shape[0]) if pixels is not None else None)
     samples = [read_trajectory(p, format, image_size=size) for p in trajectories]
     gt = read_trajectory(truth, format, image_size=size) if truth is not None else None
     figure = TrajectoryFigure(samples, truth=gt, image=pixels, labels=[p.stem for p in trajectories], title=title)

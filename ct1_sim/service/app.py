@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 import time
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -34,7 +33,6 @@ from ct1_sim.service.validation import (
 )
 from ct1_sim.video.encode import mp4_bytes
 from ct1_sim.world import WorldModel
-from ct1_sim.world.world_model import medoid_index
 
 log = logging.getLogger(__name__)
 OPEN_PATHS = ("/healthz", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc")
@@ -61,10 +59,8 @@ def _prediction_json(prediction: Any) -> dict[str, Any]:
 def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> FastAPI:
     """The HTTP API in front of ``world`` (see the README's "HTTP service" section)."""
     settings = settings or ServiceSettings()
-    model_lock = threading.Lock()  # the trajectory model (batched requests, rollout sampling)
-    video_lock = threading.Lock()  # the video pipeline
     metrics = Metrics()
-    batcher = TrajectoryBatcher(world, model_lock, settings.max_batch, settings.batch_window_ms / 1000, settings.max_pending)
+    batcher = TrajectoryBatcher(world, settings.max_batch, settings.batch_window_ms / 1000, settings.max_pending)
     jobs = JobQueue(settings.max_jobs, settings.keep_finished_jobs)
 
     @asynccontextmanager
@@ -179,18 +175,11 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
             def progress(fraction: float) -> None:
                 job.progress = min(0.99, 0.1 + 0.9 * fraction)
 
-            path, prediction, chosen = target, None, 0
-            if isinstance(target, str):  # sample K paths under the trajectory lock, then render the medoid
-                with model_lock:
-                    prediction = world.predict(pixels, target, num_samples=samples, seed=seed, speed=speed)
-                chosen = medoid_index(prediction.trajectories)
-                path = prediction.trajectories[chosen]
-            job.progress = 0.1
-            with video_lock:  # trajectory requests keep being served while a video renders
-                result = world.rollout(pixels, path, num_frames=num_frames, seed=seed, progress=progress)
+            # the world model samples under its trajectory lock and renders under its video lock, so trajectory
+            # requests keep being served while this video renders
+            result = world.rollout(pixels, target, num_samples=samples, seed=seed, speed=speed, num_frames=num_frames, progress=progress)
             job.video = mp4_bytes(result.frames, fps=result.fps)
-            shown = prediction if prediction is not None else result
-            job.result = {"chosen": chosen, "fps": result.fps, "frames": len(result.frames), **_prediction_json(shown)}
+            job.result = {"chosen": result.chosen, "fps": result.fps, "frames": len(result.frames), **_prediction_json(result)}
 
         try:
             job = jobs.submit(work)

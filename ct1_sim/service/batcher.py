@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,11 +34,11 @@ class TrajectoryQuery:
 
 class TrajectoryBatcher:
     """Collects queries for ``window_s`` after the first arrives (up to ``max_batch``), groups them by K and runs
-    each group as one :meth:`WorldModel.predict_batch` call on a worker thread, under ``model_lock``. At most
+    each group as one :meth:`WorldModel.predict_batch` call on a worker thread. At most
     ``max_pending`` queries wait or run at once; :meth:`submit` refuses more with :class:`Overloaded`."""
 
-    def __init__(self, world: WorldModel, model_lock: threading.Lock, max_batch: int, window_s: float, max_pending: int = 64) -> None:
-        self.world, self.model_lock = world, model_lock
+    def __init__(self, world: WorldModel, max_batch: int, window_s: float, max_pending: int = 64) -> None:
+        self.world = world
         self.max_batch, self.window_s, self.max_pending = max_batch, window_s, max_pending
         self.pending = 0  # queries submitted and not yet answered
         self._queue: asyncio.Queue[TrajectoryQuery] | None = None
@@ -114,6 +113,5 @@ class TrajectoryBatcher:
                 q.future.set_result(result)
 
     def _predict(self, group: list[TrajectoryQuery]) -> list[Any]:
-        with self.model_lock:
-            return self.world.predict_batch([q.image for q in group], [q.instruction for q in group], group[0].num_samples,
-                                            [q.seed for q in group], [q.speed for q in group])
+        return self.world.predict_batch([q.image for q in group], [q.instruction for q in group], group[0].num_samples,
+                                        [q.seed for q in group], [q.speed for q in group])

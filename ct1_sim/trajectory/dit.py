@@ -201,6 +201,11 @@ class TrajectoryDiT(nn.Module):
         c = self.t_mlp(timestep_embedding(timesteps, self.dim).to(self.pos.dtype)) + self.cognition_proj(cognition)[:, None]
         return F.silu(c)
 
+    def _out_modulation(self, c_silu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Final adaLN shift and 1 + scale, each ``(..., 1, dim)``."""
+        shift, scale = self.ada_out(c_silu).unsqueeze(-2).chunk(2, dim=-1)
+        return shift, scale + 1
+
     def _run(self, x: torch.Tensor, kvs: list, mods: list[Modulation], out_mod: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         h = self.embed(x) + self.pos  # (G,K,T,dim)
         for block, kv, mod in zip(self.blocks, kvs, mods, strict=True):
@@ -223,19 +228,18 @@ class TrajectoryDiT(nn.Module):
             cognition: ``(G,context_dim)``.
         """
         c = self._conditioning(timesteps, cognition)
-        shift, scale = self.ada_out(c).unsqueeze(-2).chunk(2, dim=-1)
-        return self._run(x, self.context_key_values(context), [b.modulation(c) for b in self.blocks], (shift, scale + 1))
+        return self._run(x, self.context_key_values(context), [b.modulation(c) for b in self.blocks], self._out_modulation(c))
 
     def prepare(self, timesteps: torch.Tensor, context: torch.Tensor, cognition: torch.Tensor) -> PreparedCondition:
         """Condition-only work of a sampling run over ``timesteps (S,)``, done once, batched over the S steps."""
         c = self._conditioning(timesteps.reshape(-1, 1, 1), cognition)  # (S,G,1,dim)
         per_block = [b.modulation(c) for b in self.blocks]  # [block] of (S,G,1,1,dim)
-        shift, scale = self.ada_out(c).unsqueeze(-2).chunk(2, dim=-1)
+        shift, scale = self._out_modulation(c)
         steps = range(c.shape[0])
         return PreparedCondition(
             context_kv=self.context_key_values(context),
             block_modulations=[[Modulation(*(p[s] for p in m)) for m in per_block] for s in steps],
-            out_modulations=[(shift[s], scale[s] + 1) for s in steps],
+            out_modulations=[(shift[s], scale[s]) for s in steps],
         )
 
     def denoise_step(self, x: torch.Tensor, prepared: PreparedCondition, step: int) -> torch.Tensor:

@@ -20,6 +20,7 @@ from torch import nn
 
 from ct1_sim.devices import resolve_device, resolve_dtype
 from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov
+from ct1_sim.rgb_input import as_rgb_array
 from ct1_sim.trajectory.backbones import build_backbone, prepare_images
 from ct1_sim.trajectory.configuration_ct1 import POSE_DIM, CT1TrajectoryConfig
 from ct1_sim.trajectory.dit import TrajectoryDiT
@@ -260,7 +261,7 @@ class CT1TrajectoryModel(nn.Module):
             generator: a ``torch.Generator`` for reproducible samples.
             speed: current ego speed (m/s) when known; without it the model samples plausible speeds.
         """
-        arr = _as_rgb_array(image)
+        arr = as_rgb_array(image)
         return self.sample_batch([arr], [instruction], [speed], num_samples, generator, num_inference_steps, guidance_scale)[0]
 
     # ------------------------------------------------------------------ persistence
@@ -303,18 +304,3 @@ class CT1TrajectoryModel(nn.Module):
         model.pose_mean.data = model.pose_mean.to(dt)
         model.pose_std.data = model.pose_std.to(dt)
         return model.eval()
-
-
-def _as_rgb_array(image: Any) -> np.ndarray:
-    """RGB uint8 ``(H,W,3)`` from an array or a PIL image."""
-    try:
-        from PIL import Image
-
-        if isinstance(image, Image.Image):
-            return np.asarray(image.convert("RGB"))
-    except ImportError:  # pragma: no cover
-        pass
-    arr = np.asarray(image)
-    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
-        raise ValueError(f"image must be RGB uint8 (H,W,3) or a PIL image, got {arr.shape} {arr.dtype}")
-    return arr

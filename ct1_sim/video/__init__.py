@@ -5,21 +5,13 @@ Names are imported lazily: ``ct1_sim.video.encode`` (MP4/GIF writing) does not p
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ct1_sim.lazy_exports import lazy_exports
 
-_EXPORTS = {
-    "CameraControlledVideoPipeline": "ct1_sim.video.pipeline_ct1_video",
-    "CameraControlledVideoPipelineOutput": "ct1_sim.video.pipeline_ct1_video",
-    "build_pipeline": "ct1_sim.video.pipeline_ct1_video",
-    "to_uint8_frames": "ct1_sim.video.pipeline_ct1_video",
-    "DepthNet": "ct1_sim.video.depth_net",
-    "WarpDenoiser": "ct1_sim.video.denoiser",
-}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'ct1_sim.video' has no attribute {name!r}")
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    "CameraControlledVideoPipeline": "pipeline_ct1_video",
+    "CameraControlledVideoPipelineOutput": "pipeline_ct1_video",
+    "build_pipeline": "pipeline_ct1_video",
+    "to_uint8_frames": "pipeline_ct1_video",
+    "DepthNet": "depth_net",
+    "WarpDenoiser": "denoiser",
+})

@@ -23,6 +23,7 @@ from diffusers.utils import BaseOutput
 from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.geometry.intrinsics import scale_intrinsics
 from ct1_sim.geometry.plucker import plucker_embedding
+from ct1_sim.rgb_input import as_rgb_array
 from ct1_sim.video.denoiser import WarpDenoiser
 from ct1_sim.video.depth_net import DepthNet
 from ct1_sim.video.warp import forward_warp
@@ -35,18 +36,6 @@ class CameraControlledVideoPipelineOutput(BaseOutput):
     """``frames``: one video: ``[[PIL.Image]*T]`` (pil), ``(1,T,H,W,3)`` float in [0,1] (np) or ``(1,T,3,H,W)`` (pt)."""
 
     frames: Any
-
-
-def as_rgb_array(image: Any, name: str = "image") -> np.ndarray:
-    """An RGB uint8 ``(H,W,3)`` array from a PIL image or an array (clear error otherwise)."""
-    if isinstance(image, PIL.Image.Image):
-        return np.asarray(image.convert("RGB"))
-    arr = np.asarray(image)
-    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
-        raise ValueError(f"{name} must be an RGB uint8 array (H,W,3) or a PIL image; got {arr.dtype} {arr.shape}")
-    if min(arr.shape[:2]) < 16:
-        raise ValueError(f"{name} is too small ({arr.shape[1]}x{arr.shape[0]} px); give at least 16x16")
-    return arr
 
 
 def relative_plucker(c2w_rel: np.ndarray, K: np.ndarray, size: tuple[int, int], height: int, width: int, scale_m: float) -> torch.Tensor:
@@ -73,7 +62,7 @@ class CameraControlledVideoPipeline(DiffusionPipeline):
     # ------------------------------------------------------------------ steps
     def check_inputs(self, image: Any, trajectory: Any, num_frames: int, height: int, width: int, num_inference_steps: int) -> np.ndarray:
         """Validate the call's arguments; returns the image as an RGB uint8 array."""
-        rgb = as_rgb_array(image)
+        rgb = as_rgb_array(image, min_side=16)
         if not isinstance(trajectory, CameraTrajectory):
             raise ValueError(f"trajectory must be a ct1_sim.geometry.CameraTrajectory; got {type(trajectory).__name__} "
                              "(read a pose file with ct1_sim.formats.read_trajectory)")

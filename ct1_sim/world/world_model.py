@@ -7,6 +7,7 @@ once a video model is shipped (until then it raises a clear error instead of fak
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
@@ -61,11 +62,16 @@ def medoid_index(trajectories: list[CameraTrajectory]) -> int:
 
 
 class WorldModel:
-    """Loads whatever models exist and says clearly what is missing."""
+    """Loads whatever models exist and says clearly what is missing.
+
+    Safe to share between threads: each model runs under its own lock, so trajectories keep being sampled
+    while another thread renders a video."""
 
     def __init__(self, trajectory_model: Any | None, video_model: Any | None = None) -> None:
         self.trajectory_model = trajectory_model
         self.video_model = video_model
+        self.trajectory_lock = threading.Lock()
+        self.video_lock = threading.Lock()
 
     @classmethod
     def from_pretrained(
@@ -93,7 +99,8 @@ class WorldModel:
         if self.trajectory_model is None:
             raise RuntimeError("no trajectory model loaded; use WorldModel.from_pretrained()")
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        trajectories = self.trajectory_model.sample(image, instruction, num_samples=num_samples, generator=generator, speed=speed)
+        with self.trajectory_lock:
+            trajectories = self.trajectory_model.sample(image, instruction, num_samples=num_samples, generator=generator, speed=speed)
         return Prediction(trajectories, [classify_maneuver(t) for t in trajectories])
 
     def predict_batch(
@@ -110,10 +117,11 @@ class WorldModel:
             raise RuntimeError("no trajectory model loaded; use WorldModel.from_pretrained()")
         seeds = seeds if seeds is not None else [None] * len(images)
         generators = [_generator(s) for s in seeds]
-        from ct1_sim.trajectory.modeling_ct1 import _as_rgb_array
+        from ct1_sim.rgb_input import as_rgb_array
 
-        arrays = [_as_rgb_array(im) for im in images]
-        batches = self.trajectory_model.sample_batch(arrays, instructions, speeds, num_samples, generators)
+        arrays = [as_rgb_array(im) for im in images]
+        with self.trajectory_lock:
+            batches = self.trajectory_model.sample_batch(arrays, instructions, speeds, num_samples, generators)
         return [Prediction(trajs, [classify_maneuver(t) for t in trajs]) for trajs in batches]
 
     def rollout(
@@ -155,8 +163,9 @@ class WorldModel:
         def on_stage(stage: str, fraction: float) -> None:
             report(0.1 + 0.9 * (0.1 if stage == "depth" else 0.2 if stage == "warp" else 0.2 + 0.8 * fraction))
 
-        out = self.video_model(image, trajectories[chosen], num_frames=num_frames, num_inference_steps=num_inference_steps, strength=strength,
-                               generator=generator, output_type="np", callback=on_stage).frames
+        with self.video_lock:
+            out = self.video_model(image, trajectories[chosen], num_frames=num_frames, num_inference_steps=num_inference_steps,
+                                   strength=strength, generator=generator, output_type="np", callback=on_stage).frames
         from ct1_sim.video import to_uint8_frames
 
         frames = to_uint8_frames(out)

@@ -19,10 +19,9 @@ Names resolve lazily, so importing one piece (say the instruction phrasings) sta
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ct1_sim.lazy_exports import lazy_exports
 
-_EXPORTS = {
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "CLIP_SPEC": "clip_spec",
     "ClipSpec": "clip_spec",
     "ScenarioSpec": "spec",
@@ -40,16 +39,4 @@ _EXPORTS = {
     "contact_sheet": "preview",
     "build_samples": "samples",
     "PHRASES": "instructions",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+})
