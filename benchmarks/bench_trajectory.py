@@ -1,5 +1,7 @@
-"""CT-1 trajectory sampling: latency of ``sample`` (K=8, 10 DDIM steps, CFG) and FLOPs per query against this
-machine's measured matmul FLOP/s, in one run."""
+"""CT-1 trajectory sampling: latency of ``sample`` (K=8, 10 DDIM steps, CFG) on the default runtime (ONNX Runtime
+on the CPU) and on eager PyTorch, with the FLOPs per query against this machine's measured matmul FLOP/s, in
+one run. The two runtimes are timed one after the other, not interleaved: their thread pools would otherwise
+compete for the cores in a way no real process (which uses one of them) sees."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ from harness import emit_json, matmul_flops, print_table
 from torch.utils.flop_counter import FlopCounterMode
 
 from ct1_sim.trajectory import CT1TrajectoryConfig, CT1TrajectoryModel
+from ct1_sim.trajectory.backbones import prepare_images
 
 REPO = Path(__file__).resolve().parents[1]
+INSTRUCTION = "turn left at the next intersection"
 
 
 def _timed(fn) -> float:  # noqa: ANN001
@@ -23,36 +27,56 @@ def _timed(fn) -> float:  # noqa: ANN001
     return time.perf_counter() - t0
 
 
-def run(quick: bool = False) -> dict[str, float]:
+def _load(runtime: str) -> CT1TrajectoryModel:
     shipped = REPO / "model" / "ct1-tiny"
-    model = CT1TrajectoryModel.from_pretrained(shipped, device="cpu") if (shipped / "config.json").is_file() else CT1TrajectoryModel(CT1TrajectoryConfig()).eval()
-    image = np.random.default_rng(0).integers(0, 255, size=(256, 448, 3), dtype=np.uint8)
+    if (shipped / "config.json").is_file():
+        return CT1TrajectoryModel.from_pretrained(shipped, device="cpu", runtime=runtime)
+    return CT1TrajectoryModel(CT1TrajectoryConfig(), runtime=runtime).eval()
+
+
+def _latencies(model: CT1TrajectoryModel, image: np.ndarray, n: int) -> list[float]:
     g = torch.Generator().manual_seed(0)
 
     def query() -> None:
-        model.sample(image, "turn left at the next intersection", num_samples=8, generator=g, speed=8.0)
+        model.sample(image, INSTRUCTION, num_samples=8, generator=g, speed=8.0)
 
     for _ in range(5):
-        query()  # warm-up (TorchScript freezing, caches)
-    times = [_timed(query) for _ in range(15 if quick else 60)]
+        query()  # warm-up: graph building, caches
+    return [_timed(query) for _ in range(n)]
+
+
+def run(quick: bool = False) -> dict[str, float]:
+    image = np.random.default_rng(0).integers(0, 255, size=(256, 448, 3), dtype=np.uint8)
+    n = 15 if quick else 60
+    model = _load("auto")
+    times = _latencies(model, image, n)
     p50, p90 = statistics.median(times), float(np.percentile(times, 90))
-    with FlopCounterMode(display=False) as counter:
-        model.sample(image, "turn left at the next intersection", num_samples=8, generator=g, speed=8.0)
+    # stages of the default runtime
+    pixels = prepare_images([image], model.backbone.input_size)
+    text = model.encode_text([INSTRUCTION])
+    noise = model._initial_noise(1, 8, torch.Generator().manual_seed(0), None)
+    steps, scale = model._steps_and_scale(None, None)
+    stage_calls = {
+        "prepare image (crop, resize)": lambda: prepare_images([image], model.backbone.input_size),
+        "text encoder (cached)": lambda: model.encode_text([INSTRUCTION]),
+        f"image encoder + fusion + 10 DDIM steps x CFG ({model.runtime})": lambda: model._sample_pixels(pixels, text, torch.tensor([8.0]), noise, steps, scale),
+    }
+    stages = {name: statistics.median(_timed(fn) for _ in range(5 if quick else 20)) for name, fn in stage_calls.items()}
+    del model
+    eager = _load("torch")
+    eager_times = _latencies(eager, image, max(10, n // 3))
+    eager_p50 = statistics.median(eager_times)
+    with FlopCounterMode(display=False) as counter:  # the same computation, counted in eager mode
+        eager.sample(image, INSTRUCTION, num_samples=8, generator=torch.Generator().manual_seed(0), speed=8.0)
     flops = counter.get_total_flops()
     peak = matmul_flops()
-    tokens = model.encode_images([image])
-    text = model.encode_text(["turn left at the next intersection"])
-    stage_calls = {
-        "image encoder": lambda: model.encode_images([image]),
-        "text encoder (cached)": lambda: model.encode_text(["turn left at the next intersection"]),
-        "fusion + 10 DDIM steps x CFG": lambda: model.sample_tokens(tokens, text, torch.tensor([8.0]), 8, g),
-    }
-    stages = {name: statistics.median(_timed(fn) for _ in range(5 if quick else 20)) for name, fn in stage_calls.items()}  # medians
-    rows = [("p50 latency (ms)", p50 * 1e3), ("p90 latency (ms)", p90 * 1e3), ("GFLOP per query", flops / 1e9),
-            ("achieved GFLOP/s", flops / p50 / 1e9), ("matmul peak GFLOP/s (1024^2, this run)", peak / 1e9),
-            ("share of matmul peak", flops / p50 / peak)] + [(f"stage: {k} (ms)", v * 1e3) for k, v in stages.items()]
+    rows = [("p50 latency (ms)", p50 * 1e3), ("p90 latency (ms)", p90 * 1e3),
+            ("p50 latency, eager PyTorch (ms)", eager_p50 * 1e3), ("speed-up over eager PyTorch", eager_p50 / p50),
+            ("GFLOP per query", flops / 1e9), ("achieved GFLOP/s", flops / p50 / 1e9),
+            ("matmul peak GFLOP/s (1024^2, this run)", peak / 1e9), ("share of matmul peak", flops / p50 / peak)]
+    rows += [(f"stage: {k} (ms)", v * 1e3) for k, v in stages.items()]
     print_table("CT-1 trajectory sampling, K=8, 10 DDIM steps, CFG 1.5, 2 cores", ["what", "value"], rows)
-    figures = {"p50_ms": p50 * 1e3, "p90_ms": p90 * 1e3, "gflop_per_query": flops / 1e9, "peak_share": flops / p50 / peak,
-               "matmul_peak_gflops": peak / 1e9}
+    figures = {"p50_ms": p50 * 1e3, "p90_ms": p90 * 1e3, "eager_p50_ms": eager_p50 * 1e3, "speedup_vs_eager": eager_p50 / p50,
+               "gflop_per_query": flops / 1e9, "peak_share": flops / p50 / peak, "matmul_peak_gflops": peak / 1e9}
     emit_json("trajectory", figures)
     return figures

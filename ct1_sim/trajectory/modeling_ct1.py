@@ -25,6 +25,7 @@ from ct1_sim.trajectory.backbones import build_backbone, prepare_images
 from ct1_sim.trajectory.configuration_ct1 import POSE_DIM, CT1TrajectoryConfig
 from ct1_sim.trajectory.dit import TrajectoryDiT
 from ct1_sim.trajectory.fusion import ConditionFusion
+from ct1_sim.trajectory.onnx_graphs import OrtGraph, cached_graph, resolve_runtime
 from ct1_sim.trajectory.pose_tokens import tokens_to_c2w
 from ct1_sim.trajectory.wavelet_loss import WaveletTransform, ct1_loss
 
@@ -39,9 +40,10 @@ DEFAULT_HFOV_DEG = 64.0
 class CT1TrajectoryModel(nn.Module):
     """The CT-1 trajectory model. Build with a config, or load with :meth:`from_pretrained`."""
 
-    def __init__(self, config: CT1TrajectoryConfig, backbone: nn.Module | None = None) -> None:
+    def __init__(self, config: CT1TrajectoryConfig, backbone: nn.Module | None = None, runtime: str = "auto") -> None:
         super().__init__()
         self.config = config
+        self.runtime = runtime
         self.backbone = backbone if backbone is not None else build_backbone(config.backbone, config.hf_path)
         self.fusion = ConditionFusion(
             image_dim=self.backbone.image_dim,
@@ -93,10 +95,23 @@ class CT1TrajectoryModel(nn.Module):
     def device(self) -> torch.device:
         return self.pose_mean.device
 
+    @property
+    def runtime(self) -> str:
+        """Where sampling and the image encoder run now: ``"torch"`` (eager) or ``"onnxruntime"`` (float32 CPU graphs).
+
+        Set it to ``"auto"`` (ONNX Runtime for float32 on the CPU, eager PyTorch otherwise; the default),
+        ``"torch"`` or ``"onnxruntime"``; it is resolved against the model's current device and dtype."""
+        return resolve_runtime(self.__dict__["_runtime"], self.device, self.dit.pos.dtype)
+
+    @runtime.setter
+    def runtime(self, value: str) -> None:
+        resolve_runtime(value, torch.device("cpu"), torch.float32)  # rejects unknown names now
+        self.__dict__["_runtime"] = value
+
     def encode_images(self, images: list[np.ndarray] | np.ndarray) -> torch.Tensor:
         """Frozen image tokens ``(B,N,C)`` for RGB uint8 images of any size."""
         batch = prepare_images(images, self.backbone.input_size).to(self.device)
-        return self.backbone.image_tokens(batch).float()
+        return self.backbone.image_tokens(batch, runtime=self.runtime).float()
 
     def encode_text(self, instructions: list[str]) -> torch.Tensor:
         for text in instructions:
@@ -167,36 +182,67 @@ class CT1TrajectoryModel(nn.Module):
         guidance_scale: float | None = None,
         noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Denoised, de-normalised tokens ``(B,K,T,9)``; all B x K samples share one DiT forward per step.
+        """Denoised, de-normalised tokens ``(B,K,T,9)`` from frozen image tokens, in eager PyTorch; all B x K
+        samples share one DiT forward per step. (:meth:`sample_batch` runs image to tokens on :attr:`runtime`.)
 
         ``noise`` ``(B*K,T,9)`` replaces the initial noise drawn from ``generator`` (per-query seeds in a batch)."""
-        cfg = self.config
-        steps = num_inference_steps or cfg.inference_steps
-        scale = cfg.guidance_scale if guidance_scale is None else guidance_scale
-        b, k = image_tokens.shape[0], num_samples
-        dev, dtype = self.device, self.pose_mean.dtype
+        steps, scale = self._steps_and_scale(num_inference_steps, guidance_scale)
+        noise = self._initial_noise(image_tokens.shape[0], num_samples, generator, noise)
+        return self._denoise(image_tokens, text_embedding, speed_mps, noise.to(self.device), steps, scale)
+
+    def _steps_and_scale(self, num_inference_steps: int | None, guidance_scale: float | None) -> tuple[int, float]:
+        steps = num_inference_steps or self.config.inference_steps
+        return steps, float(self.config.guidance_scale if guidance_scale is None else guidance_scale)
+
+    def _initial_noise(self, batch: int, num_samples: int, generator: torch.Generator | None, noise: torch.Tensor | None) -> torch.Tensor:
+        """``noise (B*K,T,9)`` (checked) or a draw from ``generator``, as ``(B,K,T,9)`` float32 on the CPU."""
+        shape = (batch * num_samples, self.config.num_poses, POSE_DIM)
+        if noise is None:
+            noise = torch.randn(shape, generator=generator, device="cpu", dtype=torch.float32)
+        elif tuple(noise.shape) != shape:
+            raise ValueError(f"noise must have shape {shape}, got {tuple(noise.shape)}")
+        return noise.view(batch, num_samples, *shape[1:])
+
+    def _sample_pixels(self, pixels: torch.Tensor, text_embedding: torch.Tensor, speed_mps: torch.Tensor, noise: torch.Tensor,
+                       steps: int, scale: float) -> torch.Tensor:
+        """Tokens ``(B,K,T,9)`` for prepared images ``(B,3,h,w)`` on :attr:`runtime`: with ONNX Runtime, the image
+        encoder, fusion and every denoising step run as one graph (built on first use per batch size, K, steps
+        and guidance; batches above one share a graph with a dynamic batch axis)."""
+        if self.runtime == "onnxruntime" and hasattr(self.backbone, "tokens_from_pixels"):
+            b, k = noise.shape[:2]
+            names = ("pixels", "text_embedding", "speed_mps", "noise")
+            inputs = (pixels.float(), text_embedding.float(), speed_mps.float(), noise.float())
+            graph = cached_graph(self, ("query", b if b == 1 else "B", k, steps, scale), lambda: OrtGraph(
+                _QueryGraph(self, steps, scale), inputs, names, dynamic_batch=names if b > 1 else ()))
+            return graph(*inputs)
+        image_tokens = self.backbone.image_tokens(pixels, runtime=self.runtime).float()
+        return self._denoise(image_tokens, text_embedding, speed_mps, noise.to(self.device), steps, scale)
+
+    def _denoise(
+        self, image_tokens: torch.Tensor, text_embedding: torch.Tensor, speed_mps: torch.Tensor, noise: torch.Tensor, steps: int, scale: float
+    ) -> torch.Tensor:
+        """Fusion, then ``steps`` DDIM steps with guidance ``scale`` from ``noise (B,K,T,9)`` -> de-normalised tokens.
+
+        Tensor ops only (no data-dependent Python control flow): it is also traced into the ONNX sampling graph."""
         speed_known = torch.isfinite(speed_mps)
         guided = scale != 1.0
-        if guided:
-            drop = torch.cat([torch.zeros(b, dtype=torch.bool), torch.ones(b, dtype=torch.bool)]).to(dev)
+        keep = torch.zeros_like(speed_known)
+        if guided:  # rows [0, B): conditional, [B, 2B): condition dropped
+            drop = torch.cat([keep, ~keep])
             ctx, cog = self.fusion(image_tokens.repeat(2, 1, 1), text_embedding.repeat(2, 1), speed_mps.repeat(2), speed_known.repeat(2), drop)
         else:
-            ctx, cog = self.fusion(image_tokens, text_embedding, speed_mps, speed_known, torch.zeros(b, dtype=torch.bool, device=dev))
+            ctx, cog = self.fusion(image_tokens, text_embedding, speed_mps, speed_known, keep)
         scheduler = self._ddim_scheduler(steps)
         prepared = self.dit.prepare(scheduler.timesteps, ctx, cog)  # condition-only work, once per run
-        if noise is None:
-            noise = torch.randn((b * k, cfg.num_poses, POSE_DIM), generator=generator, device="cpu", dtype=torch.float32)
-        elif tuple(noise.shape) != (b * k, cfg.num_poses, POSE_DIM):
-            raise ValueError(f"noise must have shape {(b * k, cfg.num_poses, POSE_DIM)}, got {tuple(noise.shape)}")
-        x = noise.to(dev, dtype).view(b, k, cfg.num_poses, POSE_DIM)
+        x = noise.to(self.pose_mean.dtype)
         for i, t in enumerate(scheduler.timesteps):
             model_in = torch.cat([x, x]) if guided else x  # ([2]B, K, T, 9): the K samples of a query share its condition
             eps = self.dit.denoise_step(model_in, prepared, i)
             if guided:
                 eps_c, eps_u = eps.chunk(2)
-                eps = torch.lerp(eps_u, eps_c, scale)  # eps_u + scale (eps_c - eps_u)
+                eps = eps_u + scale * (eps_c - eps_u)
             x = scheduler.step(eps, t, x, eta=0.0).prev_sample
-        return self.denormalize(x).view(b, k, cfg.num_poses, POSE_DIM).float()
+        return self.denormalize(x).float()
 
     def sample_batch(
         self,
@@ -220,18 +266,19 @@ class CT1TrajectoryModel(nn.Module):
         for s in speeds:
             if s is not None and (not np.isfinite(s) or not 0 <= s <= 70):
                 raise ValueError(f"speed must be a finite ego speed in [0, 70] m/s, got {s}")
-        image_tokens = self.encode_images(images)
+        pixels = prepare_images(images, self.backbone.input_size).to(self.device)
         text = self.encode_text(instructions)
         speed = torch.tensor([np.nan if s is None else float(s) for s in speeds], dtype=torch.float32, device=self.device)
-        noise = None
         if isinstance(generator, list):
             if len(generator) != len(images):
                 raise ValueError(f"got {len(generator)} generators for {len(images)} queries")
             shape = (num_samples, self.config.num_poses, POSE_DIM)
             noise = torch.cat([torch.randn(shape, generator=g, dtype=torch.float32) for g in generator])
-            generator = None
+            noise = self._initial_noise(len(images), num_samples, None, noise)
+        else:
+            noise = self._initial_noise(len(images), num_samples, generator, None)
         with torch.inference_mode():
-            tokens = self.sample_tokens(image_tokens, text, speed, num_samples, generator, num_inference_steps, guidance_scale, noise)
+            tokens = self._sample_pixels(pixels, text, speed, noise, *self._steps_and_scale(num_inference_steps, guidance_scale))
             c2w = tokens_to_c2w(tokens.double()).cpu().numpy()  # (B,K,T,4,4)
         step_us = 1e6 / self.config.rate_hz
         timestamps = np.round(np.arange(self.config.num_poses) * step_us).astype(np.int64)
@@ -285,13 +332,15 @@ class CT1TrajectoryModel(nn.Module):
         device: str | torch.device = "auto",
         dtype: str | torch.dtype = "float32",
         backbone: nn.Module | None = None,
+        runtime: str = "auto",
     ) -> CT1TrajectoryModel:
-        """Load a saved model (safetensors only) onto ``device`` (``auto`` = CUDA when present) in ``dtype``."""
+        """Load a saved model (safetensors only) onto ``device`` (``auto`` = CUDA when present) in ``dtype``;
+        ``runtime`` as :attr:`runtime`."""
         directory = Path(directory)
         if not (directory / CONFIG_NAME).is_file() or not (directory / WEIGHTS_NAME).is_file():
             raise FileNotFoundError(f"{directory} is not a CT-1 trajectory model folder (need {CONFIG_NAME} and {WEIGHTS_NAME})")
         config = CT1TrajectoryConfig.load(directory / CONFIG_NAME)
-        model = cls(config, backbone=backbone)
+        model = cls(config, backbone=backbone, runtime=runtime)
         state = load_file(str(directory / WEIGHTS_NAME))
         missing, unexpected = model.load_state_dict(state, strict=False)
         missing = [k for k in missing if not k.startswith("backbone.")]
@@ -304,3 +353,17 @@ class CT1TrajectoryModel(nn.Module):
         model.pose_mean.data = model.pose_mean.to(dt)
         model.pose_std.data = model.pose_std.to(dt)
         return model.eval()
+
+
+class _QueryGraph(nn.Module):
+    """A whole query with the step count and guidance fixed -- image encoder, fusion, DDIM loop -- as the module
+    traced into one ONNX graph. Inputs: prepared images ``(B,3,h,w)`` in [0,1], text embedding ``(B,D)``,
+    speed ``(B,)`` (NaN = unknown), noise ``(B,K,T,9)``; output: de-normalised tokens ``(B,K,T,9)``."""
+
+    def __init__(self, model: CT1TrajectoryModel, steps: int, scale: float) -> None:
+        super().__init__()
+        self.model, self.steps, self.scale = model, steps, scale
+
+    def forward(self, pixels: torch.Tensor, text_embedding: torch.Tensor, speed_mps: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        image_tokens = self.model.backbone.tokens_from_pixels(pixels)
+        return self.model._denoise(image_tokens, text_embedding, speed_mps, noise, self.steps, self.scale)

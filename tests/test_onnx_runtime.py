@@ -1,0 +1,77 @@
+"""The ONNX Runtime path of the trajectory model gives the samples of the eager path, and stays in step with it."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from ct1_sim.trajectory.backbones import MobileNetMiniLMBackbone, prepare_images
+from ct1_sim.trajectory.configuration_ct1 import CT1TrajectoryConfig
+from ct1_sim.trajectory.modeling_ct1 import CT1TrajectoryModel
+
+TINY = dict(hidden_size=32, fusion_layers=1, dit_layers=1, dit_heads=2)
+INSTRUCTION = "turn left at the intersection"
+
+
+@pytest.fixture(scope="module")
+def backbone() -> MobileNetMiniLMBackbone:
+    return MobileNetMiniLMBackbone()
+
+
+def _paths(model: CT1TrajectoryModel, images: list[np.ndarray], seed: int = 3, k: int = 4) -> np.ndarray:
+    gens = [torch.Generator().manual_seed(seed + i) for i in range(len(images))]
+    out = model.sample_batch(images, [INSTRUCTION] * len(images), [8.0] + [None] * (len(images) - 1), k, gens)
+    return np.stack([[t.c2w for t in query] for query in out])
+
+
+def _tiny(backbone: MobileNetMiniLMBackbone, runtime: str) -> CT1TrajectoryModel:
+    torch.manual_seed(0)
+    model = CT1TrajectoryModel(CT1TrajectoryConfig(**TINY), backbone=backbone, runtime=runtime).eval()
+    with torch.no_grad():  # adaLN-Zero starts every block as the identity: give the DiT something to compute
+        for p in model.dit.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    return model
+
+
+def test_onnxruntime_matches_eager_for_single_and_batched_queries(backbone: MobileNetMiniLMBackbone) -> None:
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, size=(90, 160, 3), dtype=np.uint8) for _ in range(3)]
+    fast = _tiny(backbone, "auto")
+    eager = _tiny(backbone, "torch")
+    assert fast.runtime == "onnxruntime" and eager.runtime == "torch"
+    for batch in (images[:1], images):  # the batch-1 graph and the dynamic-batch graph
+        a, b = _paths(fast, batch), _paths(eager, batch)
+        assert a.shape == (len(batch), 4, 16, 4, 4)
+        np.testing.assert_allclose(a, b, atol=2e-4)
+        assert np.abs(a[..., :3, 3]).max() > 0.1  # the paths go somewhere (not a degenerate all-zero output)
+    # the image tokens of the CNN graph match the eager CNN
+    pixels = prepare_images(images, backbone.input_size)
+    np.testing.assert_allclose(backbone.image_tokens(pixels, runtime="onnxruntime"), backbone.image_tokens(pixels, runtime="torch"), atol=1e-4)
+
+
+def test_graphs_follow_weight_changes_and_pickle_empty(backbone: MobileNetMiniLMBackbone) -> None:
+    image = np.random.default_rng(1).integers(0, 255, size=(64, 112, 3), dtype=np.uint8)
+    model = _tiny(backbone, "onnxruntime")
+    before = _paths(model, [image])
+    with torch.no_grad():
+        model.dit.head.bias.add_(0.3)  # an in-place update, as an optimiser step makes
+    after = _paths(model, [image])
+    assert not np.allclose(before, after, atol=1e-3)
+    model.runtime = "torch"
+    np.testing.assert_allclose(after, _paths(model, [image]), atol=2e-4)
+    model.runtime = "auto"
+    clone = pickle.loads(pickle.dumps(model))  # sessions are not picklable: the cache comes back empty and rebuilds
+    np.testing.assert_allclose(_paths(clone, [image]), after, atol=1e-5)
+
+
+def test_runtime_choices_are_checked(backbone: MobileNetMiniLMBackbone) -> None:
+    with pytest.raises(ValueError, match="unknown runtime"):
+        CT1TrajectoryModel(CT1TrajectoryConfig(**TINY), backbone=backbone, runtime="tensorrt")
+    model = _tiny(backbone, "onnxruntime").to(torch.bfloat16)
+    with pytest.raises(ValueError, match="runtime='torch'"):
+        model.sample(np.zeros((64, 64, 3), np.uint8), "go")
+    model.runtime = "auto"  # auto falls back to eager PyTorch for bfloat16
+    assert model.runtime == "torch"
