@@ -75,3 +75,16 @@ def test_runtime_choices_are_checked(backbone: MobileNetMiniLMBackbone) -> None:
         model.sample(np.zeros((64, 64, 3), np.uint8), "go")
     model.runtime = "auto"  # auto falls back to eager PyTorch for bfloat16
     assert model.runtime == "torch"
+
+
+def test_world_model_warm_up_builds_the_graph_of_the_first_query(backbone: MobileNetMiniLMBackbone) -> None:
+    from ct1_sim.world import WorldModel
+
+    model = _tiny(backbone, "auto")
+    world = WorldModel(model)
+    assert world.warm_up(num_samples=4) > 0
+    built = set(model.__dict__["_ort_graphs"].graphs)
+    assert ("query", 1, 4, model.config.inference_steps, model.config.guidance_scale) in built
+    world.predict(np.zeros((64, 112, 3), np.uint8), INSTRUCTION, num_samples=4, seed=0)
+    assert set(model.__dict__["_ort_graphs"].graphs) == built  # the real query reused it
+    assert WorldModel(None).warm_up() == 0.0

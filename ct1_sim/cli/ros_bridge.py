@@ -36,6 +36,7 @@ def ros_bridge(
 
         world = WorldModel(CT1TrajectoryModel.from_pretrained(Path(model) if model else default_model_dir(TRAJECTORY_MODEL), device=device))
     node = RosBridgeNode(world, config)
+    threading.Thread(target=world.warm_up, args=(samples,), name="ct1-warm-up", daemon=True).start()  # graph build, ~5 s
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

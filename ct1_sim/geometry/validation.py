@@ -26,7 +26,9 @@ def check_poses(c2w: np.ndarray, name: str = "c2w") -> np.ndarray:
         raise ValueError(f"{name}[{i}] bottom row must be [0,0,0,1], got {c2w[i, 3].tolist()}")
     R = c2w[:, :3, :3]
     ortho_err = np.abs(np.einsum("tji,tjk->tik", R, R) - np.eye(3)).max(axis=(1, 2))
-    det = np.linalg.det(R)
+    # closed-form 3x3 determinants: np.linalg.det goes through LAPACK, whose threaded OpenBLAS can wake a worker
+    # thread that then spins, taking a core from inference or rendering threads running beside it
+    det = np.einsum("ti,ti->t", R[:, :, 0], np.cross(R[:, :, 1], R[:, :, 2]))
     bad = (ortho_err > RIGID_ATOL) | (np.abs(det - 1.0) > RIGID_ATOL)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

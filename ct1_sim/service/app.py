@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -66,6 +67,8 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
         await batcher.start()
+        # build the inference graph now, beside start-up: requests arriving meanwhile wait on the model's lock
+        threading.Thread(target=world.warm_up, name="ct1-warm-up", daemon=True).start()
         yield
         await batcher.stop()
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 
@@ -106,7 +105,7 @@ class OrtGraph:
                               dynamic_axes=axes or None, opset_version=17)
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only
-        if os.environ.get("CT1_ORT_GLOBAL", "1") == "1" and _use_global_threads(threads or torch.get_num_threads()):
+        if _use_global_threads(threads or torch.get_num_threads()):
             options.use_per_session_threads = False
         else:
             options.intra_op_num_threads = threads or torch.get_num_threads()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
@@ -93,6 +94,18 @@ class WorldModel:
         else:
             log.warning("no video model at %s: rollouts are unavailable, trajectories work", video_dir)
         return cls(model, video_model)
+
+    def warm_up(self, num_samples: int = 8) -> float:
+        """Run one query on a grey frame so that the first real one does not pay for building the inference graph
+        (ONNX Runtime on the CPU, ~5 s); returns the seconds it took. Services call it in a background thread."""
+        if self.trajectory_model is None:
+            return 0.0
+        t0 = time.perf_counter()
+        with self.trajectory_lock:
+            self.trajectory_model.sample(np.full((256, 448, 3), 128, np.uint8), "go straight", num_samples=num_samples,
+                                         generator=torch.Generator().manual_seed(0))
+        log.info("trajectory model warmed up in %.1f s", time.perf_counter() - t0)
+        return time.perf_counter() - t0
 
     def predict(self, image: Any, instruction: str, num_samples: int = 8, seed: int | None = None, speed: float | None = None) -> Prediction:
         """K plausible trajectories for ``image`` (RGB uint8 HxWx3 or PIL) and ``instruction``; ``speed`` in m/s when known."""
