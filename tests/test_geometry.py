@@ -238,3 +238,17 @@ def test_geometry_does_not_import_torch() -> None:
         names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         assert not any(name.split(".")[0] == "torch" for name in names), path
+
+
+def test_many_trajectories_validate_once_and_match_one_by_one(rng: np.random.Generator) -> None:
+    poses = np.stack([random_poses(rng, 6, max_translation=5.0) for _ in range(3)])
+    K = intrinsics_from_fov(448, 256, 64.0)
+    ts = np.arange(6) * 200_000
+    many = CameraTrajectory.many(poses, K, (448, 256), ts)
+    for one, p in zip(many, poses, strict=True):
+        assert one.allclose(CameraTrajectory(c2w=p, K=K, image_size=(448, 256), timestamps_us=ts), atol=0)
+        assert not one.c2w.flags.writeable
+    bad = poses.copy()
+    bad[1, 2, :3, 0] *= 2.0  # a scaled rotation in the second trajectory
+    with pytest.raises(ValueError, match=r"c2w\[8\] is not a rigid transform"):
+        CameraTrajectory.many(bad, K, (448, 256), ts)

@@ -55,6 +55,26 @@ class CameraTrajectory:
         object.__setattr__(self, "image_size", size)
         object.__setattr__(self, "timestamps_us", ts)
 
+    @classmethod
+    def many(cls, c2w: np.ndarray, K: np.ndarray, image_size: tuple[int, int], timestamps_us: np.ndarray) -> list[CameraTrajectory]:
+        """``N`` trajectories from poses ``(N,T,4,4)`` sharing ``K``, ``image_size`` and ``timestamps_us``, validated
+        in one vectorised pass (constructing them one by one validates N times: ~1 ms per query of 8 samples)."""
+        c2w = np.asarray(c2w, dtype=np.float64)
+        if c2w.ndim != 4 or c2w.shape[2:] != (4, 4):
+            raise ValueError(f"c2w must have shape (N,T,4,4), got {c2w.shape}")
+        n, t = c2w.shape[:2]
+        poses = check_poses(c2w.reshape(n * t, 4, 4)).reshape(n, t, 4, 4)
+        K, size, ts = check_intrinsics(K), check_image_size(image_size), check_timestamps(timestamps_us, t)
+        for arr in (poses, K, ts):
+            arr.flags.writeable = False
+        out = []
+        for i in range(n):
+            traj = object.__new__(cls)
+            for name, value in (("c2w", poses[i]), ("K", K), ("image_size", size), ("timestamps_us", ts)):
+                object.__setattr__(traj, name, value)
+            out.append(traj)
+        return out
+
     # ----------------------------------------------------------------- basic views
     def __len__(self) -> int:
         return int(self.c2w.shape[0])

@@ -286,7 +286,7 @@ class CT1TrajectoryModel(nn.Module):
         for i, image in enumerate(images):
             h, w = np.asarray(image).shape[:2]
             K = intrinsics_from_fov(w, h, DEFAULT_HFOV_DEG)
-            out.append([CameraTrajectory(c2w=c2w[i, j], K=K, image_size=(w, h), timestamps_us=timestamps) for j in range(num_samples)])
+            out.append(CameraTrajectory.many(c2w[i], K, (w, h), timestamps))
         return out
 
     def sample(
