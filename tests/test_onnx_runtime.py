@@ -70,7 +70,9 @@ def test_graphs_follow_weight_changes_and_pickle_empty(backbone: MobileNetMiniLM
 def test_runtime_choices_are_checked(backbone: MobileNetMiniLMBackbone) -> None:
     with pytest.raises(ValueError, match="unknown runtime"):
         CT1TrajectoryModel(CT1TrajectoryConfig(**TINY), backbone=backbone, runtime="tensorrt")
-    model = _tiny(backbone, "onnxruntime").to(torch.bfloat16)
+    model = _tiny(backbone, "onnxruntime")
+    model.fusion.to(torch.bfloat16)  # as from_pretrained(dtype="bfloat16") does; the shared frozen backbone stays float32
+    model.dit.to(torch.bfloat16)
     with pytest.raises(ValueError, match="runtime='torch'"):
         model.sample(np.zeros((64, 64, 3), np.uint8), "go")
     model.runtime = "auto"  # auto falls back to eager PyTorch for bfloat16
