@@ -1,15 +1,24 @@
-"""Regenerate model/ct1-tiny/MODEL_CARD.md from the v3 evaluation (python tools/make_trajectory_card.py P50_MS P90_MS GFLOP)."""
+"""Regenerate model/ct1-tiny/MODEL_CARD.md (python tools/make_trajectory_card.py P50_MS P90_MS EAGER_P50_MS GFLOP).
+
+Inputs: ``out/eval-traj-v4/metrics.json`` (``ct1-sim eval trajectory`` of the shipped model and the baselines on the
+default ONNX Runtime path, session 4) and, for the rows that run did not measure again (the no-wavelet ablation,
+whose checkpoint lived in an uncommitted folder, and the previous release), the card's own committed
+``eval_metrics.json`` from the session-3 evaluation. The figures come from ``python benchmarks/run.py trajectory``.
+"""
 import json
 import sys
 from pathlib import Path
 
 from ct1_sim.trajectory.model_card import write_model_card
 
-p50, p90, gflop = (float(a) for a in sys.argv[1:4])
-m = json.loads(Path("out/eval-traj-v3/metrics.json").read_text())
-previous = json.loads(Path("out/eval-traj-v2/metrics.json").read_text())
-m["methods"]["ct1_previous_release"] = previous["methods"]["ct1_v2data"]
-m["per_maneuver"]["ct1_previous_release"] = previous["per_maneuver"]["ct1_v2data"]
+p50, p90, eager_p50, gflop = (float(a) for a in sys.argv[1:5])
+m = json.loads(Path("out/eval-traj-v4/metrics.json").read_text())
+earlier = json.loads(Path("model/ct1-tiny/eval_metrics.json").read_text())
+for name in ("ct1_no_wavelet", "ct1_previous_release"):
+    m["methods"][name] = earlier["methods"][name]
+    m["per_maneuver"][name] = earlier["per_maneuver"][name]
+m["methods"] = {k: m["methods"][k] for k in ("ct1", "ct1_no_wavelet", "baseline_a_library", "baseline_b_mean_path", "baseline_c_constant_velocity", "ct1_previous_release")}
+m["per_maneuver"] = {k: m["per_maneuver"][k] for k in m["methods"]}
 Path("model/ct1-tiny/eval_metrics.json").write_text(json.dumps(m, indent=1))
 c, nw, a, b = (m["methods"][k] for k in ("ct1", "ct1_no_wavelet", "baseline_a_library", "baseline_b_mean_path"))
 prev = m["methods"]["ct1_previous_release"]
@@ -23,9 +32,14 @@ notes = [
     f"{nw['min_ade']:.3f} m, ADE {c['ade']:.3f} vs {nw['ade']:.3f} m and jerk {c['jerk']:.2f} vs {nw['jerk']:.2f} m/s^3 slightly worse. "
     "So here it helps the rotations (what it regularises in the authors' form: x0_hat along time) and not the positions; one seed each, so "
     "differences of a few percent are within seed noise.",
-    f"Sampling latency (K=8, 10 DDIM steps, CFG 1.5; `python benchmarks/run.py trajectory`): p50 {p50:.0f} ms, p90 {p90:.0f} ms on this 2-core "
-    f"machine, {gflop:.2f} GFLOP per query — bar 25 ms, NOT met. The previous release took ~120 ms. What remains is per-op cost of PyTorch eager on "
-    "2 cores (~110 small ops per denoising step at 15-90 us each; ops over 32k elements pay OpenMP fork/join), plus ~10 ms for MobileNetV2.",
+    "Rows: `ct1` and the baselines were measured in session 4 on the default inference path (ONNX Runtime graph, Pillow resize); they "
+    "equal the session-3 eager-PyTorch figures to the third decimal (minADE 0.351, mean ADE 0.689, compliance 99.6% both times). "
+    "`ct1_no_wavelet` and `ct1_previous_release` are the session-3 measurements (eager PyTorch; the ablation checkpoint was not kept).",
+    f"Sampling latency (K=8, 10 DDIM steps, CFG 1.5; `python benchmarks/run.py trajectory`, ONNX Runtime on 2 cores): p50 {p50:.1f} ms, "
+    f"p90 {p90:.1f} ms, eager PyTorch {eager_p50:.0f} ms in the same run; {gflop:.2f} GFLOP per query (MobileNetV2 included). Against the "
+    "25 ms bar: met, without margin, in three consecutive runs with the machine at full speed (1024^2 matmul peak 172-175 GFLOP/s: "
+    "p50 24.6-24.8 ms); NOT met when this VM runs slow (peak 119-146 GFLOP/s: p50 25-37 ms). The ratio to eager PyTorch, 1.7-2.3x, "
+    "holds in both. Session 3's release took 44 ms (eager), session 2's ~120 ms.",
     f"This release: DiT 64 wide (was 128), 4000 steps (was 2000); the fusion stays 128 wide. `ct1_previous_release` is the previous ct1-tiny "
     f"(DiT 128 wide, 2000 steps) evaluated on the same split by the same command: minADE {prev['min_ade']:.3f}, compliance {100 * prev['compliance']:.1f}%.",
     f"Baseline (a) gets K real training paths of the instructed maneuver, so its minADE@8 is strong; the model wins on single-sample accuracy "
@@ -37,6 +51,6 @@ cmds = {
     "data (2700 clips, ~18 min in one process)": "ct1-sim scenarios render scenarios/urban.yaml --clips 1500 --out out/data/scenarios-v2.zarr --workers 1 && ct1-sim scenarios render scenarios/suburban.yaml --clips 500 --out out/data/scenarios-v2.zarr --workers 1 && ct1-sim scenarios render scenarios/highway.yaml --clips 700 --out out/data/scenarios-v2.zarr --workers 1",
     "train (55 min with the ablation running beside it, one thread each, on 2 cores)": "OMP_NUM_THREADS=1 ct1-sim train trajectory --data out/data/scenarios-v2.zarr --config model/configs/ct1-tiny.yaml --out out/runs/ct1-tiny-v3 --cache out/runs/cache-v2",
     "ablation without the wavelet loss": "OMP_NUM_THREADS=1 ct1-sim train trajectory --data out/data/scenarios-v2.zarr --config model/configs/ct1-tiny.yaml --out out/runs/ct1-tiny-v3-nowavelet --cache out/runs/cache-v2 --wavelet-weight 0",
-    "evaluate (numbers above, both runs and the baselines in one run, 1.5 min)": "ct1-sim eval trajectory --data out/data/scenarios-v2.zarr --model model/ct1-tiny --ablation out/runs/ct1-tiny-v3-nowavelet --report out/eval",
+    "evaluate (numbers above, both runs and the baselines in one run, 1-1.5 min; session 4 ran it without --ablation)": "ct1-sim eval trajectory --data out/data/scenarios-v2.zarr --model model/ct1-tiny --ablation out/runs/ct1-tiny-v3-nowavelet --report out/eval",
 }
 print(write_model_card(Path("model/ct1-tiny"), m, cmds, notes).read_text())
