@@ -14,6 +14,7 @@ the weights change (an optimiser step or ``load_state_dict``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import warnings
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 RUNTIMES = ("auto", "torch", "onnxruntime")
 
 
+@functools.cache
 def onnxruntime_available() -> bool:
     try:
         import onnxruntime  # noqa: F401
@@ -87,6 +89,16 @@ def _use_global_threads(threads: int) -> bool:
     return _GLOBAL_THREADS == threads
 
 
+def _options(ort, threads: int, shared: bool):  # noqa: ANN001, ANN202 - onnxruntime types
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only
+    if shared:
+        options.use_per_session_threads = False
+    else:
+        options.intra_op_num_threads = threads
+    return options
+
+
 class OrtGraph:
     """An ONNX Runtime session for ``module(*inputs)`` traced with the example ``inputs`` (float32, CPU).
 
@@ -103,13 +115,15 @@ class OrtGraph:
         with _exportable():
             torch.onnx.export(module, tuple(inputs), buffer, dynamo=False, input_names=self.names, output_names=["out"],
                               dynamic_axes=axes or None, opset_version=17)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3  # errors only
-        if _use_global_threads(threads or torch.get_num_threads()):
-            options.use_per_session_threads = False
-        else:
-            options.intra_op_num_threads = threads or torch.get_num_threads()
-        self.session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+        threads = threads or torch.get_num_threads()
+        self.session = None
+        if _use_global_threads(threads):
+            try:
+                self.session = ort.InferenceSession(buffer.getvalue(), _options(ort, threads, shared=True), providers=["CPUExecutionProvider"])
+            except Exception as err:  # noqa: BLE001 - ORT raises plain RuntimeErrors; per-session threads still work
+                log.debug("shared ONNX Runtime threads refused (%s); this session gets its own", err)
+        if self.session is None:
+            self.session = ort.InferenceSession(buffer.getvalue(), _options(ort, threads, shared=False), providers=["CPUExecutionProvider"])
         self.num_bytes = len(buffer.getvalue())
 
     def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
