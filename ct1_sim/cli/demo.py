@@ -149,7 +149,8 @@ def demo(
         typer.secho("No trajectory model: showing each sample's true future from the scenario generator, not predictions.",
                     fg=typer.colors.YELLOW)
     else:
-        world = WorldModel.from_pretrained(default_model_dir(TRAJECTORY_MODEL), device=device)
+        # a handful of queries: eager PyTorch beats building the ONNX Runtime graph (~5 s) for them
+        world = WorldModel.from_pretrained(default_model_dir(TRAJECTORY_MODEL), device=device, runtime="torch")
     if "not shipped" in status["video model"]:
         typer.secho("No video model: no future video is rendered.", fg=typer.colors.YELLOW)
     logging.getLogger("ct1_sim.formats").setLevel(logging.WARNING)  # the format round trips are checked, not narrated

@@ -47,7 +47,8 @@ def predict(
     if format not in FORMATS:
         raise ValueError(f"unknown --format {format!r}; use one of {', '.join(FORMATS)}")
     pixels = load_image(image)
-    world = WorldModel.from_pretrained(model or default_model_dir(TRAJECTORY_MODEL), device=device)
+    # one query: eager PyTorch (~50 ms) beats building the ONNX Runtime graph (~5 s) for it
+    world = WorldModel.from_pretrained(model or default_model_dir(TRAJECTORY_MODEL), device=device, runtime="torch")
     prediction = world.predict(pixels, instruction, num_samples=samples, seed=seed, speed=speed)
     trajectories, labels = prediction.trajectories, prediction.maneuvers
     out.mkdir(parents=True, exist_ok=True)
