@@ -122,7 +122,7 @@ def run(quick: bool = False) -> dict[str, float]:
         model_t = []
 
         def model_alone() -> None:
-            for _ in range(5):  # warm-up, as the bridge had (TorchScript profiling runs, caches)
+            for _ in range(5):  # warm-up, as the bridge had (inference graph, caches)
                 world.predict(sample.image, sample.instruction, num_samples=NUM_SAMPLES, seed=0)
             for _ in range(n_pred):
                 t0 = time.perf_counter()
