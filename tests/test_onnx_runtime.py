@@ -84,9 +84,10 @@ def test_world_model_warm_up_builds_the_graph_of_the_first_query(backbone: Mobil
 
     model = _tiny(backbone, "auto")
     world = WorldModel(model)
-    assert world.warm_up(num_samples=4) > 0
+    assert world.warm_up(num_samples=4, batched=True) > 0
     built = set(model.__dict__["_ort_graphs"].graphs)
-    assert ("query", 1, 4, model.config.inference_steps, model.config.guidance_scale) in built
+    steps, scale = model.config.inference_steps, model.config.guidance_scale
+    assert {("query", 1, 4, steps, scale), ("query", "B", 4, steps, scale)} <= built  # batch-1 and batched graphs
     world.predict(np.zeros((64, 112, 3), np.uint8), INSTRUCTION, num_samples=4, seed=0)
     assert set(model.__dict__["_ort_graphs"].graphs) == built  # the real query reused it
     assert WorldModel(None).warm_up() == 0.0

@@ -68,7 +68,7 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
     async def lifespan(_app: FastAPI):  # noqa: ANN202
         await batcher.start()
         # build the inference graph now, beside start-up: requests arriving meanwhile wait on the model's lock
-        threading.Thread(target=world.warm_up, name="ct1-warm-up", daemon=True).start()
+        threading.Thread(target=world.warm_up, kwargs={"batched": settings.max_batch > 1}, name="ct1-warm-up", daemon=True).start()
         yield
         await batcher.stop()
 

@@ -99,15 +99,19 @@ class WorldModel:
             log.warning("no video model at %s: rollouts are unavailable, trajectories work", video_dir)
         return cls(model, video_model)
 
-    def warm_up(self, num_samples: int = 8) -> float:
-        """Run one query on a grey frame so that the first real one does not pay for building the inference graph
-        (ONNX Runtime on the CPU, ~5 s); returns the seconds it took. Services call it in a background thread."""
+    def warm_up(self, num_samples: int = 8, batched: bool = False) -> float:
+        """Run a query on a grey frame (and, with ``batched``, a batch of two) so that the first real ones do not pay
+        for building the inference graphs (ONNX Runtime on the CPU, ~5 s each); returns the seconds it took.
+        Services call it in a background thread."""
         if self.trajectory_model is None:
             return 0.0
         t0 = time.perf_counter()
+        grey = np.full((256, 448, 3), 128, np.uint8)
         with self.trajectory_lock:
-            self.trajectory_model.sample(np.full((256, 448, 3), 128, np.uint8), "go straight", num_samples=num_samples,
-                                         generator=torch.Generator().manual_seed(0))
+            self.trajectory_model.sample(grey, "go straight", num_samples=num_samples, generator=torch.Generator().manual_seed(0))
+            if batched:  # batches share one graph with a dynamic batch axis
+                self.trajectory_model.sample_batch([grey, grey], ["go straight"] * 2, None, num_samples,
+                                                   [torch.Generator().manual_seed(0) for _ in range(2)])
         log.info("trajectory model warmed up in %.1f s", time.perf_counter() - t0)
         return time.perf_counter() - t0
 
