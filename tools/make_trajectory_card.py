@@ -53,7 +53,7 @@ notes = [
 cmds = {
     "data (2700 clips, ~18 min in one process)": "ct1-sim scenarios render scenarios/urban.yaml --clips 1500 --out out/data/scenarios-v2.zarr --workers 1 && ct1-sim scenarios render scenarios/suburban.yaml --clips 500 --out out/data/scenarios-v2.zarr --workers 1 && ct1-sim scenarios render scenarios/highway.yaml --clips 700 --out out/data/scenarios-v2.zarr --workers 1",
     "train (55 min with the ablation running beside it, one thread each, on 2 cores)": "OMP_NUM_THREADS=1 ct1-sim train trajectory --data out/data/scenarios-v2.zarr --config model/configs/ct1-tiny.yaml --out out/runs/ct1-tiny-v3 --cache out/runs/cache-v2",
-    "ablation without the wavelet loss (17 min alone on 2 cores)": "ct1-sim train trajectory --data out/data/scenarios-v2.zarr --config model/configs/ct1-tiny.yaml --out out/runs/ct1-tiny-v4-nowavelet --cache out/runs/cache-v4 --wavelet-weight 0",
+    "ablation without the wavelet loss (16 min alone on 2 cores, feature extraction included)": "ct1-sim train trajectory --data out/data/scenarios-v2.zarr --config model/configs/ct1-tiny.yaml --out out/runs/ct1-tiny-v4-nowavelet --cache out/runs/cache-v4 --wavelet-weight 0",
     "evaluate (numbers above, both runs and the baselines in one run, 1.5 min)": "ct1-sim eval trajectory --data out/data/scenarios-v2.zarr --model model/ct1-tiny --ablation out/runs/ct1-tiny-v4-nowavelet --report out/eval-traj-v5",
 }
 print(write_model_card(Path("model/ct1-tiny"), m, cmds, notes).read_text())

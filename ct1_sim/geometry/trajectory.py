@@ -45,15 +45,14 @@ class CameraTrajectory:
 
     def __post_init__(self) -> None:
         c2w = check_poses(self.c2w)
-        K = check_intrinsics(self.K)
-        size = check_image_size(self.image_size)
-        ts = check_timestamps(self.timestamps_us, len(c2w))
+        self._set_checked(c2w, check_intrinsics(self.K), check_image_size(self.image_size), check_timestamps(self.timestamps_us, len(c2w)))
+
+    def _set_checked(self, c2w: np.ndarray, K: np.ndarray, size: tuple[int, int], ts: np.ndarray) -> None:
+        """Store already validated fields, read-only."""
         for arr in (c2w, K, ts):
             arr.flags.writeable = False
-        object.__setattr__(self, "c2w", c2w)
-        object.__setattr__(self, "K", K)
-        object.__setattr__(self, "image_size", size)
-        object.__setattr__(self, "timestamps_us", ts)
+        for name, value in (("c2w", c2w), ("K", K), ("image_size", size), ("timestamps_us", ts)):
+            object.__setattr__(self, name, value)
 
     @classmethod
     def many(cls, c2w: np.ndarray, K: np.ndarray, image_size: tuple[int, int], timestamps_us: np.ndarray) -> list[CameraTrajectory]:
@@ -65,13 +64,10 @@ class CameraTrajectory:
         n, t = c2w.shape[:2]
         poses = check_poses(c2w.reshape(n * t, 4, 4)).reshape(n, t, 4, 4)
         K, size, ts = check_intrinsics(K), check_image_size(image_size), check_timestamps(timestamps_us, t)
-        for arr in (poses, K, ts):
-            arr.flags.writeable = False
         out = []
         for i in range(n):
-            traj = object.__new__(cls)
-            for name, value in (("c2w", poses[i]), ("K", K), ("image_size", size), ("timestamps_us", ts)):
-                object.__setattr__(traj, name, value)
+            traj = object.__new__(cls)  # validated above, for all N at once
+            traj._set_checked(poses[i], K, size, ts)
             out.append(traj)
         return out
 

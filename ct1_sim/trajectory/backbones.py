@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from ct1_sim.rgb_input import as_rgb_array
 from ct1_sim.trajectory.mobilenet_v2 import (
     FEATURE_CHANNELS,
     IMAGENET_MEAN,
@@ -60,12 +61,8 @@ def prepare_images(images: list[np.ndarray] | np.ndarray, input_size: tuple[int,
     w_t, h_t = input_size
     out = np.empty((len(images), h_t, w_t, 3), np.uint8)
     for i, image in enumerate(images):
-        arr = np.asarray(image)
-        if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
-            raise ValueError(f"image must be RGB uint8 (H,W,3), got {arr.shape} {arr.dtype}")
+        arr = as_rgb_array(image)
         h, w = arr.shape[:2]
-        if h < 8 or w < 8:
-            raise ValueError(f"image is too small ({w}x{h}); give at least 8x8 pixels")
         target = w_t / h_t
         if w / h > target:  # too wide: crop width
             cw = round(h * target)
@@ -105,7 +102,8 @@ class MobileNetMiniLMBackbone(nn.Module):
         graph of the frozen CNN (2-3x faster than eager here, same features to 1e-5), ``"torch"`` eagerly."""
         if resolve_runtime(runtime, images.device, images.dtype) == "onnxruntime":
             graph = cached_graph(self, ("cnn",), lambda: OrtGraph(
-                _Features(self), (torch.zeros(1, 3, self.input_size[1], self.input_size[0]),), ("images",), dynamic_batch=("images",)))
+                self, self.tokens_from_pixels, (torch.zeros(1, 3, self.input_size[1], self.input_size[0]),), ("images",),
+                dynamic_batch=("images",)))
             return graph(images)
         return self.tokens_from_pixels(images)
 
@@ -114,17 +112,6 @@ class MobileNetMiniLMBackbone(nn.Module):
 
     def train(self, mode: bool = True) -> MobileNetMiniLMBackbone:  # frozen: BN statistics stay fixed
         return super().train(False)
-
-
-class _Features(nn.Module):
-    """The backbone's normalise-CNN-flatten path as a module, for tracing into an ONNX graph."""
-
-    def __init__(self, backbone: MobileNetMiniLMBackbone) -> None:
-        super().__init__()
-        self.backbone = backbone
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.backbone.tokens_from_pixels(images)
 
 
 class HFDualEncoderBackbone(nn.Module):

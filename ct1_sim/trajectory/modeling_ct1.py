@@ -211,9 +211,13 @@ class CT1TrajectoryModel(nn.Module):
         if self.runtime == "onnxruntime" and hasattr(self.backbone, "tokens_from_pixels"):
             b, k = noise.shape[:2]
             names = ("pixels", "text_embedding", "speed_mps", "noise")
-            inputs = (pixels.float(), text_embedding.float(), speed_mps.float(), noise.float())
-            graph = cached_graph(self, ("query", b if b == 1 else "B", k, steps, scale), lambda: OrtGraph(
-                _QueryGraph(self, steps, scale), inputs, names, dynamic_batch=names if b > 1 else ()))
+            inputs = (pixels, text_embedding, speed_mps, noise)
+
+            def query(pixels: torch.Tensor, text_embedding: torch.Tensor, speed_mps: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+                return self._denoise(self.backbone.tokens_from_pixels(pixels), text_embedding, speed_mps, noise, steps, scale)
+
+            graph = cached_graph(self, ("query", b if b == 1 else "B", k, steps, scale),
+                                 lambda: OrtGraph(self, query, inputs, names, dynamic_batch=names if b > 1 else ()))
             return graph(*inputs)
         image_tokens = self.backbone.image_tokens(pixels, runtime=self.runtime).float()
         return self._denoise(image_tokens, text_embedding, speed_mps, noise.to(self.device), steps, scale)
@@ -354,16 +358,3 @@ class CT1TrajectoryModel(nn.Module):
         model.pose_std.data = model.pose_std.to(dt)
         return model.eval()
 
-
-class _QueryGraph(nn.Module):
-    """A whole query with the step count and guidance fixed -- image encoder, fusion, DDIM loop -- as the module
-    traced into one ONNX graph. Inputs: prepared images ``(B,3,h,w)`` in [0,1], text embedding ``(B,D)``,
-    speed ``(B,)`` (NaN = unknown), noise ``(B,K,T,9)``; output: de-normalised tokens ``(B,K,T,9)``."""
-
-    def __init__(self, model: CT1TrajectoryModel, steps: int, scale: float) -> None:
-        super().__init__()
-        self.model, self.steps, self.scale = model, steps, scale
-
-    def forward(self, pixels: torch.Tensor, text_embedding: torch.Tensor, speed_mps: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        image_tokens = self.model.backbone.tokens_from_pixels(pixels)
-        return self.model._denoise(image_tokens, text_embedding, speed_mps, noise, self.steps, self.scale)

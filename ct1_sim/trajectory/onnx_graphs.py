@@ -99,23 +99,35 @@ def _options(ort, threads: int, shared: bool):  # noqa: ANN001, ANN202 - onnxrun
     return options
 
 
+class _TracedCall(nn.Module):
+    """``fn(*inputs)`` as a module to trace, with ``owner`` (whose weights ``fn`` uses) as its submodule."""
+
+    def __init__(self, owner: nn.Module, fn: Callable[..., torch.Tensor]) -> None:
+        super().__init__()
+        self.owner, self.fn = owner, fn
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.fn(*inputs)
+
+
 class OrtGraph:
-    """An ONNX Runtime session for ``module(*inputs)`` traced with the example ``inputs`` (float32, CPU).
+    """An ONNX Runtime session for ``fn(*inputs)``, a computation on ``owner``'s weights, traced with the example
+    ``inputs`` (float32, CPU).
 
     ``dynamic_batch`` names the inputs whose first axis may change between calls (the batch); every other
     shape is fixed by the example."""
 
-    def __init__(self, module: nn.Module, inputs: Sequence[torch.Tensor], names: Sequence[str], dynamic_batch: Sequence[str] = (),
-                 threads: int | None = None) -> None:
+    def __init__(self, owner: nn.Module, fn: Callable[..., torch.Tensor], inputs: Sequence[torch.Tensor], names: Sequence[str],
+                 dynamic_batch: Sequence[str] = ()) -> None:
         import onnxruntime as ort
 
         self.names = list(names)
         buffer = io.BytesIO()
         axes = {name: {0: "batch"} for name in dynamic_batch}
         with _exportable():
-            torch.onnx.export(module, tuple(inputs), buffer, dynamo=False, input_names=self.names, output_names=["out"],
+            torch.onnx.export(_TracedCall(owner, fn), tuple(inputs), buffer, dynamo=False, input_names=self.names, output_names=["out"],
                               dynamic_axes=axes or None, opset_version=17)
-        threads = threads or torch.get_num_threads()
+        threads = torch.get_num_threads()
         self.session = None
         if _use_global_threads(threads):
             try:
@@ -124,7 +136,6 @@ class OrtGraph:
                 log.debug("shared ONNX Runtime threads refused (%s); this session gets its own", err)
         if self.session is None:
             self.session = ort.InferenceSession(buffer.getvalue(), _options(ort, threads, shared=False), providers=["CPUExecutionProvider"])
-        self.num_bytes = len(buffer.getvalue())
 
     def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
         feeds = {name: np.ascontiguousarray(x.detach().cpu().numpy()) for name, x in zip(self.names, inputs, strict=True)}

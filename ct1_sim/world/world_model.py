@@ -112,8 +112,9 @@ class WorldModel:
             if batched:  # batches share one graph with a dynamic batch axis
                 self.trajectory_model.sample_batch([grey, grey], ["go straight"] * 2, None, num_samples,
                                                    [torch.Generator().manual_seed(0) for _ in range(2)])
-        log.info("trajectory model warmed up in %.1f s", time.perf_counter() - t0)
-        return time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        log.info("trajectory model warmed up in %.1f s", seconds)
+        return seconds
 
     def predict(self, image: Any, instruction: str, num_samples: int = 8, seed: int | None = None, speed: float | None = None) -> Prediction:
         """K plausible trajectories for ``image`` (RGB uint8 HxWx3 or PIL) and ``instruction``; ``speed`` in m/s when known."""
