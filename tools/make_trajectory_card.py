@@ -1,8 +1,10 @@
-"""Regenerate model/ct1-tiny/MODEL_CARD.md (python tools/make_trajectory_card.py P50_MS P90_MS EAGER_P50_MS GFLOP).
+"""Regenerate model/ct1-tiny/MODEL_CARD.md
+(python tools/make_trajectory_card.py P50_MS P90_MS EAGER_P50_MS GFLOP MATMUL_PEAK_GFLOPS).
 
-Inputs: ``out/eval-traj-v5/metrics.json`` (``ct1-sim eval trajectory`` of the shipped model, the no-wavelet ablation
-retrained in session 4 and the baselines, on the default ONNX Runtime path) and, for the previous release, the
-card's own committed ``eval_metrics.json`` (session-3 evaluation). The figures come from
+Inputs: ``out/eval-traj-v5/metrics.json`` when present (``ct1-sim eval trajectory`` of the shipped model, the
+no-wavelet ablation retrained in session 4 and the baselines, on the default ONNX Runtime path), else the card's
+own committed ``eval_metrics.json``, which holds that evaluation; the previous release's rows always come from
+the committed file (session-3 evaluation). The latency figures come from one run of
 ``python benchmarks/run.py trajectory``.
 """
 import json
@@ -11,9 +13,10 @@ from pathlib import Path
 
 from ct1_sim.trajectory.model_card import write_model_card
 
-p50, p90, eager_p50, gflop = (float(a) for a in sys.argv[1:5])
-m = json.loads(Path("out/eval-traj-v5/metrics.json").read_text())
+p50, p90, eager_p50, gflop, peak = (float(a) for a in sys.argv[1:6])
+fresh = Path("out/eval-traj-v5/metrics.json")
 earlier = json.loads(Path("model/ct1-tiny/eval_metrics.json").read_text())
+m = json.loads(fresh.read_text()) if fresh.is_file() else json.loads(json.dumps(earlier))
 for name in ("ct1_previous_release",):
     m["methods"][name] = earlier["methods"][name]
     m["per_maneuver"][name] = earlier["per_maneuver"][name]
@@ -39,10 +42,11 @@ notes = [
     "came through the Pillow resize and the ONNX CNN graph, which differ from session 3's by at most 1/255 per pixel and ~1e-5. "
     "`ct1_previous_release` is the session-3 measurement.",
     f"Sampling latency (K=8, 10 DDIM steps, CFG 1.5; `python benchmarks/run.py trajectory`, ONNX Runtime on 2 cores): p50 {p50:.1f} ms, "
-    f"p90 {p90:.1f} ms, eager PyTorch {eager_p50:.0f} ms in the same run; {gflop:.2f} GFLOP per query (MobileNetV2 included). Against the "
-    "25 ms bar: met, without margin, in three consecutive runs with the machine at full speed (1024^2 matmul peak 172-175 GFLOP/s: "
-    "p50 24.6-24.8 ms); NOT met when this VM runs slow (peak 119-146 GFLOP/s: p50 25-37 ms). The ratio to eager PyTorch, 1.7-2.3x, "
-    "holds in both. Session 3's release took 44 ms (eager), session 2's ~120 ms.",
+    f"p90 {p90:.1f} ms, eager PyTorch {eager_p50:.0f} ms in the same run, whose 1024^2 matmul peak measured {peak:.0f} GFLOP/s; "
+    f"{gflop:.2f} GFLOP per query (MobileNetV2 included) = {100 * gflop / (p50 / 1000) / peak:.0f}% of that peak. Against the 25 ms bar: met "
+    "(2026-11-25, AMD EPYC host, four runs: p50 11.4-12.9 ms, matmul peak 218-232 GFLOP/s). On the slower host of sessions 3-4 (peak "
+    "119-175 GFLOP/s) the same code gave p50 24.6-24.8 ms at that host's full speed and 25-37 ms in its slow phases. The ratio to eager "
+    "PyTorch, 1.6-2.3x, holds on both. Session 3's release took 44 ms there (eager), session 2's ~120 ms.",
     f"This release: DiT 64 wide (was 128), 4000 steps (was 2000); the fusion stays 128 wide. `ct1_previous_release` is the previous ct1-tiny "
     f"(DiT 128 wide, 2000 steps) evaluated on the same split by the same command: minADE {prev['min_ade']:.3f}, compliance {100 * prev['compliance']:.1f}%.",
     f"Baseline (a) gets K real training paths of the instructed maneuver, so its minADE@8 is strong; the model wins on single-sample accuracy "
