@@ -17,6 +17,8 @@ def serve(
     video_model: Annotated[Path | None, typer.Option(help="Video model folder (default: the shipped ct1-video-tiny).")] = None,
     max_upload_mb: Annotated[float, typer.Option(help="Largest request body, MB (413 above).")] = 10.0,
     max_batch: Annotated[int, typer.Option(help="Trajectory requests fused per model call (1 = no micro-batching).")] = 16,
+    batch_window_ms: Annotated[float, typer.Option(
+        help="How long a queued trajectory request waits for others to batch with, ms (0: batch only what queued while the model was busy).")] = 0.0,
     max_jobs: Annotated[int, typer.Option(help="Rollout jobs queued or running (429 above).")] = 8,
     max_pending: Annotated[int, typer.Option(help="Trajectory requests queued or being answered (429 above).")] = 64,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
@@ -28,8 +30,8 @@ def serve(
     from ct1_sim.world import WorldModel
 
     token = token or os.environ.get("CT1_SIM_TOKEN")
-    settings = ServiceSettings(token=token, max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_batch=max_batch, max_jobs=max_jobs,
-                               max_pending=max_pending)
+    settings = ServiceSettings(token=token, max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_batch=max_batch,
+                               batch_window_ms=batch_window_ms, max_jobs=max_jobs, max_pending=max_pending)
     if host not in ("127.0.0.1", "localhost", "::1") and token is None:
         typer.secho(f"warning: serving on {host} without --token: anyone who can reach it can use it", fg=typer.colors.YELLOW, err=True)
     world = WorldModel.from_pretrained(model, video_model, device=device)

@@ -33,8 +33,10 @@ class TrajectoryQuery:
 
 
 class TrajectoryBatcher:
-    """Collects queries for ``window_s`` after the first arrives (up to ``max_batch``), groups them by K and runs
-    each group as one :meth:`WorldModel.predict_batch` call on a worker thread. At most
+    """Collects queries for ``window_s`` after the first arrives, plus every query already waiting (those that
+    came while the previous batch ran), up to ``max_batch``; groups them by K and runs each group as one
+    :meth:`WorldModel.predict_batch` call on a worker thread. With ``window_s = 0`` an idle service answers a
+    lone request at once and a busy one still batches what queued up meanwhile. At most
     ``max_pending`` queries wait or run at once; :meth:`submit` refuses more with :class:`Overloaded`."""
 
     def __init__(self, world: WorldModel, max_batch: int, window_s: float, max_pending: int = 64) -> None:
@@ -83,6 +85,8 @@ class TrajectoryBatcher:
                     batch.append(await asyncio.wait_for(self._queue.get(), timeout))
                 except TimeoutError:
                     break
+            while len(batch) < self.max_batch and not self._queue.empty():  # arrived while the model was busy
+                batch.append(self._queue.get_nowait())
             groups: dict[int, list[TrajectoryQuery]] = {}
             for q in batch:
                 if q.future.done():  # its request was cancelled while queued: skip it

@@ -11,7 +11,8 @@ class ServiceSettings:
 
     ``max_upload_bytes``: largest request body (413 above it). ``max_samples``: largest K per request.
     ``max_batch``: trajectory requests fused into one model call (1 = micro-batching off); ``batch_window_ms``: how long
-    the batcher waits for more requests once one is queued. ``max_jobs``: rollout jobs queued or running (429 above).
+    the batcher waits for more requests once one is queued (0: no wait; requests that queued while the model was
+    busy are still batched). ``max_jobs``: rollout jobs queued or running (429 above).
     ``max_pending``: trajectory requests queued or being answered (429 above, so a burst cannot pile up without
     bound). ``max_image_pixels``: largest decoded image (width x height).
     """
@@ -20,7 +21,7 @@ class ServiceSettings:
     max_upload_bytes: int = 10 * 1024 * 1024
     max_samples: int = 64
     max_batch: int = 16
-    batch_window_ms: float = 4.0
+    batch_window_ms: float = 0.0
     max_jobs: int = 8
     max_pending: int = 64
     max_image_pixels: int = 4096 * 4096
