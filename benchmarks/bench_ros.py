@@ -3,7 +3,8 @@
 - bare rosbridge echo: a roslibpy client publishes a small message (std_msgs/String, and a 16-pose nav_msgs/Path)
   and receives it back through the same server (publish -> rosbridge -> DDS -> rosbridge -> subscriber);
 - prediction by topic: publish an instruction on ``/ct1/instruction``, receive the best path on
-  ``/ct1/trajectories/best`` from the ``ct1-sim ros-bridge`` node (a separate process, K=8);
+  ``/ct1/trajectories/best`` from the ``ct1-sim ros-bridge`` node (a separate process, K=8; the node publishes the
+  best path first, the K sample paths after it, outside this figure);
 - prediction by service: call ``/ct1/predict`` (Trigger; the JSON of K trajectories comes back);
 - the model alone: ``WorldModel.predict`` in this process on the same image, instruction and K, called from a
   worker thread as the bridge does,

@@ -1,5 +1,6 @@
 """Scenario renderer: frames/s at 448x256 (vs a bare clear + read-back of the same framebuffer, measured in the
-same run) for one scene of each family, and clips/min in one process vs Ray with 2 workers.
+same run) for one scene of each family, and clips/min in one process vs Ray with 2 workers (including Ray's
+start-up, and with Ray already running, as a long job sees it).
 
 Run: ``.venv/bin/python benchmarks/run.py scenarios`` (``--quick`` for a smoke run). Goal: >= 150 frames/s
 per process. Frame rates are best-of-3 passes over a clip's camera path; the machine's other load shows up

@@ -81,28 +81,6 @@ def test_sixteen_concurrent_clients_are_micro_batched(server: str, world: WorldM
     assert 'ct1_requests_total{route="/v1/trajectories",status="200"}' in metrics
 
 
-def test_zero_window_batches_what_queued_while_busy(world: WorldModel) -> None:
-    """With no batching window a lone request runs at once, and requests that are already waiting when the model
-    frees up run together (not one model call each)."""
-    import asyncio
-
-    from ct1_sim.service.batcher import TrajectoryBatcher, TrajectoryQuery
-
-    async def scenario() -> tuple[TrajectoryBatcher, list]:
-        batcher = TrajectoryBatcher(world, max_batch=16, window_s=0.0)
-        await batcher.start()
-        try:
-            queries = [TrajectoryQuery(SAMPLE.image, SAMPLE.instruction, 2, seed, SAMPLE.speed_mps) for seed in range(6)]
-            return batcher, await asyncio.gather(*(batcher.submit(q) for q in queries))
-        finally:
-            await batcher.stop()
-
-    batcher, predictions = asyncio.run(scenario())
-    assert (batcher.batches, batcher.batched_queries) == (1, 6)
-    alone = world.predict(SAMPLE.image, SAMPLE.instruction, num_samples=2, seed=4, speed=SAMPLE.speed_mps)
-    assert np.allclose(predictions[4].trajectories[1].c2w, alone.trajectories[1].c2w, atol=1e-4)
-
-
 @pytest.mark.parametrize(
     ("image", "fields", "headers", "status", "field"),
     [

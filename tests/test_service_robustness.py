@@ -221,6 +221,41 @@ def test_full_job_queue_answers_429_then_recovers(world: WorldModel) -> None:
         assert again.status_code == 202 and wait_for_job(url, again.json()["id"])["status"] == "done"
 
 
+def test_default_settings_batch_the_requests_that_queued_while_the_model_was_busy(world: WorldModel) -> None:
+    """With the default settings (no batching window) a request is taken as soon as the model is free, and the
+    requests that queued meanwhile run as one batch, not one model call each."""
+    app = create_app(world, ServiceSettings())
+    with running_server(app) as url:
+        batcher = app.state.batcher
+
+        def wait_until(condition, what: str) -> None:  # noqa: ANN001
+            deadline = time.monotonic() + 60
+            while not condition() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert condition(), f"timed out waiting until {what}"
+
+        results: dict[int, requests.Response] = {}
+
+        def post(seed: int) -> threading.Thread:
+            thread = threading.Thread(target=lambda: results.__setitem__(seed, post_trajectories(url, seed=seed)))
+            thread.start()
+            return thread
+
+        batches_before = batcher.batches
+        with world.trajectory_lock:  # hold the model: the first request is taken and waits on it
+            threads = [post(0)]
+            wait_until(lambda: batcher.pending == 1 and batcher.queued == 0, "the first request is being answered")
+            threads += [post(seed) for seed in (1, 2, 3, 4)]
+            wait_until(lambda: batcher.queued == 4, "four more requests are queued")
+        for thread in threads:
+            thread.join(timeout=120)
+        assert sorted(r.status_code for r in results.values()) == [200] * 5
+        assert (batcher.batches - batches_before, batcher.batched_queries) == (2, 5)  # [first], then the other four
+        alone = world.predict(SAMPLE.image, SAMPLE.instruction, num_samples=2, seed=3)
+        got = trajectory_from_dict(results[3].json()["trajectories"][1]["trajectory"])
+        assert np.allclose(got.c2w, alone.trajectories[1].c2w, atol=1e-4)
+
+
 def test_pending_trajectory_requests_are_capped_with_429(world: WorldModel) -> None:
     """A burst beyond ``max_pending`` is refused at once (429 naming the limit), not queued without bound; the
     requests already admitted are still answered."""

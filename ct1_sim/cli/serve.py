@@ -18,7 +18,7 @@ def serve(
     max_upload_mb: Annotated[float, typer.Option(help="Largest request body, MB (413 above).")] = 10.0,
     max_batch: Annotated[int, typer.Option(help="Trajectory requests fused per model call (1 = no micro-batching).")] = 16,
     batch_window_ms: Annotated[float, typer.Option(
-        help="How long a queued trajectory request waits for others to batch with, ms (0: batch only what queued while the model was busy).")] = 0.0,
+        min=0.0, help="How long a queued trajectory request waits for others to batch with, ms (0: batch only what queued while the model was busy).")] = 0.0,
     max_jobs: Annotated[int, typer.Option(help="Rollout jobs queued or running (429 above).")] = 8,
     max_pending: Annotated[int, typer.Option(help="Trajectory requests queued or being answered (429 above).")] = 64,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",

@@ -25,13 +25,14 @@ logged and dropped; nothing a client sends ends the node.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -359,9 +360,10 @@ class RosBridgeNode:
         return speed[0]
 
     def _predict_and_publish(self) -> Callable[[], str]:
-        """Predict for the latest image and instruction and publish the paths (and video); returns a function that
-        builds the JSON payload of the prediction (only a service call needs it: building it costs ~3 ms of Python
-        that would otherwise hold the GIL while the connection thread sends the paths).
+        """Predict for the latest image and instruction, publish the paths (and video); return the JSON builder.
+
+        The returned function builds the JSON payload of the prediction: only a service call needs it, and building
+        it costs ~3 ms of Python that would otherwise hold the GIL while the connection thread sends the paths.
 
         The best path goes out first: it is what a planner waits for, and on rosbridge-server-rs a message sent
         behind the K sample paths reached a subscriber up to ~40 ms later when instructions came back to back."""
@@ -373,18 +375,17 @@ class RosBridgeNode:
         t0 = time.perf_counter()
         prediction = self.world.predict(image.rgb, instruction, num_samples=self.config.num_samples, seed=self.config.seed, speed=speed)
         best = medoid_index(prediction.trajectories)
-        model_s = time.perf_counter() - t0
         self.stats["predictions"] += 1
+        log.info("predicted %d trajectories in %.3f s for %r (speed %s); best #%d: %s",
+                 len(prediction.trajectories), time.perf_counter() - t0, instruction,
+                 "unknown" if speed is None else f"{speed:.2f} m/s", best, prediction.maneuvers[best])
         paths = [trajectory_to_path(t, stamp_ns, self.config.frame_id) for t in prediction.trajectories]
         self._publish(c.BEST_TOPIC, paths[best])
         for path in paths:
             self._publish(c.SAMPLES_TOPIC, path)
-        log.info("predicted %d trajectories in %.3f s for %r (speed %s); best #%d: %s",
-                 len(prediction.trajectories), model_s, instruction,
-                 "unknown" if speed is None else f"{speed:.2f} m/s", best, prediction.maneuvers[best])
         if self.config.video:
             self._publish_video(image, prediction, best, stamp_ns)
-        return lambda: prediction_json(prediction, best, instruction, stamp_ns, speed, self.config.frame_id)
+        return functools.partial(prediction_json, prediction, best, instruction, stamp_ns, speed, self.config.frame_id)
 
     def _publish_video(self, image: _Image, prediction: Prediction, best: int, stamp_ns: int) -> None:
         try:

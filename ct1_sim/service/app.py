@@ -117,6 +117,7 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
         metrics.gauge("ct1_jobs_active", jobs.active)
         metrics.gauge("ct1_trajectory_batches", batcher.batches)
         metrics.gauge("ct1_trajectory_requests_pending", batcher.pending)
+        metrics.gauge("ct1_trajectory_requests_queued", batcher.queued)
         metrics.gauge("ct1_trajectory_batched_queries", batcher.batched_queries)
         if batcher.batches:
             metrics.gauge("ct1_trajectory_batch_size_mean", batcher.batched_queries / batcher.batches)

@@ -49,6 +49,11 @@ class TrajectoryBatcher:
         self.batches = 0  # model calls made
         self.batched_queries = 0  # queries they answered (mean batch size = batched_queries / batches)
 
+    @property
+    def queued(self) -> int:
+        """Queries waiting for the model (submitted, not yet taken into a batch)."""
+        return self._queue.qsize() if self._queue is not None else 0
+
     async def start(self) -> None:
         self._queue = asyncio.Queue()
         self._task = asyncio.create_task(self._run())
