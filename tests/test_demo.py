@@ -55,5 +55,7 @@ def test_demo_with_a_trajectory_model_predicts_every_sample(tmp_path: Path, monk
         frames = read_video(folder / "generated.mp4")
         assert len(frames) == 16 and frames[0].shape == (256, 448, 3)
         assert len(read_video(folder / "side_by_side.mp4")) == 16
+        mode = lambda name: (folder / name).stat().st_mode & 0o777  # noqa: E731
+        assert mode("generated.mp4") == mode("overlay.png")  # videos get the usual permissions, not a temp file's 0600
     page = (tmp_path / "demo" / "index.html").read_text()
     assert page.count("<video") == len(summary["samples"])

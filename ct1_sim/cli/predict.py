@@ -58,5 +58,6 @@ def predict(
     plot_birds_eye(out / "birds_eye.png", trajectories, labels=[f"{i}: {m}" for i, m in enumerate(labels)], title=instruction)
     for i, label in enumerate(labels):
         end = trajectories[i].positions[-1]
-        typer.echo(f"sample {i}: {label:18s} ends {end[2]:6.1f} m ahead, {end[0]:+6.1f} m right")
+        side = "right" if end[0] >= 0 else "left"  # OpenCV camera: x points right
+        typer.echo(f"sample {i}: {label:18s} ends {end[2]:6.1f} m ahead, {abs(end[0]):5.1f} m {side}")
     typer.echo(f"wrote {len(trajectories)} trajectories ({format}), overlay.png and birds_eye.png to {out}")

@@ -168,8 +168,8 @@ def train_trajectory_model(
     val = extract_features(store, val_ids, model.backbone, 1, s.seed, cache / f"val-r{rank}.safetensors")
     model.set_normalization(feats.targets.flatten(0, 1).numpy())
     model.fusion.set_text_statistics(torch.unique(feats.text.flatten(0, 1), dim=0))
-    log.info("training on %d clips x %d variants (%d val clips), %d trainable parameters",
-             len(feats), s.augment_variants, len(val), sum(p.numel() for p in model.trainable_parameters()))
+    log.info("training on %d clips x %d variants (%d val clips), %d trainable parameters, %d process(es)",
+             len(feats), s.augment_variants, len(val), sum(p.numel() for p in model.trainable_parameters()), world)
 
     params = model.trainable_parameters()
     optimizer = torch.optim.AdamW(params, lr=s.lr, weight_decay=s.weight_decay)
@@ -223,7 +223,8 @@ def train_trajectory_model(
     if rank == 0:
         model.save_pretrained(out)
         (out / "training_log.json").write_text(json.dumps({"settings": asdict(s), "history": history,
-                                                           "data": str(data), "train_clips": len(feats)}, indent=1))
+                                                           "data": str(data), "train_clips": len(feats),
+                                                           "processes": world}, indent=1))
         log.info("saved EMA model to %s", out)
     if world > 1:
         dist.barrier()

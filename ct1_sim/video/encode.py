@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,9 @@ def write_mp4(frames: np.ndarray, path: str | Path, fps: float = 5.0, quality: i
     frames = _even(_check_frames(frames))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".mp4", dir=path.parent)
-    os.close(fd)
+    # a name of our own rather than mkstemp's: mkstemp creates the file 0600, and the video should get the usual
+    # permissions (as the PNGs and GIFs written beside it do)
+    tmp = str(path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.mp4"))
     try:
         with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", quality=quality,
                                 pixelformat="yuv420p", macro_block_size=1) as writer:

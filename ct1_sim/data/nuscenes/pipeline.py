@@ -15,17 +15,21 @@ from ct1_sim.data.nuscenes.reader import NuScenesReader
 log = logging.getLogger(__name__)
 
 
-def _curate_many(dataroot: str, version: str, scenes: list[str], store_path: str, options: dict) -> Counter:
-    reader = NuScenesReader(dataroot, version)
-    store = ClipStore.open(store_path)
-    counts: Counter = Counter()
-    for name in scenes:
-        res = curate_scene(reader, name, existing=set(store.ids()), **options)
+class _SceneCurator:
+    """Curates scenes one at a time into a store, with the dataset's tables loaded once (also a Ray actor)."""
+
+    def __init__(self, dataroot: str, version: str, store_path: str, options: dict, reader: NuScenesReader | None = None) -> None:
+        self.reader = reader if reader is not None else NuScenesReader(dataroot, version)
+        self.store = ClipStore.open(store_path)
+        self.options = options
+
+    def curate(self, name: str) -> Counter:
+        res = curate_scene(self.reader, name, existing=set(self.store.ids()), **self.options)
         for clip in res.clips:
-            store.append(clip, skip_existing=True)
-        counts.update(res.counts)
+            self.store.append(clip, skip_existing=True)
+        counts = Counter(res.counts)
         counts["scenes"] += 1
-    return counts
+        return counts
 
 
 def curate_nuscenes(
@@ -43,8 +47,9 @@ def curate_nuscenes(
     options = {"whole_scene": whole_scenes, "size": size, "exclude_tags": tuple(exclude_tags)}
     counts: Counter = Counter()
     if workers <= 1 and ray_address is None:
+        curator = _SceneCurator(str(dataroot), version, str(store.path), options, reader=reader)
         for name in tqdm(names, desc="curating scenes", unit="scene"):
-            counts.update(_curate_many(str(dataroot), version, [name], str(store.path), options))
+            counts.update(curator.curate(name))
     else:
         import ray
 
@@ -52,12 +57,20 @@ def curate_nuscenes(
         if started:
             ray.init(address=ray_address, log_to_driver=False) if ray_address else ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
         try:
-            task = ray.remote(num_cpus=1)(_curate_many)
-            n = max(workers, 1)
-            chunks = [names[i::n] for i in range(n) if names[i::n]]
-            for result in tqdm(ray.get([task.remote(str(dataroot), version, c, str(store.path), options) for c in chunks]),
-                               desc="curating scenes (ray)", unit="worker"):
-                counts.update(result)
+            # one actor per worker loads the tables once and is handed the next scene whenever it frees up
+            n = min(max(workers, 1), len(names))
+            curator = ray.remote(num_cpus=1)(_SceneCurator)
+            actors = [curator.remote(str(dataroot), version, str(store.path), options) for _ in range(n)]
+            todo = list(names)
+            running = {actor.curate.remote(todo.pop(0)): actor for actor in actors if todo}
+            with tqdm(total=len(names), desc=f"curating scenes (ray x{n})", unit="scene") as bar:
+                while running:
+                    (ref,), _ = ray.wait(list(running), num_returns=1)
+                    actor = running.pop(ref)
+                    counts.update(ray.get(ref))
+                    bar.update(1)
+                    if todo:
+                        running[actor.curate.remote(todo.pop(0))] = actor
         finally:
             if started:
                 ray.shutdown()
