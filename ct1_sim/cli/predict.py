@@ -41,6 +41,7 @@ def predict(
     from PIL import Image
 
     from ct1_sim.formats import FORMATS, write_trajectory
+    from ct1_sim.trajectory import CT1TrajectoryModel
     from ct1_sim.viz import draw_paths, plot_birds_eye
     from ct1_sim.world import WorldModel
 
@@ -48,7 +49,8 @@ def predict(
         raise ValueError(f"unknown --format {format!r}; use one of {', '.join(FORMATS)}")
     pixels = load_image(image)
     # one query: eager PyTorch (~50 ms) beats building the ONNX Runtime graph (~5 s) for it
-    world = WorldModel.from_pretrained(model or default_model_dir(TRAJECTORY_MODEL), device=device, runtime="torch")
+    # trajectories only: the video model is not loaded
+    world = WorldModel(CT1TrajectoryModel.from_pretrained(model or default_model_dir(TRAJECTORY_MODEL), device=device, runtime="torch"), None)
     prediction = world.predict(pixels, instruction, num_samples=samples, seed=seed, speed=speed)
     trajectories, labels = prediction.trajectories, prediction.maneuvers
     out.mkdir(parents=True, exist_ok=True)
