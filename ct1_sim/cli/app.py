@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
+import click
 import typer
 
 from ct1_sim import __version__
@@ -27,17 +29,48 @@ F = TypeVar("F", bound=Callable[..., object])
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, FileExistsError, KeyError, PermissionError)
 
 
+def _path_error(err: OSError) -> str:
+    """One line for a file-system error, naming the path and what to do."""
+    where = err.filename or "the output path"
+    if isinstance(err, IsADirectoryError):
+        return f"{where} is a folder; give a file path there"
+    if isinstance(err, NotADirectoryError):
+        return f"cannot use {where}: a part of that path is a file, not a folder; pick another path"
+    if isinstance(err, FileExistsError):
+        return f"{where} already exists as a file; pick another path (or remove it)"
+    if isinstance(err, PermissionError):
+        return f"no permission to write {where}; pick a folder you can write to"
+    return f"{err.strerror or err} ({where})"
+
+
 def friendly_errors(fn: F) -> F:
-    """Turn user-input errors into ``error: ...`` and exit code 2 instead of a traceback."""
+    """Turn errors into ``error: ...`` instead of a traceback: user-input errors (exit code 2) and file-system errors
+    name the problem; anything else is reported as unexpected (exit code 1), with the traceback only when
+    ``CT1_SIM_DEBUG=1`` is set."""
 
     @functools.wraps(fn)
     def wrapper(*args: object, **kwargs: object) -> object:
         try:
             return fn(*args, **kwargs)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, KeyboardInterrupt):
+            raise
+        except OSError as err:  # before USER_ERRORS: its file errors are OSErrors too
+            if isinstance(err, FileNotFoundError | FileExistsError | PermissionError) and not err.filename:
+                message = str(err)  # raised by our own checks with a full message
+            else:
+                message = _path_error(err)
+            typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(code=2) from None
         except USER_ERRORS as err:
             message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
             typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
             raise typer.Exit(code=2) from None
+        except Exception as err:  # noqa: BLE001 - the CLI never shows a bare traceback
+            if os.environ.get("CT1_SIM_DEBUG"):
+                raise
+            typer.secho(f"error: unexpected {type(err).__name__}: {err}", fg=typer.colors.RED, err=True)
+            typer.secho("(set CT1_SIM_DEBUG=1 for the traceback; if the input looks valid, please report it)", err=True)
+            raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -51,6 +84,7 @@ def _main(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
         stream=sys.stderr,
+        force=True,  # this invocation's stderr, also when the app runs several times in one process
     )
 
 

@@ -18,7 +18,7 @@ def generate(
     samples: Annotated[int, typer.Option(help="Trajectories K sampled for an instruction (the medoid is rendered).")] = 8,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     speed: Annotated[float | None, typer.Option(help="Current ego speed in m/s, when known.")] = None,
-    frames: Annotated[int, typer.Option(help="Frames to generate, including the input frame.")] = 16,
+    frames: Annotated[int, typer.Option(min=2, max=64, help="Frames to generate, including the input frame (2-64).")] = 16,
     steps: Annotated[int, typer.Option(help="DDIM steps of the video denoiser.")] = 1,
     strength: Annotated[float, typer.Option(help="Denoising start (1 = from pure noise; default: the warp noised to 0.15).")] = 0.15,
     model: Annotated[Path | None, typer.Option(help="Trajectory model folder (default: the shipped ct1-tiny).")] = None,
@@ -44,10 +44,11 @@ def generate(
     world = WorldModel.from_pretrained(model, video_model, device=device, runtime="torch")
     result = world.rollout(pixels, target, num_frames=frames, num_samples=samples, seed=seed, speed=speed,
                            num_inference_steps=steps, strength=strength)
+    # everything is computed before the first file is written, so a failure cannot leave a mix of two runs
+    side_frames = side_by_side(pixels, result.frames, result.trajectories, result.chosen)
     write_mp4(result.frames, out, fps=result.fps)
     gif = write_gif(result.frames, out.with_suffix(".gif"), fps=result.fps)
-    side = write_mp4(side_by_side(pixels, result.frames, result.trajectories, result.chosen),
-                     out.with_name(out.stem + "-side.mp4"), fps=result.fps)
+    side = write_mp4(side_frames, out.with_name(out.stem + "-side.mp4"), fps=result.fps)
     summary = {"chosen": result.chosen, "maneuvers": result.maneuvers, "fps": result.fps, "frames": len(result.frames)}
     out.with_suffix(".json").write_text(json.dumps(summary, indent=1))
     typer.echo(f"followed sample {result.chosen} ({result.maneuvers[result.chosen]}); wrote {out}, {gif}, {side}")

@@ -13,7 +13,7 @@ scenarios_app = typer.Typer(help="Procedural driving scenarios with exact camera
 @scenarios_app.command("render")
 def render(
     specs: Annotated[list[Path], typer.Argument(help="Scenario YAML files (scenarios/*.yaml).")],
-    clips: Annotated[int, typer.Option(help="Clips per spec.")],
+    clips: Annotated[int, typer.Option(min=1, help="Clips per spec.")],
     out: Annotated[Path, typer.Option(help="Clip store to write (created, or resumed when it exists).")],
     seed: Annotated[int, typer.Option(help="Base seed.")] = 0,
     workers: Annotated[int, typer.Option(help="Local Ray workers (0 or 1 = one process).")] = 0,
@@ -38,7 +38,7 @@ def render(
 def preview(
     spec: Annotated[Path, typer.Argument(help="Scenario YAML.")],
     out: Annotated[Path, typer.Option(help="Contact sheet PNG.")],
-    clips: Annotated[int, typer.Option(help="Rows (clips) in the sheet.")] = 6,
+    clips: Annotated[int, typer.Option(min=1, max=64, help="Rows (clips) in the sheet.")] = 6,
     seed: Annotated[int, typer.Option(help="Base seed.")] = 0,
 ) -> None:
     """A contact sheet: first, middle and last frame of a few clips, with their instructions."""

@@ -16,9 +16,9 @@ def train_trajectory(
     data: Annotated[Path, typer.Option(help="Clip store (zarr) with train/val splits.")],
     config: Annotated[Path, typer.Option(help="Training YAML, e.g. model/configs/ct1-tiny.yaml.")],
     out: Annotated[Path, typer.Option(help="Output folder (checkpoints/, then config.json + model.safetensors).")],
-    steps: Annotated[int | None, typer.Option(help="Override train.steps.")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="Override train.steps.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override train.seed.")] = None,
-    wavelet_weight: Annotated[float | None, typer.Option(help="Override the wavelet loss weight (0 = ablation).")] = None,
+    wavelet_weight: Annotated[float | None, typer.Option(min=0.0, max=1e3, help="Override the wavelet loss weight (0 = ablation).")] = None,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
     cache: Annotated[Path | None, typer.Option(help="Feature cache folder (default OUT/cache); share it between runs.")] = None,
 ) -> None:
@@ -38,7 +38,7 @@ def eval_trajectory(
     samples: Annotated[int, typer.Option(help="K samples per clip.")] = 8,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
-    max_clips: Annotated[int | None, typer.Option(help="Evaluate only the first N clips.")] = None,
+    max_clips: Annotated[int | None, typer.Option(min=1, help="Evaluate only the first N clips.")] = None,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
 ) -> None:
     """Evaluate a trajectory model against image-blind baselines (and its no-wavelet ablation)."""
@@ -58,8 +58,8 @@ def train_video(
     data: Annotated[Path, typer.Option(help="Clip store (zarr) with rendered depth and train/val splits.")],
     config: Annotated[Path, typer.Option(help="Training YAML, e.g. model/configs/ct1-video-tiny.yaml.")],
     out: Annotated[Path, typer.Option(help="Output folder (checkpoints/, then the saved pipeline).")],
-    depth_steps: Annotated[int | None, typer.Option(help="Override depth.steps.")] = None,
-    denoise_steps: Annotated[int | None, typer.Option(help="Override denoise.steps.")] = None,
+    depth_steps: Annotated[int | None, typer.Option(min=1, help="Override depth.steps.")] = None,
+    denoise_steps: Annotated[int | None, typer.Option(min=1, help="Override denoise.steps.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override seed.")] = None,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
 ) -> None:
@@ -75,7 +75,7 @@ def eval_video(
     data: Annotated[Path, typer.Option(help="Clip store with a test split (rendered futures are the truth).")],
     model: Annotated[Path, typer.Option(help="Video pipeline folder, e.g. model/ct1-video-tiny.")],
     report: Annotated[Path, typer.Option(help="Report folder (report.md + metrics.json).")],
-    max_clips: Annotated[int, typer.Option(help="Evaluate this many clips spread over the split.")] = 40,
+    max_clips: Annotated[int, typer.Option(min=1, help="Evaluate this many clips spread over the split.")] = 40,
     steps: Annotated[int, typer.Option(help="DDIM steps.")] = 1,
     strength: Annotated[float, typer.Option(help="Denoising start (1 = from pure noise).")] = 0.15,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,

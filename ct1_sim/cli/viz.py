@@ -16,7 +16,7 @@ def viz(
     truth: Annotated[Path | None, typer.Option(help="Ground-truth trajectory file (drawn black, dashed).")] = None,
     width: Annotated[int | None, typer.Option(help="Image width (px) for formats without pixel sizes.")] = None,
     height: Annotated[int | None, typer.Option(help="Image height (px) for formats without pixel sizes.")] = None,
-    fps: Annotated[float | None, typer.Option(help="MP4 frame rate (default: the poses' rate).")] = None,
+    fps: Annotated[float | None, typer.Option(min=0.1, max=120.0, help="MP4 frame rate (default: the poses' rate).")] = None,
     title: Annotated[str, typer.Option(help="Figure title.")] = "",
 ) -> None:
     """Draw camera trajectories: frustums in 3D, a bird's-eye view and (with --image) the paths in the image."""

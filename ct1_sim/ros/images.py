@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ct1_sim.rgb_input import pil_to_rgb
 from ct1_sim.ros.messages import header
 
 #: Declared formats the bridge decodes (the part of ``format`` after ';' for ``image_transport`` strings such as
@@ -76,7 +77,7 @@ def decode_compressed_image(msg: Mapping[str, Any]) -> np.ndarray:
             if im.width * im.height > MAX_PIXELS:
                 raise ImageMessageError(f"image is {im.width}x{im.height}; at most {MAX_PIXELS} pixels are accepted")
             im.load()  # full decode: a truncated file fails here, not later in the model
-            rgb = np.asarray(im.convert("RGB"))
+            rgb = pil_to_rgb(im)
     except ImageMessageError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:

@@ -13,6 +13,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ct1_sim.formats import FORMATS, read_trajectory
 from ct1_sim.geometry import CameraTrajectory
+from ct1_sim.rgb_input import pil_to_rgb
 
 
 def unprocessable(field: str, message: str) -> HTTPException:
@@ -40,7 +41,7 @@ def decode_image(data: bytes, field: str, max_pixels: int) -> np.ndarray:
                 raise unprocessable(field, f"image is {im.width}x{im.height}; at most {max_pixels} pixels are accepted")
             if min(im.width, im.height) < 16:
                 raise unprocessable(field, f"image is {im.width}x{im.height}; at least 16x16 is needed")
-            return np.asarray(im.convert("RGB"))
+            return pil_to_rgb(im)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as err:
         if isinstance(err, HTTPException):
             raise

@@ -24,6 +24,9 @@ from ct1_sim.paths import TRAJECTORY_MODEL, VIDEO_MODEL, default_model_dir
 
 log = logging.getLogger(__name__)
 
+#: Farthest a user-given camera path may go from its first pose in a rollout (m): 64 frames at 70 m/s is ~900 m.
+MAX_ROLLOUT_REACH_M = 5000.0
+
 
 @dataclass
 class Prediction:
@@ -171,6 +174,10 @@ class WorldModel:
         report = progress or (lambda fraction: None)
         if isinstance(instruction_or_trajectory, CameraTrajectory):
             trajectories, chosen = [instruction_or_trajectory.relative_to_first()], 0
+            reach = float(np.abs(trajectories[0].positions).max())
+            if reach > MAX_ROLLOUT_REACH_M:
+                raise ValueError(f"the trajectory goes {reach:.3g} m from its first pose; a rollout follows camera paths "
+                                 f"within {MAX_ROLLOUT_REACH_M:.0f} m (check the file's units: metres)")
             maneuvers = [classify_maneuver(trajectories[0])]
         elif isinstance(instruction_or_trajectory, str):
             prediction = self.predict(image, instruction_or_trajectory, num_samples=num_samples, seed=seed, speed=speed)

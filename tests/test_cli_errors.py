@@ -1,0 +1,87 @@
+"""Bad input on the command line gets one clear ``error:`` line (exit code 2), never a traceback, and writes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from ct1_sim.cli.app import app
+from ct1_sim.cli.predict import load_image
+from ct1_sim.data.samples import SAMPLES_DIR, load_samples
+from ct1_sim.formats import write_trajectory
+from ct1_sim.geometry import CameraTrajectory
+from tests.test_service_robustness import pixel_bomb_png
+
+SAMPLE = load_samples()[0]
+IMAGE = str(SAMPLES_DIR / f"{SAMPLE.name}.png")
+
+
+def run(*args: str):  # noqa: ANN201 - click's Result
+    return CliRunner().invoke(app, list(args))
+
+
+def assert_clear_error(result, *words: str) -> None:  # noqa: ANN001
+    """Exit code 2 through the CLI's error handler, whose ``error: ...`` line names the problem. (Tracebacks of
+    third-party log handlers left bound to an earlier in-process run's closed stream are a test-runner artifact.)"""
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("error: "), result.output
+    for word in words:
+        assert word in last, last
+
+
+def test_unknown_device_names_the_choices(tmp_path: Path) -> None:
+    result = run("predict", "--image", IMAGE, "--instruction", "go", "--out", str(tmp_path / "p"), "--device", "gpu")
+    assert_clear_error(result, "unknown device 'gpu'", "'cpu'")
+    assert not (tmp_path / "p").exists()
+
+
+def test_output_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    a_file = tmp_path / "frame.png"
+    a_file.write_bytes(b"not a folder")
+    result = run("predict", "--image", IMAGE, "--instruction", "go", "--out", str(a_file / "sub"))
+    assert_clear_error(result, "is a file, not a folder")
+    assert a_file.read_bytes() == b"not a folder"
+
+
+def test_pixel_bomb_and_folder_as_image_are_refused(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(pixel_bomb_png(100000, 100000))
+    assert_clear_error(run("predict", "--image", str(bomb), "--instruction", "go", "--out", str(tmp_path / "p")), "Mpx limit")
+    assert_clear_error(run("predict", "--image", str(tmp_path), "--instruction", "go", "--out", str(tmp_path / "p")), "is a folder")
+
+
+def test_sixteen_bit_grey_images_are_scaled_not_clipped_white(tmp_path: Path) -> None:
+    ramp = np.tile(np.linspace(0, 65535, 64).astype(np.uint16), (32, 1))
+    path = tmp_path / "grey16.png"
+    Image.fromarray(ramp).save(path)
+    assert Image.open(path).mode.startswith("I")
+    rgb = load_image(path)
+    assert rgb.shape == (32, 64, 3) and rgb.dtype == np.uint8
+    assert rgb[0, 0, 0] == 0 and rgb[0, -1, 0] == 255 and abs(int(rgb[0, 32, 0]) - 132) <= 2  # a ramp, not all white
+
+
+@pytest.mark.parametrize("reach_m", [1e12, 6000.0])
+def test_a_far_away_trajectory_is_refused_before_any_file_is_written(tmp_path: Path, reach_m: float) -> None:
+    c2w = np.tile(np.eye(4), (16, 1, 1))
+    c2w[:, 2, 3] = np.linspace(0.0, reach_m, 16)
+    path = tmp_path / "far.json"
+    write_trajectory(CameraTrajectory(c2w=c2w, K=SAMPLE.trajectory.K, image_size=SAMPLE.trajectory.image_size,
+                                      timestamps_us=np.arange(16) * 200_000), path, "json")
+    json.loads(path.read_text())
+    out = tmp_path / "gen" / "x.mp4"
+    result = run("generate", "--image", IMAGE, "--trajectory", str(path), "--format", "json", "--out", str(out), "--device", "cpu")
+    assert_clear_error(result, "m from its first pose", "metres")
+    assert not out.parent.exists() or not any(out.parent.iterdir())
+
+
+def test_bounds_on_numeric_options_are_checked_by_the_cli(tmp_path: Path) -> None:
+    result = run("generate", "--image", IMAGE, "--instruction", "go", "--frames", "100000", "--out", str(tmp_path / "x.mp4"))
+    assert result.exit_code == 2 and "--frames" in result.output and not (tmp_path / "x.mp4").exists()
+    result = run("serve", "--port", "70000")
+    assert result.exit_code == 2 and "--port" in result.output
