@@ -85,3 +85,32 @@ def test_bounds_on_numeric_options_are_checked_by_the_cli(tmp_path: Path) -> Non
     assert result.exit_code == 2 and "--frames" in result.output and not (tmp_path / "x.mp4").exists()
     result = run("serve", "--port", "70000")
     assert result.exit_code == 2 and "--port" in result.output
+
+
+def test_config_and_spec_values_of_the_wrong_kind_name_the_file_and_key(tmp_path: Path) -> None:
+    from ct1_sim.data.scenarios.spec import load_spec
+    from ct1_sim.trajectory.training import load_training_config
+
+    config = tmp_path / "cfg.yaml"
+    config.write_text('model: {}\ntrain:\n  lr: "fast"\n')
+    with pytest.raises(ValueError, match=r"cfg.yaml: train.lr must be a number, got 'fast'"):
+        load_training_config(config)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: s\nfamilies:\n  intersection: 5\n")
+    with pytest.raises(ValueError, match=r"spec.yaml: .*wrong type"):
+        load_spec(spec)
+    spec.write_text("")
+    with pytest.raises(ValueError, match="is empty"):
+        load_spec(spec)
+
+
+def test_serve_refuses_an_unknown_host_before_loading_models() -> None:
+    assert_clear_error(run("serve", "--host", "999.1.1.1", "--port", "8767"), "is not an address of this machine")
+
+
+def test_predict_notes_sample_files_left_by_an_earlier_run(tmp_path: Path) -> None:
+    out = tmp_path / "p"
+    args = ["predict", "--image", IMAGE, "--instruction", "go straight", "--out", str(out), "--device", "cpu"]
+    assert run(*args, "--samples", "3").exit_code == 0
+    again = run(*args, "--samples", "2")
+    assert again.exit_code == 0 and "still holds 1 sample file(s) of an earlier run (sample_02.json)" in again.output

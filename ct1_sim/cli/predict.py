@@ -67,8 +67,14 @@ def predict(
     prediction = world.predict(pixels, instruction, num_samples=samples, seed=seed, speed=speed)
     trajectories, labels = prediction.trajectories, prediction.maneuvers
     out.mkdir(parents=True, exist_ok=True)
+    written = {out / f"sample_{i:02d}{_SUFFIX[format]}" for i in range(len(trajectories))}
     for i, traj in enumerate(trajectories):
         write_trajectory(traj, out / f"sample_{i:02d}{_SUFFIX[format]}", format)
+    stale = sorted(p.name for p in out.glob("sample_[0-9][0-9].*")
+                   if p not in written and p.name[len("sample_00"):] in set(_SUFFIX.values()))
+    if stale:
+        typer.secho(f"note: {out} still holds {len(stale)} sample file(s) of an earlier run ({', '.join(stale[:4])}"
+                    f"{', ...' if len(stale) > 4 else ''}); they are not from this prediction", fg=typer.colors.YELLOW, err=True)
     Image.fromarray(draw_paths(pixels, trajectories)).save(out / "overlay.png")
     plot_birds_eye(out / "birds_eye.png", trajectories, labels=[f"{i}: {m}" for i, m in enumerate(labels)], title=instruction)
     for i, label in enumerate(labels):

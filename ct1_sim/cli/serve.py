@@ -34,6 +34,24 @@ def serve(
                                batch_window_ms=batch_window_ms, max_jobs=max_jobs, max_pending=max_pending)
     if host not in ("127.0.0.1", "localhost", "::1") and token is None:
         typer.secho(f"warning: serving on {host} without --token: anyone who can reach it can use it", fg=typer.colors.YELLOW, err=True)
+    _check_bindable(host, port)
     world = WorldModel.from_pretrained(model, video_model, device=device)
     typer.echo(f"ct1-sim serving on http://{host}:{port} (docs: /docs; auth: {'bearer token' if token else 'none'})")
     uvicorn.run(create_app(world, settings), host=host, port=port, log_level="info")
+
+
+def _check_bindable(host: str, port: int) -> None:
+    """A clear error now, before the models load, when ``host:port`` cannot be served (unknown address, port taken)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        raise ValueError(f"--host {host!r} is not an address of this machine ({err.strerror}); use 127.0.0.1 or 0.0.0.0") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            raise ValueError(f"cannot serve on {host}:{port} ({err.strerror}); pick another --port or stop what uses it") from None

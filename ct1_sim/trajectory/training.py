@@ -69,7 +69,12 @@ def load_training_config(path: str | Path) -> tuple[CT1TrajectoryConfig, TrainSe
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no training config at {path}; see model/configs/ct1-tiny.yaml")
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not a valid YAML text file: {err}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected 'model:' and 'train:' sections (see model/configs/ct1-tiny.yaml)")
     unknown = sorted(set(data) - {"model", "train"})
     if unknown:
         raise ValueError(f"{path}: unknown top-level keys {unknown}; use 'model' and 'train'")
@@ -78,7 +83,21 @@ def load_training_config(path: str | Path) -> tuple[CT1TrajectoryConfig, TrainSe
     bad = sorted(set(train) - known)
     if bad:
         raise ValueError(f"{path}: unknown train keys {bad}; known: {sorted(known)}")
+    _check_value_types(path, "train", train, TrainSettings())
     return CT1TrajectoryConfig.from_dict(data.get("model") or {}), TrainSettings(**train)
+
+
+def _check_value_types(path: Path, section: str, values: dict, defaults: object) -> None:
+    """``ValueError`` naming the key when a YAML value's kind does not match its default's (number, text, list)."""
+    for key, value in values.items():
+        default = getattr(defaults, key, None)
+        if default is None or value is None:
+            continue
+        number = isinstance(default, int | float) and not isinstance(default, bool)
+        if number and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"{path}: {section}.{key} must be a number, got {value!r}")
+        if isinstance(default, str) and not isinstance(value, str):
+            raise ValueError(f"{path}: {section}.{key} must be text, got {value!r}")
 
 
 def _lr_at(step: int, s: TrainSettings) -> float:

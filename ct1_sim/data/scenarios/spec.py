@@ -80,14 +80,23 @@ def _check_params(path: Path, family: str, params: Any) -> dict[str, Any]:
 
 
 def load_spec(path: str | Path) -> ScenarioSpec:
-    """Read and validate a scenario YAML; ``ValueError`` names the bad key."""
+    """Read and validate a scenario YAML; ``ValueError`` names the file and the bad key."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no scenario spec at {path}; see scenarios/*.yaml")
     try:
         data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ValueError(f"{path} is not valid YAML: {err}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not a valid YAML text file: {err}") from None
+    if not data:
+        raise ValueError(f"{path} is empty; a spec needs name, families, splits and clip (see scenarios/urban.yaml)")
+    try:
+        return _parse_spec(path, data)
+    except (TypeError, AttributeError) as err:  # a value of the wrong kind somewhere below the checked keys
+        raise ValueError(f"{path}: a value has the wrong type ({err}); compare with scenarios/urban.yaml") from None
+
+
+def _parse_spec(path: Path, data: object) -> ScenarioSpec:
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping with name, families, splits, clip")
     unknown = sorted(set(data) - {"name", "families", "splits", "clip", "description"})
