@@ -128,6 +128,11 @@ def test_rollout_without_video_model_fails_cleanly_and_nan_trajectory_is_422(ser
     files["trajectory"] = ("path.json", bad.encode(), "application/json")
     r = requests.post(f"{server}/v1/rollouts", data={"format": "json"}, files=files, headers=AUTH, timeout=60)
     assert r.status_code == 422 and r.json()["detail"]["field"] == "trajectory", r.text
+    one_pose = json.dumps({"c2w": [np.eye(4).tolist()], "K": [[100, 0, 50], [0, 100, 50], [0, 0, 1]],
+                           "image_size": [100, 100], "timestamps_us": [0]})
+    files["trajectory"] = ("path.json", one_pose.encode(), "application/json")
+    r = requests.post(f"{server}/v1/rollouts", data={"format": "json"}, files=files, headers=AUTH, timeout=60)
+    assert r.status_code == 422 and "at least 2" in r.json()["detail"]["message"], r.text  # refused now, not in the job
     assert requests.get(f"{server}/v1/jobs/nope", headers=AUTH, timeout=10).status_code == 404
 
 

@@ -90,6 +90,16 @@ def test_bad_inputs_are_rejected(backbone: MobileNetMiniLMBackbone) -> None:
         model.sample(image, "go", speed=float("nan"))
     with pytest.raises(ValueError, match="num_samples"):
         model.sample(image, "go", num_samples=10**6)
+    with pytest.raises(ValueError, match="num_samples must be a whole number"):
+        model.sample(image, "go", num_samples=2.5)
+    with pytest.raises(ValueError, match="speed must be a number"):
+        model.sample(image, "go", speed="fast")
+    with pytest.raises(ValueError, match="num_inference_steps"):
+        model.sample(image, "go", num_inference_steps=0)  # was silently the default
+    with pytest.raises(ValueError, match="guidance_scale"):
+        model.sample(image, "go", guidance_scale=float("nan"))
+    with pytest.raises(ValueError, match="at least one image"):
+        model.sample_batch([], [])
     with pytest.raises(ValueError, match="hidden_size"):
         CT1TrajectoryConfig(hidden_size=30, dit_heads=4)
     with pytest.raises(FileNotFoundError, match="not a CT-1 trajectory model"):

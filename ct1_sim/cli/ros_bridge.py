@@ -36,7 +36,8 @@ def ros_bridge(
 
         world = WorldModel(CT1TrajectoryModel.from_pretrained(Path(model) if model else default_model_dir(TRAJECTORY_MODEL), device=device))
     node = RosBridgeNode(world, config)
-    threading.Thread(target=world.warm_up, args=(samples,), name="ct1-warm-up", daemon=True).start()  # graph build, ~5 s
+    warm_up = threading.Thread(target=world.warm_up, args=(samples,), name="ct1-warm-up", daemon=True)  # graph build, ~5 s
+    warm_up.start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -49,3 +50,4 @@ def ros_bridge(
         stop.wait()
     finally:
         node.stop()
+        warm_up.join()  # exiting during a graph build aborts the interpreter ("terminate called ...")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import threading
@@ -68,9 +69,12 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
     async def lifespan(_app: FastAPI):  # noqa: ANN202
         await batcher.start()
         # build the inference graph now, beside start-up: requests arriving meanwhile wait on the model's lock
-        threading.Thread(target=world.warm_up, kwargs={"batched": settings.max_batch > 1}, name="ct1-warm-up", daemon=True).start()
+        warm_up = threading.Thread(target=world.warm_up, kwargs={"batched": settings.max_batch > 1}, name="ct1-warm-up", daemon=True)
+        warm_up.start()
         yield
         await batcher.stop()
+        # a graph build still running when the interpreter exits aborts it ("terminate called ...", exit 134): let it end
+        await asyncio.to_thread(warm_up.join)
 
     app = FastAPI(title="ct1-sim", version=__version__, lifespan=lifespan,
                   description="A driving world model: one front-camera frame + an instruction -> camera trajectories + video.")

@@ -79,7 +79,10 @@ def parse_trajectory(data: bytes, fmt: str, field: str = "trajectory") -> Camera
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
         try:
-            return read_trajectory(path, fmt)
+            trajectory = read_trajectory(path, fmt)
         except (ValueError, KeyError, UnicodeDecodeError) as err:
             message = str(err).replace(str(path), "the upload")
             raise unprocessable(field, message) from None
+    if len(trajectory) < 2:  # a rollout needs motion: refused now rather than failing in the job
+        raise unprocessable(field, f"has {len(trajectory)} pose; a camera path to follow needs at least 2")
+    return trajectory

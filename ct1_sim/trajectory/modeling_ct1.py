@@ -191,8 +191,14 @@ class CT1TrajectoryModel(nn.Module):
         return self._denoise(image_tokens, text_embedding, speed_mps, noise.to(self.device), steps, scale)
 
     def _steps_and_scale(self, num_inference_steps: int | None, guidance_scale: float | None) -> tuple[int, float]:
-        steps = num_inference_steps or self.config.inference_steps
-        return steps, float(self.config.guidance_scale if guidance_scale is None else guidance_scale)
+        """The run's DDIM steps and guidance scale (the config's when None), checked."""
+        steps = self.config.inference_steps if num_inference_steps is None else num_inference_steps
+        if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or not 1 <= steps <= self.config.train_timesteps:
+            raise ValueError(f"num_inference_steps must be a whole number in [1, {self.config.train_timesteps}], got {steps!r}")
+        scale = self.config.guidance_scale if guidance_scale is None else guidance_scale
+        if isinstance(scale, bool) or not isinstance(scale, int | float | np.floating) or not 0.0 <= scale <= 50.0:
+            raise ValueError(f"guidance_scale must be a number in [0, 50] (1 = no guidance), got {scale!r}")
+        return int(steps), float(scale)
 
     def _initial_noise(self, batch: int, num_samples: int, generator: torch.Generator | None, noise: torch.Tensor | None) -> torch.Tensor:
         """``noise (B*K,T,9)`` (checked) or a draw from ``generator``, as ``(B,K,T,9)`` float32 on the CPU."""
@@ -262,12 +268,16 @@ class CT1TrajectoryModel(nn.Module):
 
         ``generator`` may be one generator for the batch or one per query: a query then gets the same samples
         whether it runs alone or batched with others (up to float rounding)."""
+        if not images:
+            raise ValueError("sample_batch needs at least one image and instruction")
         if len(images) != len(instructions):
             raise ValueError(f"got {len(images)} images but {len(instructions)} instructions")
-        if not 1 <= num_samples <= 256:
-            raise ValueError(f"num_samples must be in [1, 256], got {num_samples}")
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int | np.integer) or not 1 <= num_samples <= 256:
+            raise ValueError(f"num_samples must be a whole number in [1, 256], got {num_samples!r}")
         speeds = list(speeds_mps) if speeds_mps is not None else [None] * len(images)
         for s in speeds:
+            if s is not None and (isinstance(s, bool) or not isinstance(s, int | float | np.number)):
+                raise ValueError(f"speed must be a number of m/s or None, got {s!r}")
             if s is not None and (not np.isfinite(s) or not 0 <= s <= 70):
                 raise ValueError(f"speed must be a finite ego speed in [0, 70] m/s, got {s}")
         pixels = prepare_images(images, self.backbone.input_size).to(self.device)
