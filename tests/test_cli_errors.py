@@ -102,6 +102,12 @@ def test_config_and_spec_values_of_the_wrong_kind_name_the_file_and_key(tmp_path
     spec.write_text("")
     with pytest.raises(ValueError, match="is empty"):
         load_spec(spec)
+    spec.write_text("name: s\nfamilies: {intersection: {}}\nclip: {width: 100000}\n")
+    with pytest.raises(ValueError, match=r"spec.yaml: bad clip settings: clip width is 100000; it must be in 16-4096 px"):
+        load_spec(spec)
+    spec.write_text("name: s\nfamilies: {intersection: {}}\nclip: {height: 255.5}\n")
+    with pytest.raises(ValueError, match="clip height must be a whole number"):
+        load_spec(spec)
 
 
 def test_serve_refuses_an_unknown_host_before_loading_models() -> None:

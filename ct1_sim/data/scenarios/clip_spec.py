@@ -6,6 +6,7 @@ first; 448x256 frames, 64 deg horizontal FOV, camera 1.5 m up); a spec's ``clip:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,8 +27,20 @@ class ClipSpec:
     camera_pitch_deg: float = 2.0  # looking slightly down
 
     def __post_init__(self) -> None:
-        if self.num_poses < 2 or self.rate_hz <= 0 or self.width < 16 or self.height < 16 or not 10 < self.hfov_deg < 150:
-            raise ValueError(f"invalid clip spec {self}")
+        for name in ("num_poses", "width", "height"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"clip {name} must be a whole number, got {value!r}")
+        for name in ("rate_hz", "hfov_deg", "camera_height_m"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValueError(f"clip {name} must be a finite number, got {value!r}")
+        checks = (("num_poses", 2 <= self.num_poses <= 1000, "2-1000"), ("rate_hz", 0 < self.rate_hz <= 100, "(0, 100] Hz"),
+                  ("width", 16 <= self.width <= 4096, "16-4096 px"), ("height", 16 <= self.height <= 4096, "16-4096 px"),
+                  ("hfov_deg", 10 < self.hfov_deg < 150, "(10, 150) degrees"))
+        for name, ok, allowed in checks:
+            if not ok:
+                raise ValueError(f"clip {name} is {getattr(self, name)!r}; it must be in {allowed}")
 
     @property
     def K(self) -> np.ndarray:

@@ -13,7 +13,7 @@ clip: {num_poses: 16, rate_hz: 5.0, width: 448, height: 256, hfov_deg: 64.0}
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +123,14 @@ def _parse_spec(path: Path, data: object) -> ScenarioSpec:
     bad = sorted(set(splits) - set(SPLITS))
     if bad or any(int(v) < 0 for v in splits.values()) or sum(int(v) for v in splits.values()) == 0:
         raise ValueError(f"{path}: splits must give non-negative counts for {SPLITS}, got {splits}")
+    clip_data = data.get("clip") or {}
+    if not isinstance(clip_data, dict):
+        raise ValueError(f"{path}: clip must be a mapping such as {{num_poses: 16, rate_hz: 5.0, width: 448, height: 256}}")
+    unknown_clip = sorted(set(clip_data) - {f.name for f in fields(ClipSpec)})
+    if unknown_clip:
+        raise ValueError(f"{path}: unknown clip keys {unknown_clip}; use {[f.name for f in fields(ClipSpec)]}")
     try:
-        clip = ClipSpec(**(data.get("clip") or {}))
-    except TypeError as err:
+        clip = ClipSpec(**clip_data)
+    except (TypeError, ValueError) as err:
         raise ValueError(f"{path}: bad clip settings: {err}") from None
     return ScenarioSpec(name=name, families=families, splits={k: int(v) for k, v in splits.items()}, clip=clip)
