@@ -87,26 +87,31 @@ def test_bounds_on_numeric_options_are_checked_by_the_cli(tmp_path: Path) -> Non
     assert result.exit_code == 2 and "--port" in result.output
 
 
-def test_config_and_spec_values_of_the_wrong_kind_name_the_file_and_key(tmp_path: Path) -> None:
-    from ct1_sim.data.scenarios.spec import load_spec
+def test_training_config_values_of_the_wrong_kind_name_the_file_and_key(tmp_path: Path) -> None:
     from ct1_sim.trajectory.training import load_training_config
 
     config = tmp_path / "cfg.yaml"
     config.write_text('model: {}\ntrain:\n  lr: "fast"\n')
     with pytest.raises(ValueError, match=r"cfg.yaml: train.lr must be a number, got 'fast'"):
         load_training_config(config)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: s\nfamilies:\n  intersection: 5\n", r"spec.yaml: .*wrong type"),
+        ("", "spec.yaml is empty"),
+        ("name: s\nfamilies: {intersection: {}}\nclip: {width: 100000}\n",
+         r"spec.yaml: bad clip settings: clip width is 100000; it must be in 16-4096 px"),
+        ("name: s\nfamilies: {intersection: {}}\nclip: {height: 255.5}\n", "clip height must be a whole number"),
+    ],
+)
+def test_scenario_spec_errors_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    from ct1_sim.data.scenarios.spec import load_spec
+
     spec = tmp_path / "spec.yaml"
-    spec.write_text("name: s\nfamilies:\n  intersection: 5\n")
-    with pytest.raises(ValueError, match=r"spec.yaml: .*wrong type"):
-        load_spec(spec)
-    spec.write_text("")
-    with pytest.raises(ValueError, match="is empty"):
-        load_spec(spec)
-    spec.write_text("name: s\nfamilies: {intersection: {}}\nclip: {width: 100000}\n")
-    with pytest.raises(ValueError, match=r"spec.yaml: bad clip settings: clip width is 100000; it must be in 16-4096 px"):
-        load_spec(spec)
-    spec.write_text("name: s\nfamilies: {intersection: {}}\nclip: {height: 255.5}\n")
-    with pytest.raises(ValueError, match="clip height must be a whole number"):
+    spec.write_text(text)
+    with pytest.raises(ValueError, match=message):
         load_spec(spec)
 
 
