@@ -66,6 +66,19 @@ def test_frames_are_chunked_per_frame_and_compressed(tmp_path: Path) -> None:
     assert on_disk < clip.frames.nbytes / 4
 
 
+def test_a_damaged_chunk_is_an_error_naming_the_store_and_clip(tmp_path: Path) -> None:
+    store = ClipStore.create(tmp_path / "s.zarr")
+    store.append(make_clip("c0"))
+    chunks = sorted(p for p in (tmp_path / "s.zarr" / "clips" / "c0" / "frames").rglob("*")
+                    if p.is_file() and p.name != "zarr.json")
+    chunks[1].write_bytes(chunks[1].read_bytes()[:5])  # a truncated file, as a killed copy leaves
+    with pytest.raises(ValueError, match=r"s.zarr: clip 'c0' has a damaged 'frames' array .*re-render"):
+        store.read_frames("c0", [1])
+    with pytest.raises(ValueError, match="clip 'c0' has a damaged 'frames' array"):
+        store["c0"]
+    assert store.read_frames("c0", [0]).shape == (1, 24, 32, 3)  # the intact frames still read
+
+
 def test_duplicate_ids_and_bad_input(tmp_path: Path) -> None:
     store = ClipStore.create(tmp_path / "s.zarr")
     store.append(make_clip("same"))

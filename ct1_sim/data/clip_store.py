@@ -138,14 +138,23 @@ class ClipStore:
         attrs = dict(self._group(clip_id).attrs)
         return {**attrs["meta"], "instruction": attrs["instruction"]}
 
+    def _array(self, clip_id: str, name: str, indices: Any = slice(None)) -> np.ndarray:
+        """``clip_id``'s array ``name`` (or some of it); a ``ValueError`` naming the store and clip when its chunks do
+        not decode (a truncated or corrupted file)."""
+        try:
+            return self._group(clip_id)[name][indices]
+        except (RuntimeError, OSError) as err:
+            raise ValueError(f"{self.path}: clip {clip_id!r} has a damaged {name!r} array ({err}); re-render or re-curate "
+                             "that clip (remove its folder first)") from None
+
     def __getitem__(self, clip_id: str) -> Clip:
         g = self._group(clip_id)
         attrs = dict(g.attrs)
         trajectory = self.read_trajectory(clip_id)
-        depth = g["depth"][:] if "depth" in g else None
+        depth = self._array(clip_id, "depth") if "depth" in g else None
         return Clip(
             id=clip_id,
-            frames=g["frames"][:],
+            frames=self._array(clip_id, "frames"),
             trajectory=trajectory,
             instruction=attrs["instruction"],
             meta=dict(attrs["meta"]),
@@ -155,20 +164,22 @@ class ClipStore:
     def read_trajectory(self, clip_id: str) -> CameraTrajectory:
         """Only the camera path of a clip (no frames are read)."""
         g = self._group(clip_id)
-        return CameraTrajectory(
-            c2w=g["c2w"][:], K=g["K"][:], image_size=tuple(g.attrs["image_size"]), timestamps_us=g["timestamps_us"][:]
-        )
+        arrays = {name: self._array(clip_id, name) for name in ("c2w", "K", "timestamps_us")}
+        try:
+            return CameraTrajectory(image_size=tuple(g.attrs["image_size"]), **arrays)
+        except ValueError as err:
+            raise ValueError(f"{self.path}: clip {clip_id!r} holds an invalid camera path ({err})") from None
 
     def read_frames(self, clip_id: str, indices: list[int] | slice = slice(None)) -> np.ndarray:
         """Only some frames ``(N,H,W,3)`` of a clip (reads just their chunks)."""
-        return self._group(clip_id)["frames"][indices]
+        return self._array(clip_id, "frames", indices)
 
     def read_depth(self, clip_id: str, indices: list[int] | slice = slice(None)) -> np.ndarray:
         """Only some depth maps ``(N,H,W)`` float16 (m along the optical axis) of a clip; KeyError when it has none."""
         group = self._group(clip_id)
         if "depth" not in group:
             raise KeyError(f"clip {clip_id!r} has no depth maps; render clips with `ct1-sim scenarios render` to get them")
-        return group["depth"][indices]
+        return self._array(clip_id, "depth", indices)
 
     def split_ids(self, split: str, limit: int | None = None) -> list[str]:
         """Ids of clips whose ``meta['split']`` is ``split`` (sorted; the first ``limit``)."""
