@@ -15,8 +15,9 @@ def pil_to_rgb(image: Image.Image) -> np.ndarray:
     them at 255, which turns a 16-bit frame white."""
     if image.mode.startswith("I") or image.mode == "F":
         grey = np.asarray(image, dtype=np.float64)
-        top = 1.0 if image.mode == "F" and grey.max(initial=0.0) <= 1.0 else 255.0 if grey.max(initial=0.0) <= 255 else 65535.0
-        grey = np.clip(np.rint(grey * (255.0 / top)), 0, 255).astype(np.uint8)
+        peak = grey.max(initial=0.0)
+        full_scale = 1.0 if image.mode == "F" and peak <= 1.0 else 255.0 if peak <= 255 else 65535.0
+        grey = np.clip(np.rint(grey * (255.0 / full_scale)), 0, 255).astype(np.uint8)
         return np.repeat(grey[:, :, None], 3, axis=2)
     return np.asarray(image.convert("RGB"))
 

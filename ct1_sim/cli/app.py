@@ -25,13 +25,16 @@ app = typer.Typer(
 
 F = TypeVar("F", bound=Callable[..., object])
 
-#: Errors that mean "the user's input is wrong": shown as one line, no traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, FileExistsError, KeyError, PermissionError)
+#: Errors that mean "the user's input is wrong": shown as one line, no traceback (file-system errors, OSErrors,
+#: are handled by ``friendly_errors`` before these).
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError)
 
 
-def _path_error(err: OSError) -> str:
-    """One line for a file-system error, naming the path and what to do."""
-    where = err.filename or "the output path"
+def _os_error(err: OSError) -> str:
+    """One line for a file-system error: our own checks' message, or the path and what to do."""
+    where = err.filename
+    if where is None:
+        return str(err)
     if isinstance(err, IsADirectoryError):
         return f"{where} is a folder; give a file path there"
     if isinstance(err, NotADirectoryError):
@@ -40,7 +43,7 @@ def _path_error(err: OSError) -> str:
         return f"{where} already exists as a file; pick another path (or remove it)"
     if isinstance(err, PermissionError):
         return f"no permission to write {where}; pick a folder you can write to"
-    return f"{err.strerror or err} ({where})"
+    return f"{err.strerror or err}: {where}"
 
 
 def friendly_errors(fn: F) -> F:
@@ -54,15 +57,11 @@ def friendly_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, KeyboardInterrupt):
             raise
-        except OSError as err:  # before USER_ERRORS: its file errors are OSErrors too
-            if isinstance(err, FileNotFoundError | FileExistsError | PermissionError) and not err.filename:
-                message = str(err)  # raised by our own checks with a full message
+        except (OSError, *USER_ERRORS) as err:
+            if isinstance(err, OSError):
+                message = _os_error(err)
             else:
-                message = _path_error(err)
-            typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(code=2) from None
-        except USER_ERRORS as err:
-            message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+                message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
             typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
             raise typer.Exit(code=2) from None
         except Exception as err:  # noqa: BLE001 - the CLI never shows a bare traceback

@@ -67,11 +67,11 @@ def predict(
     prediction = world.predict(pixels, instruction, num_samples=samples, seed=seed, speed=speed)
     trajectories, labels = prediction.trajectories, prediction.maneuvers
     out.mkdir(parents=True, exist_ok=True)
-    written = {out / f"sample_{i:02d}{_SUFFIX[format]}" for i in range(len(trajectories))}
-    for i, traj in enumerate(trajectories):
-        write_trajectory(traj, out / f"sample_{i:02d}{_SUFFIX[format]}", format)
-    stale = sorted(p.name for p in out.glob("sample_[0-9][0-9].*")
-                   if p not in written and p.name[len("sample_00"):] in set(_SUFFIX.values()))
+    written = [out / f"sample_{i:02d}{_SUFFIX[format]}" for i in range(len(trajectories))]
+    for traj, path in zip(trajectories, written, strict=True):
+        write_trajectory(traj, path, format)
+    suffixes = set(_SUFFIX.values())
+    stale = sorted(p.name for p in out.glob("sample_[0-9][0-9].*") if p not in written and p.name[len("sample_00"):] in suffixes)
     if stale:
         typer.secho(f"note: {out} still holds {len(stale)} sample file(s) of an earlier run ({', '.join(stale[:4])}"
                     f"{', ...' if len(stale) > 4 else ''}); they are not from this prediction", fg=typer.colors.YELLOW, err=True)

@@ -57,20 +57,15 @@ def curate_nuscenes(
         if started:
             ray.init(address=ray_address, log_to_driver=False) if ray_address else ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
         try:
-            # one actor per worker loads the tables once and is handed the next scene whenever it frees up
+            from ray.util import ActorPool
+
+            # one actor per worker loads the tables once; the pool hands the next scene to whichever is free
             n = min(max(workers, 1), len(names))
             curator = ray.remote(num_cpus=1)(_SceneCurator)
-            actors = [curator.remote(str(dataroot), version, str(store.path), options) for _ in range(n)]
-            todo = list(names)
-            running = {actor.curate.remote(todo.pop(0)): actor for actor in actors if todo}
-            with tqdm(total=len(names), desc=f"curating scenes (ray x{n})", unit="scene") as bar:
-                while running:
-                    (ref,), _ = ray.wait(list(running), num_returns=1)
-                    actor = running.pop(ref)
-                    counts.update(ray.get(ref))
-                    bar.update(1)
-                    if todo:
-                        running[actor.curate.remote(todo.pop(0))] = actor
+            pool = ActorPool([curator.remote(str(dataroot), version, str(store.path), options) for _ in range(n)])
+            for result in tqdm(pool.map_unordered(lambda actor, name: actor.curate.remote(name), names), total=len(names),
+                               desc=f"curating scenes (ray x{n})", unit="scene"):
+                counts.update(result)
         finally:
             if started:
                 ray.shutdown()
