@@ -236,7 +236,7 @@ def test_eval_and_predict_cli_on_a_tiny_trained_model(tmp_path: Path) -> None:
 
 
 def test_mobilenet_weights_are_hash_checked_and_bn_folding_is_exact(tmp_path: Path) -> None:
-    from ct1_sim.trajectory.mobilenet_v2 import fold_batch_norms, load_pretrained_mobilenet_v2
+    from ct1_sim.pretrained.mobilenet_v2 import fold_batch_norms, load_pretrained_mobilenet_v2
 
     fake = tmp_path / "mobilenet_v2.pth"
     fake.write_bytes(b"not the weights")

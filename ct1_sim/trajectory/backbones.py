@@ -21,7 +21,7 @@ from PIL import Image
 from torch import nn
 
 from ct1_sim.rgb_input import as_rgb_array
-from ct1_sim.trajectory.mobilenet_v2 import (
+from ct1_sim.pretrained.mobilenet_v2 import (
     FEATURE_CHANNELS,
     IMAGENET_MEAN,
     IMAGENET_STD,
