@@ -14,7 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov
 from ct1_sim.video import build_pipeline
-from ct1_sim.video.encode import mp4_bytes
+from ct1_sim.media import mp4_bytes
 from ct1_sim.video.loading import load_video_pipeline
 
 REPO = Path(__file__).resolve().parents[1]

@@ -441,7 +441,7 @@ def test_failed_write_keeps_the_old_file(
         raise OSError("disk full")
 
     with monkeypatch.context() as m:
-        m.setattr(f"ct1_sim.formats._text.os.{failing}", boom)
+        m.setattr(f"ct1_sim.atomic_files.os.{failing}", boom)
         with pytest.raises(OSError, match="disk full"):
             write_trajectory(traj, dst, fmt)
     assert dst.read_text() == "precious\n"

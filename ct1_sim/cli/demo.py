@@ -42,7 +42,7 @@ def _model_status() -> dict[str, str]:
 
 def _write_video(sample: Sample, folder: Path, world: WorldModel, predicted: list[CameraTrajectory], seed: int) -> dict[str, object]:
     """Render the medoid sample's future video; write generated.mp4, side_by_side.mp4 and a 4-frame strip PNG."""
-    from ct1_sim.video.encode import write_mp4
+    from ct1_sim.media import write_mp4
     from ct1_sim.viz.side_by_side import side_by_side
     from ct1_sim.world.world_model import medoid_index
 

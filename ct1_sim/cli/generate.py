@@ -28,7 +28,7 @@ def generate(
     """Generate the future video for IMAGE following INSTRUCTION or TRAJECTORY."""
     from ct1_sim.cli.predict import load_image
     from ct1_sim.formats import read_trajectory
-    from ct1_sim.video.encode import write_gif, write_mp4
+    from ct1_sim.media import write_gif, write_mp4
     from ct1_sim.viz.side_by_side import side_by_side
     from ct1_sim.world import WorldModel
 

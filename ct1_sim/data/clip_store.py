@@ -21,8 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
-import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +30,7 @@ import numpy as np
 import zarr
 from zarr.codecs import BloscCodec
 
+from ct1_sim.atomic_files import clean_dead_staging, staged_folder
 from ct1_sim.data.clip import Clip, check_clip_id
 from ct1_sim.geometry import CameraTrajectory
 
@@ -201,20 +200,13 @@ class ClipStore:
             json.dumps(clip.meta)
         except TypeError as err:
             raise ValueError(f"clip meta must be JSON-serialisable: {err}") from None
-        staging = self.path / _STAGING / f"{clip.id}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
         try:
-            self._write_group(staging, clip)
-            try:
-                os.rename(staging, final)
-            except OSError:
-                if final.exists():
-                    if skip_existing:
-                        return False
-                    raise ClipExistsError(f"clip {clip.id!r} was written by another process") from None
-                raise
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+            with staged_folder(final, self.path / _STAGING) as staging:
+                self._write_group(staging, clip)
+        except FileExistsError:
+            if skip_existing:
+                return False
+            raise ClipExistsError(f"clip {clip.id!r} was written by another process") from None
         return True
 
     @staticmethod
@@ -236,31 +228,10 @@ class ClipStore:
 
     def clean_staging(self) -> int:
         """Remove leftovers of writers that died mid-clip (their process is gone). Returns how many."""
-        removed = 0
-        for entry in (self.path / _STAGING).iterdir():
-            if not entry.is_dir():
-                continue
-            try:
-                pid = int(entry.name.rsplit(".", 2)[-2])
-            except (ValueError, IndexError):
-                continue
-            if not _pid_alive(pid):
-                shutil.rmtree(entry, ignore_errors=True)
-                removed += 1
-        return removed
+        return len(clean_dead_staging(self.path / _STAGING))
 
     def __repr__(self) -> str:
         return f"ClipStore({str(self.path)!r}, clips={len(self)})"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 warnings.filterwarnings("ignore", message="Object at .* is not recognized as a component", module="zarr")

@@ -1,14 +1,11 @@
 """Shared helpers for the pose formats: reading text, parsing pose lines with line numbers, checks that
-name the offending line, locating JSON values by line, and atomic writing."""
+name the offending line, and locating JSON values by line."""
 
 from __future__ import annotations
 
 import json
 import logging
 import math
-import os
-import stat
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -236,30 +233,6 @@ def load_json(path: Path, expected: str) -> tuple[object, str]:
             path, f"not valid JSON ({err.msg}, column {err.colno})", f"expected {expected}", line=err.lineno
         ) from None
     return data, text
-
-
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` via a temp file in the same folder and ``os.replace``.
-
-    On any failure the temp file is removed and an existing ``path`` is left as it was. A new file gets
-    the usual umask permissions; a replaced file keeps its mode.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise TrajectoryFormatError(path, "is a folder", "give a file path to write")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if path.exists():
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 class JsonFieldError(ValueError):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ct1_sim.atomic_files import write_text_atomic
 from ct1_sim.formats._text import (
     POSE_LINE,
     check_increasing,
@@ -29,7 +30,6 @@ from ct1_sim.formats._text import (
     read_text,
     w2c_rows,
     w2c_rows_to_c2w,
-    write_atomic,
 )
 from ct1_sim.formats.defaults import DEFAULT_RATE_HZ
 from ct1_sim.formats.errors import TrajectoryFormatError
@@ -105,4 +105,4 @@ def write_ct1(traj: CameraTrajectory, path: str | Path, header: str | None = Non
     intr = fmt(intrinsics_values(traj.K))
     lines = [one_line(header, "header")] if header else []
     lines += [f"{i} {intr} 0.0 0.0 {fmt(row)}" for i, row in enumerate(w2c_rows(traj.c2w))]
-    write_atomic(path, "\n".join(lines) + "\n")
+    write_text_atomic(path, "\n".join(lines) + "\n")

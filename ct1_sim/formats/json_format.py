@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ct1_sim.formats._text import JsonFieldError, json_numbers, line_of, load_json, write_atomic
+from ct1_sim.atomic_files import write_text_atomic
+from ct1_sim.formats._text import JsonFieldError, json_numbers, line_of, load_json
 from ct1_sim.formats.errors import TrajectoryFormatError
 from ct1_sim.geometry import CameraTrajectory, check_image_size, check_intrinsics, check_poses
 
@@ -122,4 +123,4 @@ def write_json(traj: CameraTrajectory, path: str | Path) -> None:
         for k in ("convention", "units", "image_size", "K", "timestamps_us")
     )
     poses = ",\n".join(f"  {json.dumps(p)}" for p in d["c2w"])
-    write_atomic(path, "{\n" + head + ',\n "c2w": [\n' + poses + "\n ]\n}\n")
+    write_text_atomic(path, "{\n" + head + ',\n "c2w": [\n' + poses + "\n ]\n}\n")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ct1_sim.atomic_files import write_text_atomic
 from ct1_sim.formats._text import (
     JsonFieldError,
     check_rate,
@@ -23,7 +24,6 @@ from ct1_sim.formats._text import (
     load_json,
     w2c_rows,
     w2c_rows_to_c2w,
-    write_atomic,
 )
 from ct1_sim.formats.defaults import DEFAULT_HFOV_DEG, DEFAULT_IMAGE_SIZE, DEFAULT_RATE_HZ
 from ct1_sim.formats.errors import TrajectoryFormatError
@@ -94,4 +94,4 @@ def write_motionctrl(traj: CameraTrajectory, path: str | Path) -> None:
     rel = invert_rigid(traj.c2w[0]) @ traj.c2w  # inverse of w2c_i @ c2w_0
     rel[0] = np.eye(4)
     rows = [json.dumps([float(v) for v in row]) for row in w2c_rows(rel)]
-    write_atomic(path, "[\n " + ",\n ".join(rows) + "\n]\n")
+    write_text_atomic(path, "[\n " + ",\n ".join(rows) + "\n]\n")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ct1_sim.atomic_files import write_text_atomic
 from ct1_sim.formats._text import (
     POSE_LINE,
     check_increasing,
@@ -26,7 +27,6 @@ from ct1_sim.formats._text import (
     read_text,
     w2c_rows,
     w2c_rows_to_c2w,
-    write_atomic,
 )
 from ct1_sim.formats.defaults import DEFAULT_IMAGE_SIZE
 from ct1_sim.formats.errors import TrajectoryFormatError
@@ -81,4 +81,4 @@ def write_realestate10k(traj: CameraTrajectory, path: str | Path, url: str | Non
     lines = [one_line(url, "url") if url else DEFAULT_HEADER]
     for ts, row in zip(traj.timestamps_us, w2c_rows(traj.c2w), strict=True):
         lines.append(f"{int(ts)} {intr} 0 0 {fmt(row)}")
-    write_atomic(path, "\n".join(lines) + "\n")
+    write_text_atomic(path, "\n".join(lines) + "\n")

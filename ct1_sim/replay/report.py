@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ct1_sim.atomic_files import write_text_atomic
 from ct1_sim.replay.storage import ReplayOutput, scene_dirname
 
 log = logging.getLogger(__name__)
@@ -182,8 +183,6 @@ def write_report(output: ReplayOutput, scenes: list[str]) -> Path:
         lines += _scene_section(output, s, tables[s], summaries[s])
     lines.append("</body></html>")
     path = root / "report.html"
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, "\n".join(lines))
     log.info("wrote the replay report %s", path)
     return path

@@ -76,7 +76,7 @@ def _png(image: np.ndarray) -> bytes:
 
 def _videos(kf: Keyframe, frames: np.ndarray, fps: float) -> tuple[bytes, bytes]:
     """MP4 bytes of the generated frames and of the true future at the same size and rate."""
-    from ct1_sim.video.encode import mp4_bytes
+    from ct1_sim.media import mp4_bytes
 
     t, h, w, _ = frames.shape
     true = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in kf.frames[:t]])

@@ -21,15 +21,13 @@ import csv
 import json
 import logging
 import math
-import os
 import re
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ct1_sim.atomic_files import atomic_write, clean_dead_staging, staged_folder, write_text_atomic
 from ct1_sim.replay.scene import SceneResult
 from ct1_sim.replay.scoring import METRICS
 from ct1_sim.replay.table import read_table, table_rows, write_table
@@ -78,42 +76,20 @@ class ReplayOutput:
                                  "resume with the same options, or choose a new --out")
         else:
             self.root.mkdir(parents=True, exist_ok=True)
-            _write_text_atomic(meta, json.dumps(run, indent=2))
+            write_text_atomic(meta, json.dumps(run, indent=2))
         (self.root / SCENES).mkdir(exist_ok=True)
-        self._clean_staging()
-
-    def _clean_staging(self) -> None:
-        staging = self.root / STAGING
-        if not staging.is_dir():
-            return
-        from ct1_sim.data.clip_store import _pid_alive
-
-        for entry in staging.iterdir():
-            try:
-                pid = int(entry.name.rsplit(".", 2)[-2])
-            except (ValueError, IndexError):
-                continue
-            if not _pid_alive(pid):
-                log.info("removing %s, left by a replay that was stopped mid-scene", entry)
-                shutil.rmtree(entry, ignore_errors=True)
+        clean_dead_staging(self.root / STAGING)
 
     def write_scene(self, result: SceneResult) -> Path:
-        """Write a scene's results into staging, then move the folder into ``scenes/`` with one rename."""
+        """Write a scene's results into staging, then move the folder into ``scenes/`` with one rename (an earlier
+        result of the scene is replaced)."""
         final = self.scene_dir(result.scene)
-        staging = self.root / STAGING / f"{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-        staging.mkdir(parents=True)
-        try:
+        with staged_folder(final, self.root / STAGING, replace=True) as staging:
             write_table(staging / "keyframes.zarr", result.rows, result.arrays)
             for rel, data in result.files.items():
                 (staging / rel).parent.mkdir(parents=True, exist_ok=True)
                 (staging / rel).write_bytes(data)
             (staging / "summary.json").write_text(json.dumps(_json_safe(result.summary), indent=2))
-            if final.exists():  # a half-finished folder cannot be here (rename is atomic); an old result is replaced
-                shutil.rmtree(final)
-            os.rename(staging, final)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
         return final
 
     def scene_summary(self, scene: str) -> dict[str, Any]:
@@ -141,19 +117,12 @@ class ReplayOutput:
         overall = {k: (float(np.nanmean([r[k] for r in rows])) if rows and np.isfinite([r[k] for r in rows]).any() else None)
                    for k in METRICS}
         summary = {"scenes": per_scene, "overall": {"scenes": len(scenes), "keyframes": len(rows), **overall}}
-        _write_text_atomic(self.root / "summary.json", json.dumps(_json_safe(summary), indent=2))
+        write_text_atomic(self.root / "summary.json", json.dumps(_json_safe(summary), indent=2))
         columns = ["scene", "keyframes", *METRICS]
-        tmp = self.root / "summary.csv.tmp"
-        with tmp.open("w", newline="") as fh:
+        with atomic_write(self.root / "summary.csv") as tmp, tmp.open("x", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(columns)
             for s in per_scene:
                 writer.writerow([s.get(c) if s.get(c) is not None else "" for c in columns])
-        os.replace(tmp, self.root / "summary.csv")
         return summary
 
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -33,7 +33,7 @@ from ct1_sim.service.validation import (
     read_upload,
     unprocessable,
 )
-from ct1_sim.video.encode import mp4_bytes
+from ct1_sim.media import mp4_bytes
 from ct1_sim.world import WorldModel
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Camera-controlled video generation (CT-1 stage 2): depth, forward warping, a conditional denoiser, evaluation.
 
-Names are imported lazily: ``ct1_sim.video.encode`` (MP4/GIF writing) does not pull in diffusers.
+Names are imported lazily, so importing the package does not pull in diffusers (MP4/GIF writing is ``ct1_sim.media``).
 """
 
 from __future__ import annotations

@@ -155,7 +155,7 @@ class TrajectoryFigure:
             raise ValueError(f"--out must end in .png or .mp4, got {path.name}")
         from tqdm import tqdm
 
-        from ct1_sim.video.encode import write_mp4
+        from ct1_sim.media import write_mp4
 
         times = self.samples[0].times_s
         rate = fps or ((len(times) - 1) / times[-1] if len(times) > 1 and times[-1] > 0 else 5.0)

@@ -1,13 +1,13 @@
-"""Write generated frames to MP4 (H.264 via imageio-ffmpeg) and GIF previews, atomically."""
+"""Write frames to MP4 (H.264 via imageio-ffmpeg) and looping GIF previews, atomically."""
 
 from __future__ import annotations
 
-import os
 import tempfile
-import threading
 from pathlib import Path
 
 import numpy as np
+
+from ct1_sim.atomic_files import atomic_write
 
 
 def _check_frames(frames: np.ndarray) -> np.ndarray:
@@ -26,24 +26,16 @@ def _even(frames: np.ndarray) -> np.ndarray:
 
 
 def write_mp4(frames: np.ndarray, path: str | Path, fps: float = 5.0, quality: int = 8) -> Path:
-    """Encode uint8 (T,H,W,3) RGB ``frames`` at ``fps`` frames/s to ``path`` (written to a temp file, then renamed)."""
+    """Encode uint8 (T,H,W,3) RGB ``frames`` at ``fps`` frames/s to ``path`` (atomically; usual permissions)."""
     import imageio.v2 as imageio
 
     frames = _even(_check_frames(frames))
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # a name of our own rather than mkstemp's: mkstemp creates the file 0600, and the video should get the usual
-    # permissions (as the PNGs and GIFs written beside it do)
-    tmp = str(path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.mp4"))
-    try:
-        with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", quality=quality,
+    with atomic_write(path) as tmp:
+        with imageio.get_writer(str(tmp), format="FFMPEG", fps=fps, codec="libx264", quality=quality,
                                 pixelformat="yuv420p", macro_block_size=1) as writer:
             for frame in frames:
                 writer.append_data(frame)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
@@ -55,14 +47,12 @@ def mp4_bytes(frames: np.ndarray, fps: float = 5.0) -> bytes:
 
 
 def write_gif(frames: np.ndarray, path: str | Path, fps: float = 5.0) -> Path:
-    """A looping GIF preview of ``frames`` (atomic write)."""
+    """A looping GIF preview of ``frames`` at ``fps`` frames/s (atomically)."""
     from PIL import Image
 
     frames = _check_frames(frames)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     images = [Image.fromarray(f) for f in frames]
-    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
     return path
