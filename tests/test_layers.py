@@ -37,6 +37,9 @@ LAYERS: dict[str, int] = {
 }
 #: What code inside the package may import from the package root (it lazily exports every layer).
 ROOT_NAMES = {"__version__"}
+#: Packages that know nothing of torch (numpy/scipy only), and the distributions that would bring it in.
+TORCH_FREE = ("geometry", "formats", "metrics")
+TORCH = {"torch", "torchvision", "diffusers", "transformers", "onnxruntime"}
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,12 @@ def _is_module(dotted: str) -> bool:
     """Whether ``ct1_sim.a.b`` names a module or package in the source tree."""
     rel = PACKAGE.parent.joinpath(*dotted.split("."))
     return rel.with_suffix(".py").exists() or (rel / "__init__.py").exists()
+
+
+def imported_modules(tree: ast.AST) -> set[str]:
+    """Every absolute module name an ``import`` or ``from ... import`` in ``tree`` names (any package)."""
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    return names | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and not node.level}
 
 
 def imports_of(path: Path, source: str | None = None) -> list[Import]:
@@ -165,6 +174,13 @@ def all_imports() -> list[Import]:
 def test_every_import_follows_the_layer_map() -> None:
     problems = [problem for imp in all_imports() for problem in violations(imp)]
     assert not problems, "imports against the layer map (ct1_sim/README.md):\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("package", TORCH_FREE)
+def test_numpy_only_packages_import_no_torch(package: str) -> None:
+    for path in sorted((PACKAGE / package).rglob("*.py")):
+        heavy = {name for name in imported_modules(ast.parse(path.read_text(encoding="utf-8"))) if name.split(".")[0] in TORCH}
+        assert not heavy, f"{path.relative_to(PACKAGE.parent)} imports {sorted(heavy)}: `{package}` is numpy/scipy only"
 
 
 def test_every_subpackage_is_in_the_map() -> None:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
-from ct1_sim.geometry import invert_rigid
+from ct1_sim.geometry import invert_rigid, mirror_c2w
 from ct1_sim.metrics import (
     MANEUVERS,
     ade,
@@ -22,8 +22,10 @@ from ct1_sim.metrics import (
     maneuver_compliance,
     min_ade,
     min_fde,
+    psnr,
     rot_err,
     rotation_error_deg,
+    ssim,
     trans_err,
 )
 from tests.conftest import make_trajectory, random_poses
@@ -79,12 +81,6 @@ def braking(v0: float = 8.0, n: int = 16) -> np.ndarray:
     t = np.arange(n) * DT
     a = v0 / 2.0
     return along_z(np.where(t < 2.0, v0 * t - 0.5 * a * t**2, v0 * 2.0 - 0.5 * a * 4.0))
-
-
-def mirror(c2w: np.ndarray) -> np.ndarray:
-    """The same drive reflected left <-> right (x -> -x in world and camera): still proper rotations."""
-    M = np.diag([-1.0, 1.0, 1.0, 1.0])
-    return M @ c2w @ M
 
 
 # --------------------------------------------------------------------------------------------- errors
@@ -375,8 +371,48 @@ def test_maneuver_labels_swap_sides_in_a_mirror_and_ignore_the_world(
     c2w = arc(side, max(total, 1e-3), speed=max(speed, 1e-3))
     got = classify_maneuver(c2w, dt_s=DT)
     assert got in MANEUVERS
-    assert classify_maneuver(mirror(c2w), dt_s=DT) == SWAP.get(got, got)
+    assert classify_maneuver(mirror_c2w(c2w), dt_s=DT) == SWAP.get(got, got)
     world = random_poses(np.random.default_rng(seed), 1)[0]
     assert classify_maneuver(world @ c2w, dt_s=DT) == got
     if got in ("turn_left", "lane_change_left"):
         assert side == "left"
+
+
+# --------------------------------------------------------------------------------------------- image fidelity
+def _ssim_by_windows(a: np.ndarray, b: np.ndarray, max_value: float = 255.0) -> float:
+    """SSIM straight from its definition: for every pixel 5 px from the border, Gaussian-weighted (11x11,
+    sigma 1.5) means, variances and covariance of the window around it, per channel; then the mean."""
+    g = np.exp(-0.5 * (np.arange(-5, 6) / 1.5) ** 2)
+    w = np.outer(g, g) / np.outer(g, g).sum()
+    c1, c2 = (0.01 * max_value) ** 2, (0.03 * max_value) ** 2
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    scores = []
+    for i in range(5, a.shape[0] - 5):
+        for j in range(5, a.shape[1] - 5):
+            for c in range(a.shape[2]):
+                px, py = x[i - 5 : i + 6, j - 5 : j + 6, c], y[i - 5 : i + 6, j - 5 : j + 6, c]
+                mx, my = (w * px).sum(), (w * py).sum()
+                vx, vy = (w * px**2).sum() - mx**2, (w * py**2).sum() - my**2
+                cov = (w * px * py).sum() - mx * my
+                scores.append((2 * mx * my + c1) * (2 * cov + c2) / ((mx**2 + my**2 + c1) * (vx + vy + c2)))
+    return float(np.mean(scores))
+
+
+def test_psnr_and_ssim_reference_values(rng: np.random.Generator) -> None:
+    a = np.full((32, 32, 3), 100, np.uint8)
+    b = a.copy()
+    b[0, 0, 0] = 110  # one pixel off by 10: MSE = 100 / 3072
+    assert psnr(a, b) == pytest.approx(10 * np.log10(255**2 * 3072 / 100))
+    assert ssim(a, a) == pytest.approx(1.0)
+    noisy = np.clip(a + rng.normal(0, 20, a.shape), 0, 255).astype(np.uint8)
+    assert ssim(a, noisy) < 0.5
+    scene = rng.integers(0, 256, (20, 23, 3)).astype(np.uint8)
+    blurred = ((scene.astype(np.int64) + np.roll(scene, 1, axis=1)) // 2).astype(np.uint8)
+    assert ssim(scene, blurred) == pytest.approx(_ssim_by_windows(scene, blurred), rel=1e-5)
+
+
+def test_image_metrics_reject_mismatched_images() -> None:
+    with pytest.raises(ValueError, match="one shape"):
+        psnr(np.zeros((8, 8, 3)), np.zeros((8, 9, 3)))
+    with pytest.raises(ValueError, match="larger than 10x10"):
+        ssim(np.zeros((8, 8, 3)), np.zeros((8, 8, 3)))

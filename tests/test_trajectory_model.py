@@ -13,8 +13,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov
-from ct1_sim.trajectory.augmentation import mirror_c2w, random_crop, swap_left_right
+from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov, mirror_c2w
+from ct1_sim.trajectory.augmentation import random_crop, swap_left_right
 from ct1_sim.trajectory.backbones import MobileNetMiniLMBackbone
 from ct1_sim.trajectory.configuration_ct1 import CT1TrajectoryConfig
 from ct1_sim.trajectory.modeling_ct1 import CT1TrajectoryModel

@@ -1,4 +1,4 @@
-"""Camera geometry: trajectories, rotations, frames, Plücker rays, validation. numpy/scipy only (no torch)."""
+"""Camera geometry: trajectories, rotations, frames, mirroring, Plücker rays, validation. numpy/scipy only (no torch)."""
 
 from ct1_sim.geometry.frames import change_pose_frame, change_sensor_frame, convert_points, frame_rotation
 from ct1_sim.geometry.intrinsics import (
@@ -7,6 +7,7 @@ from ct1_sim.geometry.intrinsics import (
     normalized_intrinsics,
     scale_intrinsics,
 )
+from ct1_sim.geometry.mirror import mirror_c2w
 from ct1_sim.geometry.plucker import plucker_embedding
 from ct1_sim.geometry.rotations import (
     geodesic_angle,
@@ -35,6 +36,7 @@ __all__ = [
     "invert_rigid",
     "matrix_to_quat",
     "matrix_to_rot6d",
+    "mirror_c2w",
     "normalized_intrinsics",
     "plucker_embedding",
     "quat_to_matrix",

@@ -7,6 +7,7 @@ relative to their own first pose. Definitions follow the "Metrics" section of th
 """
 
 from ct1_sim.metrics.camera_control import cam_mc, rot_err, trans_err
+from ct1_sim.metrics.image_fidelity import psnr, ssim
 from ct1_sim.metrics.maneuver import (
     MANEUVERS,
     SPEED_BEHAVIOURS,
@@ -32,8 +33,10 @@ __all__ = [
     "maneuver_compliance",
     "min_ade",
     "min_fde",
+    "psnr",
     "rot_err",
     "rotation_error_deg",
     "speeds_mps",
+    "ssim",
     "trans_err",
 ]

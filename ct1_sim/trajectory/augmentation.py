@@ -3,8 +3,7 @@
 - colour jitter: brightness / contrast / saturation; the geometry is untouched;
 - crop: a random window resized back to the full size, with the pixel intrinsics adjusted to match;
 - horizontal flip: the image mirrored, the trajectory mirrored across the camera's y-z plane
-  (``c2w' = M c2w M``, ``M = diag(-1, 1, 1, 1)`` in OpenCV axes) and "left"/"right" swapped in the instruction
-  and the maneuver label.
+  (:func:`ct1_sim.geometry.mirror_c2w`) and "left"/"right" swapped in the instruction and the maneuver label.
 """
 
 from __future__ import annotations
@@ -20,12 +19,6 @@ _SWAP = {"left": "right", "right": "left", "Left": "Right", "Right": "Left", "LE
 def swap_left_right(text: str) -> str:
     """Swap the words left and right (whole words, case kept): maneuver labels and instructions."""
     return _LR.sub(lambda m: _SWAP[m.group(0)], text)
-
-
-def mirror_c2w(c2w: np.ndarray) -> np.ndarray:
-    """Poses ``(...,4,4)`` of the left-right mirrored world seen by a mirrored camera."""
-    M = np.diag([-1.0, 1.0, 1.0, 1.0])
-    return M @ np.asarray(c2w, dtype=np.float64) @ M
 
 
 def flip_intrinsics(K: np.ndarray, width: int) -> np.ndarray:

@@ -19,8 +19,8 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from ct1_sim.data import ClipStore
-from ct1_sim.geometry import CameraTrajectory
-from ct1_sim.trajectory.augmentation import colour_jitter, mirror_c2w, random_crop, swap_left_right
+from ct1_sim.geometry import CameraTrajectory, mirror_c2w
+from ct1_sim.trajectory.augmentation import colour_jitter, random_crop, swap_left_right
 from ct1_sim.trajectory.backbones import prepare_images
 from ct1_sim.trajectory.pose_tokens import trajectory_to_tokens
 

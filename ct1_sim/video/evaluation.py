@@ -21,9 +21,9 @@ from tqdm import tqdm
 
 from ct1_sim.data import ClipStore
 from ct1_sim.metrics.camera_control import cam_mc, rot_err, trans_err
+from ct1_sim.metrics.image_fidelity import psnr, ssim
 from ct1_sim.video.camera_estimation import estimate_camera_path
 from ct1_sim.video.denoiser import fill_holes
-from ct1_sim.video.image_metrics import psnr, ssim
 from ct1_sim.video.pipeline_ct1_video import CameraControlledVideoPipeline, to_uint8_frames
 from ct1_sim.video.warp import forward_warp
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ct1_sim.data import ClipStore
-from ct1_sim.trajectory.augmentation import mirror_c2w
+from ct1_sim.geometry import mirror_c2w
 
 @dataclass
 class FramePairs:

@@ -26,12 +26,12 @@ from tqdm import tqdm
 
 from ct1_sim.data import ClipStore
 from ct1_sim.devices import init_distributed, resolve_device
+from ct1_sim.metrics.image_fidelity import psnr
 from ct1_sim.schedules import warmup_cosine_lr
 from ct1_sim.trajectory.checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
 from ct1_sim.video.denoiser import WarpDenoiser
 from ct1_sim.video.depth_net import DepthNet, depth_target
 from ct1_sim.video.evaluation import warp_baselines
-from ct1_sim.video.image_metrics import psnr
 from ct1_sim.video.pipeline_ct1_video import CameraControlledVideoPipeline, build_pipeline, relative_plucker, to_uint8_frames
 from ct1_sim.video.samples import draw_pairs
 from ct1_sim.video.warp import forward_warp
