@@ -42,8 +42,8 @@ def preview(
     seed: Annotated[int, typer.Option(help="Base seed.")] = 0,
 ) -> None:
     """A contact sheet: first, middle and last frame of a few clips, with their instructions."""
-    from ct1_sim.data.scenarios.preview import contact_sheet
     from ct1_sim.data.scenarios.spec import load_spec
+    from ct1_sim.viz.scenario_sheet import contact_sheet
 
     contact_sheet(load_spec(spec), clips, out, seed=seed)
     typer.echo(f"wrote {out}")

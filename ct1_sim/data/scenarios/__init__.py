@@ -36,7 +36,6 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "SceneRenderer": "renderer",
     "render_store": "parallel",
     "export_nuscenes": "nuscenes_export",
-    "contact_sheet": "preview",
     "build_samples": "samples",
     "PHRASES": "instructions",
 })

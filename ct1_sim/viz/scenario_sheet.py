@@ -1,4 +1,7 @@
-"""Contact sheets of rendered scenario clips (first / middle / last frame, instruction and label)."""
+"""Contact sheets of rendered scenario clips (first / middle / last frame, instruction and label).
+
+It renders the clips it shows (``ct1_sim.data.scenarios``), so it sits in ``viz``, above ``data``: data never draws.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from PIL import Image, ImageDraw
 from ct1_sim.data.scenarios.generate import make_clip
 from ct1_sim.data.scenarios.renderer import SceneRenderer
 from ct1_sim.data.scenarios.spec import ScenarioSpec
-from ct1_sim.viz import draw_paths
+from ct1_sim.viz.overlay import draw_paths
 
 
 def contact_sheet(spec: ScenarioSpec, rows: int, out: str | Path, seed: int = 0) -> Path:
