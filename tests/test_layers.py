@@ -8,6 +8,9 @@ blocks, ``importlib.import_module("ct1_sim....")`` with a literal name, and the 
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,3 +232,14 @@ def test_the_checker_catches_each_kind_of_import(rel: str, source: str, rule: st
     else:
         assert problems and all(rule in p for p in problems), problems
         assert problems[0].startswith(f"ct1_sim/{rel}:"), problems
+
+
+def test_the_root_exports_every_layer_lazily() -> None:
+    """``import ct1_sim`` imports no subpackage; each exported name resolves to its package's object, and the
+    exports cover every layer that has a public object."""
+    code = ("import sys, ct1_sim; print(sorted(m for m in sys.modules if m.startswith('ct1_sim.')));"
+            "print(sorted({getattr(ct1_sim, n).__module__.split('.')[1] for n in ct1_sim.__all__}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"}).stdout.splitlines()
+    assert out[0] == "['ct1_sim.lazy_exports']"
+    assert ast.literal_eval(out[1]) == sorted(set(LAYERS) - {GROUND, "pretrained", "sim", "cli"})

@@ -21,13 +21,6 @@ def swap_left_right(text: str) -> str:
     return _LR.sub(lambda m: _SWAP[m.group(0)], text)
 
 
-def flip_intrinsics(K: np.ndarray, width: int) -> np.ndarray:
-    """Intrinsics after a horizontal flip of an image ``width`` px wide: ``cx -> W - cx``."""
-    out = np.array(K, dtype=np.float64)
-    out[0, 2] = width - out[0, 2]
-    return out
-
-
 def colour_jitter(image: np.ndarray, rng: np.random.Generator, strength: float = 0.25) -> np.ndarray:
     """Random brightness, contrast and saturation (each ±``strength``) of an RGB uint8 image."""
     x = image.astype(np.float32)

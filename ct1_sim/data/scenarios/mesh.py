@@ -96,17 +96,6 @@ class MeshBuilder:
         q = np.array([[[*ring[i], z0], [*ring[i + 1], z0], [*ring[i + 1], z1], [*ring[i], z1]] for i in range(sides)])
         self.quads(q, colour, material)
 
-    def blob(self, centre: tuple[float, float, float], radius: float, colour, material: int) -> None:
-        """An octahedron-like crown (8 triangles), e.g. a tree's foliage."""
-        c = np.asarray(centre, dtype=np.float64)
-        top, bot = c + [0, 0, radius * 1.2], c - [0, 0, radius * 0.6]
-        ring = [c + radius * np.array([np.cos(a), np.sin(a), 0]) for a in np.linspace(0, 2 * np.pi, 7)[:-1]]
-        tris = []
-        for i in range(6):
-            a, b = ring[i], ring[(i + 1) % 6]
-            tris += [[a, b, top], [b, a, bot]]
-        self.triangles(np.array(tris), colour, material)
-
     def frustum(self, centre: tuple[float, float, float], bottom: tuple[float, float], top: tuple[float, float], height: float,
                 yaw: float, side_colour, side_material: int, top_colour, top_material: int, top_shift: float = 0.0) -> None:
         """A box whose top face (``top`` = length, width) is smaller than its bottom face (a car's cabin, a roof
