@@ -172,3 +172,9 @@ def test_writer_killed_mid_clip_leaves_no_visible_clip(tmp_path: Path) -> None:
     assert reopened.clean_staging() == 1
     assert reopened.append(make_clip("half", seed=9))  # the id is free: a resumed writer can redo it
     assert reopened.ids() == ["done", "half"]
+
+
+def test_importing_the_store_leaves_the_warning_filters_alone() -> None:
+    script = ("import warnings, ct1_sim.data.clip_store; message = 'Object at x is not recognized as a component'; "
+              "assert not [f for f in warnings.filters if f[1] and f[1].match(message)], warnings.filters[0]")
+    subprocess.run([sys.executable, "-c", script], cwd=REPO, check=True, timeout=120)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -232,6 +231,3 @@ class ClipStore:
 
     def __repr__(self) -> str:
         return f"ClipStore({str(self.path)!r}, clips={len(self)})"
-
-
-warnings.filterwarnings("ignore", message="Object at .* is not recognized as a component", module="zarr")
