@@ -25,8 +25,21 @@ def _traj(maneuver: str, speed: float, num_poses: int = 16) -> CameraTrajectory:
     return CameraTrajectory(c2w=arc_path(maneuver, speed, num_poses), K=intrinsics_from_fov(*SIZE, 64.0), image_size=SIZE, timestamps_us=ts)
 
 
+def _near(pixels: np.ndarray, rgb: tuple[int, int, int], tol: int) -> np.ndarray:
+    """``(H,W)`` mask of the pixels within ``tol`` of ``rgb`` in every channel."""
+    return np.abs(pixels[..., :3].astype(int) - np.array(rgb)).max(-1) <= tol
+
+
 def _has_colour(pixels: np.ndarray, rgb: tuple[int, int, int], tol: int = 12, min_pixels: int = 30) -> bool:
-    return int((np.abs(pixels[..., :3].astype(int) - np.array(rgb)).max(-1) <= tol).sum()) >= min_pixels
+    return int(_near(pixels, rgb, tol).sum()) >= min_pixels
+
+
+def _dense_box(mask: np.ndarray) -> tuple[slice, slice]:
+    """The box (rows, columns) of a solid region of a mask: the rows and columns holding more than half as many of
+    its pixels as the densest one (stray matches elsewhere, such as in a legend, fall outside)."""
+    rows = np.flatnonzero(mask.sum(1) > 0.5 * mask.sum(1).max())
+    cols = np.flatnonzero(mask.sum(0) > 0.5 * mask.sum(0).max())
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
 def test_frustum_geometry() -> None:
@@ -60,7 +73,10 @@ def test_viz_png_with_truth_and_image(tmp_path: Path) -> None:
     for rgb in PALETTE[:3]:  # one colour per sample
         assert _has_colour(pixels, rgb), rgb
     assert not _has_colour(pixels, PALETTE[3])  # ... and no fourth sample
-    assert _has_colour(pixels[:, pixels.shape[1] * 2 // 3 :], (255, 255, 255), tol=20)  # the truth in the image panel
+    # the truth, white dashed, inside the drawn camera image (found by its two greys; the figure around it is white)
+    image_panel = pixels[:, pixels.shape[1] * 2 // 3 :]
+    inside = image_panel[_dense_box(_near(image_panel, (90, 90, 90), 2) | _near(image_panel, (60, 60, 60), 2))]
+    assert _has_colour(inside, (255, 255, 255), tol=20)
 
 
 def test_viz_mp4_animates(tmp_path: Path) -> None:
@@ -93,5 +109,11 @@ def test_keyframe_panel_draws_samples_and_truth() -> None:
     assert panel.shape == (180, 320 + 180, 3)
     for rgb in PALETTE[:2]:
         assert _has_colour(panel, rgb, min_pixels=10)
-    assert _has_colour(panel[:, 320:], (0, 0, 0), tol=30, min_pixels=10)  # the truth, black dashed in the top view
+    assert _has_colour(panel[:, :320], (255, 255, 255), tol=20, min_pixels=10)  # the truth, white dashed in the image
+    # the truth, black dashed in the top view: the camera triangle is grey 30 and the text grey 80, so pixels darker
+    # than 15 are the truth's; turning left, they run from the camera (bottom centre) up the left half
+    top = panel[:, 320:]
+    rows, cols = np.nonzero(_near(top, (0, 0, 0), 15))
+    assert len(rows) >= 20
+    assert cols.mean() < top.shape[1] / 2 and rows.max() - rows.min() > top.shape[0] / 3
 
