@@ -15,7 +15,7 @@ from ct1_sim.cli.predict import load_image
 from ct1_sim.data.samples import SAMPLES_DIR, load_samples
 from ct1_sim.formats import write_trajectory
 from ct1_sim.geometry import CameraTrajectory
-from tests.test_service_robustness import pixel_bomb_png
+from tests.image_helpers import pixel_bomb_png
 
 SAMPLE = load_samples()[0]
 IMAGE = str(SAMPLES_DIR / f"{SAMPLE.name}.png")

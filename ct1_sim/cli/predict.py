@@ -13,30 +13,11 @@ from ct1_sim.paths import TRAJECTORY_MODEL, default_model_dir
 _SUFFIX = {"json": ".json", "ct1": ".txt", "realestate10k": ".txt", "motionctrl": ".json"}
 
 
-#: Largest image file the CLI decodes (pixels): 8K frames fit; a "pixel bomb" header is refused before decoding.
-MAX_IMAGE_PIXELS = 8192 * 8192
-
-
 def load_image(path: Path) -> np.ndarray:
-    """RGB uint8 pixels of an image file, with a clear error for anything that is not an image."""
-    from PIL import Image, UnidentifiedImageError
+    """RGB uint8 pixels of an image file (JPEG or PNG), with a clear error for anything that is not one."""
+    from ct1_sim.rgb_input import decode_image
 
-    from ct1_sim.rgb_input import pil_to_rgb
-
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder; give an image file (JPEG or PNG)")
-    if not path.is_file():
-        raise FileNotFoundError(f"no image at {path}")
-    too_big = f"over the {MAX_IMAGE_PIXELS // 10**6} Mpx limit; give a camera frame"
-    try:
-        with Image.open(path) as im:
-            if im.width * im.height > MAX_IMAGE_PIXELS:
-                raise ValueError(f"{path} is {im.width}x{im.height} px, {too_big}")
-            return pil_to_rgb(im)
-    except Image.DecompressionBombError:  # Pillow refuses far larger headers in open() itself
-        raise ValueError(f"{path} claims a size {too_big}") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        raise ValueError(f"{path} is not a readable image ({err}); give a JPEG or PNG") from None
+    return decode_image(path)
 
 
 def predict(

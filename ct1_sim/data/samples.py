@@ -8,9 +8,9 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from ct1_sim.geometry import CameraTrajectory
+from ct1_sim.rgb_input import decode_image
 
 SAMPLES_DIR = Path(str(resources.files("ct1_sim") / "assets" / "samples"))
 
@@ -40,7 +40,7 @@ def load_samples(folder: Path = SAMPLES_DIR) -> list[Sample]:
         raise FileNotFoundError(f"no demo samples at {folder} (missing samples.json); reinstall ct1-sim")
     samples = []
     for entry in json.loads(index.read_text()):
-        image = np.asarray(Image.open(folder / entry["file"]).convert("RGB"))
+        image = decode_image(folder / entry["file"])
         traj_file = entry.get("trajectory")
         samples.append(
             Sample(

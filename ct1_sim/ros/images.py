@@ -13,14 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from ct1_sim.rgb_input import pil_to_rgb
+from ct1_sim.rgb_input import ImageDecodeError, decode_image
 from ct1_sim.ros.messages import header
 
 #: Declared formats the bridge decodes (the part of ``format`` after ';' for ``image_transport`` strings such as
 #: ``"bgr8; jpeg compressed bgr8"``).
 SUPPORTED_FORMATS = ("jpeg", "png")
-#: Largest image accepted (pixels), against decompression bombs.
-MAX_PIXELS = 4096 * 4096
 
 
 class ImageMessageError(ValueError):
@@ -59,10 +57,8 @@ def decode_compressed_image(msg: Mapping[str, Any]) -> np.ndarray:
     """RGB uint8 ``(H, W, 3)`` pixels of a CompressedImage message dict (JPEG or PNG).
 
     Raises :class:`ImageMessageError` naming the problem: an unsupported or mismatching ``format``, bad base64,
-    empty, truncated or corrupt data, or an image over :data:`MAX_PIXELS`.
+    empty, truncated or corrupt data, or an image over :data:`ct1_sim.rgb_input.MAX_IMAGE_PIXELS`.
     """
-    from PIL import Image, UnidentifiedImageError
-
     if not isinstance(msg, Mapping):
         raise ImageMessageError(f"expected a sensor_msgs/msg/CompressedImage object, got {type(msg).__name__}")
     declared = _declared_format(msg.get("format"))
@@ -70,19 +66,10 @@ def decode_compressed_image(msg: Mapping[str, Any]) -> np.ndarray:
     if not data:
         raise ImageMessageError("CompressedImage.data is empty")
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            actual = (im.format or "").lower()
-            if actual != declared:
-                raise ImageMessageError(f"CompressedImage.format says {declared!r} but the data is {actual or 'unknown'!r}")
-            if im.width * im.height > MAX_PIXELS:
-                raise ImageMessageError(f"image is {im.width}x{im.height}; at most {MAX_PIXELS} pixels are accepted")
-            im.load()  # full decode: a truncated file fails here, not later in the model
-            rgb = pil_to_rgb(im)
-    except ImageMessageError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        raise ImageMessageError(f"cannot decode {declared} data ({len(data)} bytes): {err}") from None
-    return rgb
+        return decode_image(data, name=f"CompressedImage.data ({len(data)} bytes; format says {declared!r})",
+                            formats=(declared.upper(),))
+    except ImageDecodeError as err:
+        raise ImageMessageError(str(err)) from None
 
 
 def encode_compressed_image(rgb: np.ndarray, stamp_ns: int, frame_id: str, fmt: str = "jpeg", quality: int = 90) -> dict[str, Any]:

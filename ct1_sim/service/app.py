@@ -19,6 +19,7 @@ from starlette.routing import Match
 
 from ct1_sim import __version__
 from ct1_sim.formats.json_format import trajectory_to_dict
+from ct1_sim.media import mp4_bytes
 from ct1_sim.service.body_limit import BodySizeLimit
 from ct1_sim.service.batcher import Overloaded, TrajectoryBatcher, TrajectoryQuery
 from ct1_sim.service.jobs import Job, JobQueue, QueueFull
@@ -28,12 +29,11 @@ from ct1_sim.service.validation import (
     check_instruction,
     check_int,
     check_speed,
-    decode_image,
+    decode_upload,
     parse_trajectory,
     read_upload,
     unprocessable,
 )
-from ct1_sim.media import mp4_bytes
 from ct1_sim.world import WorldModel
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
             check_int(seed, "seed", 0, MAX_SEED)
         speed = check_speed(speed)
         data = await read_upload(image, "image", settings.max_upload_bytes)
-        pixels = await run_in_threadpool(decode_image, data, "image", settings.max_image_pixels)  # off the event loop
+        pixels = await run_in_threadpool(decode_upload, data, "image")  # off the event loop
         try:
             prediction = await batcher.submit(TrajectoryQuery(pixels, text, samples, seed, speed))
         except Overloaded as err:
@@ -171,7 +171,7 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
         check_int(num_frames, "num_frames", 2, settings.max_frames)
         speed = check_speed(speed)
         data = await read_upload(image, "image", settings.max_upload_bytes)
-        pixels = await run_in_threadpool(decode_image, data, "image", settings.max_image_pixels)  # off the event loop
+        pixels = await run_in_threadpool(decode_upload, data, "image")  # off the event loop
         if trajectory is not None:
             target: Any = parse_trajectory(await read_upload(trajectory, "trajectory", settings.max_upload_bytes), format)
         else:

@@ -14,7 +14,8 @@ class ServiceSettings:
     the batcher waits for more requests once one is queued (0: no wait; requests that queued while the model was
     busy are still batched). ``max_jobs``: rollout jobs queued or running (429 above).
     ``max_pending``: trajectory requests queued or being answered (429 above, so a burst cannot pile up without
-    bound). ``max_image_pixels``: largest decoded image (width x height).
+    bound). Uploaded images are decoded under the one pixel limit of every entry point,
+    :data:`ct1_sim.rgb_input.MAX_IMAGE_PIXELS`.
     """
 
     token: str | None = None
@@ -24,12 +25,11 @@ class ServiceSettings:
     batch_window_ms: float = 0.0
     max_jobs: int = 8
     max_pending: int = 64
-    max_image_pixels: int = 4096 * 4096
     max_frames: int = 64
     keep_finished_jobs: int = 64
 
     def __post_init__(self) -> None:
-        for name in ("max_upload_bytes", "max_samples", "max_batch", "max_jobs", "max_pending", "max_image_pixels", "max_frames"):
+        for name in ("max_upload_bytes", "max_samples", "max_batch", "max_jobs", "max_pending", "max_frames"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.batch_window_ms < 0:

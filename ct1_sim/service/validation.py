@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import math
 import tempfile
 from pathlib import Path
 
 import numpy as np
 from fastapi import HTTPException, UploadFile
-from PIL import Image, UnidentifiedImageError
 
 from ct1_sim.formats import FORMATS, read_trajectory
 from ct1_sim.geometry import CameraTrajectory
-from ct1_sim.rgb_input import pil_to_rgb
+from ct1_sim.rgb_input import ImageDecodeError, decode_image
 
 
 def unprocessable(field: str, message: str) -> HTTPException:
@@ -31,21 +29,12 @@ async def read_upload(upload: UploadFile, field: str, limit: int) -> bytes:
     return data
 
 
-def decode_image(data: bytes, field: str, max_pixels: int) -> np.ndarray:
-    """RGB uint8 ``(H,W,3)`` from JPEG/PNG bytes, or 422 naming the problem."""
+def decode_upload(data: bytes, field: str) -> np.ndarray:
+    """RGB uint8 ``(H,W,3)`` from uploaded JPEG/PNG bytes, or 422 naming the problem."""
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            if im.format not in ("JPEG", "PNG"):
-                raise unprocessable(field, f"expected a JPEG or PNG image, got {im.format}")
-            if im.width * im.height > max_pixels:
-                raise unprocessable(field, f"image is {im.width}x{im.height}; at most {max_pixels} pixels are accepted")
-            if min(im.width, im.height) < 16:
-                raise unprocessable(field, f"image is {im.width}x{im.height}; at least 16x16 is needed")
-            return pil_to_rgb(im)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as err:
-        if isinstance(err, HTTPException):
-            raise
-        raise unprocessable(field, f"not a readable JPEG or PNG image ({err.__class__.__name__}: {err})") from None
+        return decode_image(data, name="the upload", min_side=16)
+    except ImageDecodeError as err:
+        raise unprocessable(field, str(err)) from None
 
 
 def check_instruction(text: str | None, field: str = "instruction") -> str:

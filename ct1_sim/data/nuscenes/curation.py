@@ -24,6 +24,7 @@ from ct1_sim.data.clip import Clip
 from ct1_sim.data.nuscenes.reader import NuScenesReader, SceneCamera
 from ct1_sim.data.scenarios.instructions import PHRASES
 from ct1_sim.geometry import geodesic_angle
+from ct1_sim.rgb_input import decode_image
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +72,11 @@ def _speed_at(cam: SceneCamera, k: int) -> float:
 
 
 def _load(path: Path, size: tuple[int, int] | None) -> np.ndarray:
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        if size is not None and im.size != size:
-            im = im.resize(size, Image.BILINEAR)
-        return np.asarray(im)
+    """RGB uint8 pixels of a camera frame, resized to ``size (W,H)`` px when given."""
+    rgb = decode_image(path)
+    if size is not None and (rgb.shape[1], rgb.shape[0]) != size:
+        rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.BILINEAR))
+    return rgb
 
 
 def curate_scene(
