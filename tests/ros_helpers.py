@@ -23,24 +23,13 @@ import roslibpy
 
 from ct1_sim.ros import contract as c
 from tests.service_helpers import free_port
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 LAUNCHER = REPO / "launch" / "local-rosbridge"
 T = TypeVar("T")
 
-__all__ = ["BridgeProcess", "LocalRosbridge", "RosClient", "free_port", "image_message", "wait_for"]
-
-
-def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
-    """Poll ``predicate`` until it returns something truthy (returned); ``TimeoutError`` naming ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
+__all__ = ["BridgeProcess", "LocalRosbridge", "RosClient", "free_port", "image_message"]
 
 
 def _port_open(port: int) -> bool:

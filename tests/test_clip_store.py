@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import pytest
 
 from ct1_sim.data import Clip, ClipExistsError, ClipStore
 from tests.conftest import make_trajectory, random_poses
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -158,11 +158,8 @@ def test_writer_killed_mid_clip_leaves_no_visible_clip(tmp_path: Path) -> None:
     store.append(make_clip("done"))
     ready = tmp_path / "ready"
     proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER.format(repo=str(REPO), store=path, ready=str(ready))])
-    deadline = time.monotonic() + 60
-    while not ready.exists():
-        assert proc.poll() is None, "writer exited early"
-        assert time.monotonic() < deadline, "writer never reached the middle of its clip"
-        time.sleep(0.05)
+    wait_for(lambda: ready.exists() or proc.poll() is not None, 60, "the writer to reach the middle of its clip")
+    assert proc.poll() is None, "writer exited early"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
 

@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,7 @@ from ct1_sim.world.world_model import Prediction, Rollout, WorldModel
 from tests.chromium_check import check_page, chromium_binary
 from tests.nuscenes_fixture import CAM_ROTATION, CAM_TRANSLATION, VERSION, write_fixture
 from tests.toy_clips import arc_path, make_toy_store
+from tests.waiting import wait_for
 
 RATE_HZ, NUM_POSES = 5.0, 16
 
@@ -177,19 +178,54 @@ def test_ray_workers_give_the_same_results(nuscenes_root, model_run: Path, tmp_p
         assert np.array_equal(a, b), scene
 
 
+#: ``ct1-sim replay ARGS`` in which the second scene hangs at its second keyframe, after writing ``ready``: the
+#: test kills the process there, in the middle of scene-0002 with scene-0001 finished.
+KILLED_REPLAY = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import ct1_sim.replay.runner as runner
+    from ct1_sim.cli.app import main
+    original = runner.replay_scene
+
+    class HangsAtSecondKeyframe:
+        def __init__(self, world):
+            self.world, self.calls = world, 0
+        def __getattr__(self, name):
+            return getattr(self.world, name)
+        def predict(self, *args, **kwargs):
+            self.calls += 1
+            if self.calls == 2:
+                Path({ready!r}).write_text("x")  # tell the test, then wait to be killed
+                time.sleep(600)
+            return self.world.predict(*args, **kwargs)
+
+    def second_scene_hangs(world, source, scene, settings):
+        return original(HangsAtSecondKeyframe(world) if scene == "scene-0002" else world, source, scene, settings)
+
+    runner.replay_scene = second_scene_hangs
+    sys.argv = ["ct1-sim", *{args!r}]
+    main()
+    """
+)
+
+
 def test_killed_replay_resumes_without_redoing_finished_scenes(nuscenes_root, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    cli = [str(Path(sys.executable).with_name("ct1-sim")), "replay", "--dataroot", str(nuscenes_root[0]), "--version", VERSION,
-           "--out", str(out), "--samples", "2", "--predictor", "constant-velocity", "--no-report"]
+    out, ready = tmp_path / "out", tmp_path / "ready"
+    args = ["replay", "--dataroot", str(nuscenes_root[0]), "--version", VERSION, "--out", str(out), "--samples", "2",
+            "--predictor", "constant-velocity", "--no-report"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cli, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    first, second = out / "scenes" / "scene-0001" / "summary.json", out / "scenes" / "scene-0002" / "summary.json"
-    deadline = time.monotonic() + 120
-    while not first.is_file() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
+    log = tmp_path / "killed.log"
+    with log.open("w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-c", KILLED_REPLAY.format(ready=str(ready), args=args)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=stderr)
+    wait_for(lambda: ready.exists() or proc.poll() is not None, 120, "the replay to reach scene-0002's second keyframe")
+    assert proc.poll() is None, f"the replay exited early: {log.read_text()[-2000:]}"
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert first.is_file() and not second.is_file(), "the kill should land while the second scene runs"
+    proc.wait(timeout=30)
+    first, second = out / "scenes" / "scene-0001" / "summary.json", out / "scenes" / "scene-0002" / "summary.json"
+    assert first.is_file() and not second.is_file()
+    cli = [str(Path(sys.executable).with_name("ct1-sim")), *args]
     before = first.stat()
     again = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-2000:]

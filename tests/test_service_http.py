@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
+from PIL import Image
 
 from ct1_sim.data.samples import load_samples
 from ct1_sim.formats.json_format import trajectory_from_dict
 from ct1_sim.paths import TRAJECTORY_MODEL, VIDEO_MODEL, default_model_dir
 from ct1_sim.service import ServiceSettings, create_app
 from ct1_sim.world import WorldModel
-from tests.image_helpers import png_bytes
 from tests.service_helpers import running_server
 from tests.video_helpers import read_video
+from tests.waiting import wait_for
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -35,6 +36,12 @@ def server(world: WorldModel):  # noqa: ANN201
     settings = ServiceSettings(token=TOKEN, max_upload_bytes=2 * 1024 * 1024, max_jobs=2, batch_window_ms=20)
     with running_server(create_app(world, settings)) as url:
         yield url
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 SAMPLE = load_samples()[0]
@@ -109,11 +116,12 @@ def test_rollout_without_video_model_fails_cleanly_and_nan_trajectory_is_422(ser
     r = requests.post(f"{server}/v1/rollouts", data={"instruction": "turn left"}, files=files, headers=AUTH, timeout=60)
     assert r.status_code == 202, r.text
     job = r.json()["id"]
-    for _ in range(600):
+
+    def finished() -> dict | None:
         status = requests.get(f"{server}/v1/jobs/{job}", headers=AUTH, timeout=10).json()
-        if status["status"] in ("done", "failed"):
-            break
-        time.sleep(0.1)
+        return status if status["status"] in ("done", "failed") else None
+
+    status = wait_for(finished, 60, f"job {job} to finish")
     assert status["status"] == "failed" and "no video model" in status["error"]
     assert requests.get(f"{server}/v1/jobs/{job}/video.mp4", headers=AUTH, timeout=10).status_code == 409
     bad = json.dumps({"c2w": [[[float("nan")] * 4] * 4] * 2, "K": [[100, 0, 50], [0, 100, 50], [0, 0, 1]],
@@ -142,12 +150,13 @@ def test_rollout_job_with_the_shipped_video_model(tmp_path: Path) -> None:
         assert busy.status_code == 429  # the single job slot is taken
         job = r.json()["id"]
         progress = []
-        for _ in range(1200):
+
+        def finished() -> dict | None:
             status = requests.get(f"{url}/v1/jobs/{job}", timeout=10).json()
             progress.append(status["progress"])
-            if status["status"] in ("done", "failed"):
-                break
-            time.sleep(0.05)
+            return status if status["status"] in ("done", "failed") else None
+
+        status = wait_for(finished, 120, f"job {job} to finish")
         assert status["status"] == "done", status
         assert progress == sorted(progress) and status["result"]["frames"] == 8
         video = requests.get(f"{url}/v1/jobs/{job}/video.mp4", timeout=10)

@@ -5,8 +5,10 @@ and rollout jobs (rendered by a clearly named test double of the video model) se
 from __future__ import annotations
 
 import asyncio
+import io
+import struct
 import threading
-import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 import requests
+from PIL import Image
 
 from ct1_sim.data.samples import load_samples
 from ct1_sim.formats import write_json
@@ -22,10 +25,16 @@ from ct1_sim.formats.json_format import trajectory_from_dict
 from ct1_sim.service import ServiceSettings, create_app
 from ct1_sim.service.batcher import TrajectoryBatcher, TrajectoryQuery
 from ct1_sim.world import WorldModel
-from tests.image_helpers import pixel_bomb_png, png_bytes
 from tests.service_helpers import running_server
+from tests.waiting import wait_for
 
 SAMPLE = load_samples()[0]
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def count_frames(path: Path) -> int:
@@ -38,6 +47,16 @@ def count_frames(path: Path) -> int:
         count += 1
     capture.release()
     return count
+
+
+def pixel_bomb_png(width: int = 30000, height: int = 30000) -> bytes:
+    """A 60-byte PNG whose header claims ``width`` x ``height`` RGB pixels (no real pixel data)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
 class GradientFramesTestDoubleVideoModel:
@@ -83,13 +102,13 @@ def post_trajectories(url: str, image: bytes | None = None, **fields: object) ->
 
 
 def wait_for_job(url: str, job_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    """The job's status once it is done or failed."""
+
+    def finished() -> dict[str, Any] | None:
         status = requests.get(f"{url}/v1/jobs/{job_id}", timeout=10).json()
-        if status["status"] in ("done", "failed"):
-            return status
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish in {timeout_s} s: {status}")
+        return status if status["status"] in ("done", "failed") else None
+
+    return wait_for(finished, timeout_s, f"job {job_id} to finish")
 
 
 def test_a_bad_query_in_a_micro_batch_fails_only_itself(world: WorldModel) -> None:
@@ -209,12 +228,6 @@ def test_default_settings_batch_the_requests_that_queued_while_the_model_was_bus
     with running_server(app) as url:
         batcher = app.state.batcher
 
-        def wait_until(condition, what: str) -> None:  # noqa: ANN001
-            deadline = time.monotonic() + 60
-            while not condition() and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert condition(), f"timed out waiting until {what}"
-
         results: dict[int, requests.Response] = {}
 
         def post(seed: int) -> threading.Thread:
@@ -225,9 +238,9 @@ def test_default_settings_batch_the_requests_that_queued_while_the_model_was_bus
         batches_before = batcher.batches
         with world.trajectory_lock:  # hold the model: the first request is taken and waits on it
             threads = [post(0)]
-            wait_until(lambda: batcher.pending == 1 and batcher.queued == 0, "the first request is being answered")
+            wait_for(lambda: batcher.pending == 1 and batcher.queued == 0, 60, "the first request to be taken", interval=0.01)
             threads += [post(seed) for seed in (1, 2, 3, 4)]
-            wait_until(lambda: batcher.queued == 4, "four more requests are queued")
+            wait_for(lambda: batcher.queued == 4, 60, "four more requests to queue", interval=0.01)
         for thread in threads:
             thread.join(timeout=120)
         assert sorted(r.status_code for r in results.values()) == [200] * 5
@@ -248,9 +261,7 @@ def test_pending_trajectory_requests_are_capped_with_429(world: WorldModel) -> N
             threads = [threading.Thread(target=lambda: results.append(post_trajectories(url))) for _ in range(2)]
             for t in threads:
                 t.start()
-            deadline = time.monotonic() + 30
-            while batcher.pending < 2 and time.monotonic() < deadline:
-                time.sleep(0.02)
+            wait_for(lambda: batcher.pending >= 2, 30, "both requests to be admitted")
             assert batcher.pending == 2
             refused = post_trajectories(url)
             assert refused.status_code == 429 and "limit 2" in refused.text and "retry" in refused.text
