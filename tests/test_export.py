@@ -32,10 +32,10 @@ def test_cli_export_reads_back_equal(target: str, trajectory, tmp_path: Path) ->
         assert (tmp_path / "out" / "traj.txt").read_text().split("\n")[0].startswith("#")  # line 1: the title line
         assert back.allclose(trajectory, atol=1e-9)
     elif target == "ct1":
-        back = read_ct1(tmp_path / "out" / "traj.txt", image_size=SIZE, rate_hz=5.0)
+        back = read_ct1(tmp_path / "out" / "traj.ct1.txt", image_size=SIZE, rate_hz=5.0)
         assert back.allclose(trajectory, atol=1e-9)
     else:
-        back = read_motionctrl(tmp_path / "out" / "traj.json", image_size=SIZE, rate_hz=5.0)
+        back = read_motionctrl(tmp_path / "out" / "traj.motionctrl.json", image_size=SIZE, rate_hz=5.0)
         # MotionCtrl stores poses relative to frame 0 and no intrinsics
         assert np.allclose(back.c2w, trajectory.relative_to_first().c2w, atol=1e-9)
         assert np.array_equal(back.timestamps_us, trajectory.timestamps_us)

@@ -22,14 +22,12 @@ from PIL import Image
 from tqdm import tqdm
 
 from ct1_sim.data.samples import Sample, load_samples
-from ct1_sim.formats import FORMATS, read_trajectory, write_trajectory
+from ct1_sim.formats import FORMAT_SUFFIXES, FORMATS, read_trajectory, write_trajectory
 from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.metrics import classify_maneuver
 from ct1_sim.paths import TRAJECTORY_MODEL, VIDEO_MODEL, default_model_dir
 from ct1_sim.viz import draw_paths, plot_birds_eye
 from ct1_sim.world import WorldModel
-
-_EXTENSIONS = {"realestate10k": ".txt", "ct1": ".ct1.txt", "motionctrl": ".motionctrl.json", "json": ".json"}
 
 
 def _model_status() -> dict[str, str]:
@@ -60,7 +58,7 @@ def _write_formats(traj: CameraTrajectory, folder: Path) -> dict[str, str]:
     written = {}
     reference = traj.relative_to_first()
     for fmt in FORMATS:
-        path = folder / f"trajectory{_EXTENSIONS[fmt]}"
+        path = folder / f"trajectory{FORMAT_SUFFIXES[fmt]}"
         write_trajectory(traj, path, fmt)
         back = read_trajectory(path, fmt, image_size=traj.image_size, rate_hz=5.0).relative_to_first()
         if not np.allclose(back.c2w, reference.c2w, atol=1e-6):

@@ -10,9 +10,6 @@ import typer
 
 from ct1_sim.paths import TRAJECTORY_MODEL, default_model_dir
 
-_SUFFIX = {"json": ".json", "ct1": ".txt", "realestate10k": ".txt", "motionctrl": ".json"}
-
-
 def load_image(path: Path) -> np.ndarray:
     """RGB uint8 pixels of an image file (JPEG or PNG), with a clear error for anything that is not one."""
     from ct1_sim.rgb_input import decode_image
@@ -34,7 +31,7 @@ def predict(
     """Predict K camera trajectories for IMAGE and INSTRUCTION."""
     from PIL import Image
 
-    from ct1_sim.formats import FORMATS, write_trajectory
+    from ct1_sim.formats import FORMAT_SUFFIXES, FORMATS, write_trajectory
     from ct1_sim.trajectory import CT1TrajectoryModel
     from ct1_sim.viz import draw_paths, plot_birds_eye
     from ct1_sim.world import WorldModel
@@ -48,10 +45,10 @@ def predict(
     prediction = world.predict(pixels, instruction, num_samples=samples, seed=seed, speed=speed)
     trajectories, labels = prediction.trajectories, prediction.maneuvers
     out.mkdir(parents=True, exist_ok=True)
-    written = [out / f"sample_{i:02d}{_SUFFIX[format]}" for i in range(len(trajectories))]
+    written = [out / f"sample_{i:02d}{FORMAT_SUFFIXES[format]}" for i in range(len(trajectories))]
     for traj, path in zip(trajectories, written, strict=True):
         write_trajectory(traj, path, format)
-    suffixes = set(_SUFFIX.values())
+    suffixes = set(FORMAT_SUFFIXES.values())
     stale = sorted(p.name for p in out.glob("sample_[0-9][0-9].*") if p not in written and p.name[len("sample_00"):] in suffixes)
     if stale:
         typer.secho(f"note: {out} still holds {len(stale)} sample file(s) of an earlier run ({', '.join(stale[:4])}"

@@ -23,6 +23,9 @@ from ct1_sim.geometry import CameraTrajectory
 log = logging.getLogger(__name__)
 
 FORMATS = ("realestate10k", "ct1", "motionctrl", "json")
+#: The file suffix of each format, one per format so that files of several formats share a folder and a stem
+#: (``sample_00.json``, ``sample_00.ct1.txt``). Readers do not rely on it: :func:`guess_format` reads the content.
+FORMAT_SUFFIXES = {"realestate10k": ".txt", "ct1": ".ct1.txt", "motionctrl": ".motionctrl.json", "json": ".json"}
 
 #: A pixel focal length is larger than this; a normalised one (fx / W) is not (hfov > ~14 deg).
 _PIXEL_FX = 4.0
@@ -125,6 +128,7 @@ __all__ = [
     "DEFAULT_IMAGE_SIZE",
     "DEFAULT_RATE_HZ",
     "FORMATS",
+    "FORMAT_SUFFIXES",
     "TrajectoryFormatError",
     "check_format",
     "convert_trajectory_file",

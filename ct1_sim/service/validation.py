@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from fastapi import HTTPException, UploadFile
 
-from ct1_sim.formats import FORMATS, read_trajectory
+from ct1_sim.formats import FORMAT_SUFFIXES, FORMATS, read_trajectory
 from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.rgb_input import ImageDecodeError, decode_image
 
@@ -63,9 +63,8 @@ def parse_trajectory(data: bytes, fmt: str, field: str = "trajectory") -> Camera
     """A trajectory from uploaded pose-file bytes in ``fmt`` (the project's readers, no unpickling)."""
     if fmt not in FORMATS:
         raise unprocessable("format", f"unknown pose format {fmt!r}; use one of {', '.join(FORMATS)}")
-    suffix = ".json" if fmt in ("json", "motionctrl") else ".txt"
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
+        path = Path(tmp) / f"upload{FORMAT_SUFFIXES[fmt]}"
         path.write_bytes(data)
         try:
             trajectory = read_trajectory(path, fmt)
