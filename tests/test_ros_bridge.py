@@ -134,9 +134,9 @@ def test_compressed_image_decoding_and_clear_errors() -> None:
     assert decode_compressed_image(msg).dtype == np.uint8
     assert decode_compressed_image({"format": "jpeg", "data": list(jpeg)}).shape == (256, 448, 3)  # uint8[] as ints
     cases = [
-        (image_message(jpeg[: len(jpeg) // 2], "jpeg", 1), "cannot decode jpeg"),
+        (image_message(jpeg[: len(jpeg) // 2], "jpeg", 1), r"format says 'jpeg'\) is not a readable JPEG image"),
         (image_message(png, "bmp", 1), "unsupported CompressedImage format 'bmp'"),
-        (image_message(png, "jpeg", 1), "says 'jpeg' but the data is 'png'"),
+        (image_message(png, "jpeg", 1), r"format says 'jpeg'\) is PNG data, not JPEG"),
         (image_message(b"", "png", 1), "empty"),
         ({"format": "png", "data": "not base64!"}, "not valid base64"),
         ({"format": "", "data": ""}, "must name the encoding"),

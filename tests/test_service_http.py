@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
-from PIL import Image
 
 from ct1_sim.data.samples import load_samples
 from ct1_sim.formats.json_format import trajectory_from_dict
 from ct1_sim.paths import TRAJECTORY_MODEL, VIDEO_MODEL, default_model_dir
 from ct1_sim.service import ServiceSettings, create_app
 from ct1_sim.world import WorldModel
+from tests.image_helpers import png_bytes
 from tests.service_helpers import running_server
 from tests.video_helpers import read_video
 from tests.waiting import wait_for
@@ -36,12 +35,6 @@ def server(world: WorldModel):  # noqa: ANN201
     settings = ServiceSettings(token=TOKEN, max_upload_bytes=2 * 1024 * 1024, max_jobs=2, batch_window_ms=20)
     with running_server(create_app(world, settings)) as url:
         yield url
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 SAMPLE = load_samples()[0]

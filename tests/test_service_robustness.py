@@ -5,10 +5,7 @@ and rollout jobs (rendered by a clearly named test double of the video model) se
 from __future__ import annotations
 
 import asyncio
-import io
-import struct
 import threading
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,7 +14,6 @@ from typing import Any
 import numpy as np
 import pytest
 import requests
-from PIL import Image
 
 from ct1_sim.data.samples import load_samples
 from ct1_sim.formats import write_json
@@ -25,16 +21,11 @@ from ct1_sim.formats.json_format import trajectory_from_dict
 from ct1_sim.service import ServiceSettings, create_app
 from ct1_sim.service.batcher import TrajectoryBatcher, TrajectoryQuery
 from ct1_sim.world import WorldModel
+from tests.image_helpers import pixel_bomb_png, png_bytes
 from tests.service_helpers import running_server
 from tests.waiting import wait_for
 
 SAMPLE = load_samples()[0]
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def count_frames(path: Path) -> int:
@@ -47,16 +38,6 @@ def count_frames(path: Path) -> int:
         count += 1
     capture.release()
     return count
-
-
-def pixel_bomb_png(width: int = 30000, height: int = 30000) -> bytes:
-    """A 60-byte PNG whose header claims ``width`` x ``height`` RGB pixels (no real pixel data)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
 class GradientFramesTestDoubleVideoModel:
