@@ -3,7 +3,8 @@
 A scenario spec (``scenarios/*.yaml``, :func:`load_spec`) names families (``intersection``, ``curve``,
 ``lane_change``, ``stop``, ``speed_change``) with weights and parameter ranges; :func:`make_clip` turns
 (spec, family, split, index, seed) into a :class:`~ct1_sim.data.Clip` with exact camera poses (OpenCV
-camera-to-world, world z up, metres), pixel intrinsics and per-frame depth; :func:`render_store` fills a
+camera-to-world, world z up, metres), pixel intrinsics and per-frame depth; :func:`build_town` lays out a
+town-scale world (a grid of blocks, arterials, a highway, traffic, routes; :mod:`town`) for long drives; :func:`render_store` fills a
 ClipStore (resumable, one process or Ray); :func:`export_nuscenes` writes a nuScenes-format dataroot.
 
 Example:
@@ -38,4 +39,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "export_nuscenes": "nuscenes_export",
     "build_samples": "samples",
     "PHRASES": "instructions",
+    "Town": "town",
+    "build_town": "town",
+    "town_seed": "town",
 })

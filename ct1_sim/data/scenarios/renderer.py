@@ -23,6 +23,7 @@ import numpy as np
 from ct1_sim.data.scenarios.mesh import DRAW_RANK, VERTEX_FLOATS
 from ct1_sim.data.scenarios.shaders import SCENE_FS, SCENE_VS, SHADOW_FS, SHADOW_VS, SKY_FS, SKY_VS
 from ct1_sim.data.scenarios.textures import texture_layers
+from ct1_sim.data.scenarios.tiles import Tiles, tile_triangles, visible_tiles
 from ct1_sim.geometry import change_sensor_frame, invert_rigid
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,7 @@ class SceneRenderer:
         self.zbuf = ctx.depth_renderbuffer((width, height))
         self.fbo = ctx.framebuffer(color_attachments=[self.color_rb, self.depth_rb], depth_attachment=self.zbuf)
         self._static = None
+        self._tiles: Tiles | None = None
         self._movers: list = []
         self._shadow_key: tuple | None = None
         self._shadow_centre = (60.0, 0.0)
@@ -208,17 +210,29 @@ class SceneRenderer:
         self._static, self._movers, self._shadow_key = None, [], None
 
     def set_world(
-        self, static_vertices: np.ndarray, movers: list[np.ndarray] | None = None, shadow_centre: tuple[float, float] = (60.0, 0.0)
+        self, static_vertices: np.ndarray, movers: list[np.ndarray] | None = None, shadow_centre: tuple[float, float] = (60.0, 0.0),
+        tile_m: float | None = None,
     ) -> None:
         """Upload the static triangle soup ``(N,10)`` and one vertex array per moving object (local frame).
 
         ``shadow_centre`` (world x, y in m) is the middle of the square, ``2 * SHADOW_HALF_M`` wide, where
-        static geometry casts sun shadows (put it ahead of the ego).
+        static geometry casts sun shadows (put it ahead of the ego). ``tile_m`` splits the static geometry into
+        square tiles of that size, and each frame draws only the tiles in view (:mod:`tiles`; for town-scale worlds).
         """
         self._release_world()
+        self._tiles = None
         if len(static_vertices):
-            self._static = self._vao(sort_for_drawing(static_vertices))
+            if tile_m:
+                ordered, self._tiles = tile_triangles(static_vertices, tile_m)
+            else:
+                ordered = sort_for_drawing(static_vertices)
+            self._static = self._vao(ordered)
         self._movers = [self._vao(v) for v in (movers or [])]
+        self._shadow_centre = (float(shadow_centre[0]), float(shadow_centre[1]))
+
+    def set_shadow_centre(self, shadow_centre: tuple[float, float]) -> None:
+        """Move the square where static geometry casts shadows (world x, y in m); the shadow map is redrawn at the
+        next frame. Call it as the ego drives through a large world."""
         self._shadow_centre = (float(shadow_centre[0]), float(shadow_centre[1]))
 
     def _update_shadows(self, sun_dir: np.ndarray) -> None:
@@ -333,7 +347,12 @@ class SceneRenderer:
         _uniform(prog, "u_cam_pos", cam_pos)
         if self._static is not None:
             prog["u_model"].write(self._identity)
-            self._static[0].render(moderngl.TRIANGLES)
+            if self._tiles is None:
+                self._static[0].render(moderngl.TRIANGLES)
+            else:
+                tiles = self._tiles
+                for k in visible_tiles(tiles, view_proj, np.asarray(cam_pos)):
+                    self._static[0].render(moderngl.TRIANGLES, vertices=int(tiles.count[k]) * 3, first=int(tiles.first[k]) * 3)
         for (vao, *_), pose in zip(self._movers, mover_poses or [], strict=False):
             prog["u_model"].write(np.asarray(pose, dtype="f4").T.tobytes())
             vao.render(moderngl.TRIANGLES)
