@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ct1_sim.geometry import CameraTrajectory
+from ct1_sim.viz.figures import save_figure
 from ct1_sim.viz.overlay import PALETTE
 
 
@@ -41,9 +42,4 @@ def plot_birds_eye(
     ax.legend(fontsize=7, loc="best")
     if title:
         ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)

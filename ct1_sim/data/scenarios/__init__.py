@@ -3,9 +3,9 @@
 A scenario spec (``scenarios/*.yaml``, :func:`load_spec`) names families (``intersection``, ``curve``,
 ``lane_change``, ``stop``, ``speed_change``) with weights and parameter ranges; :func:`make_clip` turns
 (spec, family, split, index, seed) into a :class:`~ct1_sim.data.Clip` with exact camera poses (OpenCV
-camera-to-world, world z up, metres), pixel intrinsics and per-frame depth; :func:`build_town` lays out a
-town-scale world (a grid of blocks, arterials, a highway, traffic, routes; :mod:`town`) for long drives; :func:`render_store` fills a
+camera-to-world, world z up, metres), pixel intrinsics and per-frame depth; :func:`render_store` fills a
 ClipStore (resumable, one process or Ray); :func:`export_nuscenes` writes a nuScenes-format dataroot.
+:func:`build_town` lays out a town-scale world for long drives (blocks, arterials, a highway, traffic, routes).
 
 Example:
     >>> from ct1_sim.data.scenarios import SceneRenderer, load_spec, make_clip   # doctest: +SKIP

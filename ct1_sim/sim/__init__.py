@@ -1,0 +1,38 @@
+"""Closed-loop driving simulation: a Gymnasium environment over the procedural town world, policies and
+episode metrics (NAVSIM's PDM score).
+
+Importing the package registers ``ct1sim/ProceduralDriving-v0`` with Gymnasium (``gym.make`` also imports it
+from the id ``"ct1_sim.sim:ct1sim/ProceduralDriving-v0"``). ``ct1sim/NeuralDriving-v0`` (the neural world model
+as the world) is not registered yet.
+
+Example:
+    >>> import gymnasium as gym
+    >>> env = gym.make("ct1_sim.sim:ct1sim/ProceduralDriving-v0", action_type="ackermann")   # doctest: +SKIP
+    >>> obs, info = env.reset(seed=0, options={"route": "turn left, then go straight"})
+"""
+
+from __future__ import annotations
+
+import gymnasium
+
+from ct1_sim.lazy_exports import lazy_exports
+
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    "DrivingEnv": "env",
+    "ProceduralWorld": "procedural",
+    "EpisodeMetrics": "metrics",
+    "pdm_score": "metrics",
+    "Policy": "policies",
+    "ExpertPolicy": "policies",
+    "ConstantVelocityPolicy": "policies",
+    "make_policy": "policies",
+    "KinematicBicycle": "vehicle",
+    "VehicleLimits": "vehicle",
+    "VehicleState": "vehicle",
+    "run_episode": "episode",
+})
+
+PROCEDURAL_ENV_ID = "ct1sim/ProceduralDriving-v0"
+
+if PROCEDURAL_ENV_ID not in gymnasium.registry:
+    gymnasium.register(id=PROCEDURAL_ENV_ID, entry_point="ct1_sim.sim.env:DrivingEnv")
