@@ -22,11 +22,16 @@ K = [[126.6, 0.0, 80.0], [0.0, 126.6, 45.0], [0.0, 0.0, 1.0]]
 W, H = 160, 90
 
 
+#: Scene kinds: (speed m/s, yaw rate deg/s (left > 0), duration s). ``gentle_left`` turns 90 deg over 20 s, only
+#: 13.5 deg in any 3 s clip.
+KINDS = {"left": (6.0, 18.0, DURATION_S), "straight": (8.0, 0.0, DURATION_S), "gentle_left": (8.0, 4.5, 20.0)}
+
+
 def ego_poses(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Times (s), ego positions (T,3) and yaws (T,) of a scene: ``left`` turns at 18 deg/s, ``straight`` does not."""
-    t = np.arange(0.0, DURATION_S + 1e-9, 1.0 / RATE_HZ)
-    v = 6.0 if kind == "left" else 8.0
-    yaw_rate = np.radians(18.0) if kind == "left" else 0.0
+    """Times (s), ego positions (T,3) and yaws (T,) of a scene of one of :data:`KINDS`, on a circle or a line."""
+    v, yaw_rate_deg, duration_s = KINDS[kind]
+    t = np.arange(0.0, duration_s + 1e-9, 1.0 / RATE_HZ)
+    yaw_rate = np.radians(yaw_rate_deg)
     yaw = 0.3 + yaw_rate * t
     if yaw_rate:
         r = v / yaw_rate
@@ -37,15 +42,17 @@ def ego_poses(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return t, np.stack([x, y, np.zeros_like(x)], axis=1), yaw
 
 
-def write_fixture(root: Path, *, gap: bool = True, jump: bool = True, descriptions: tuple[str, str] = ("Turn left at a big intersection, rain", "Straight drive, parked cars")) -> dict:
-    """Write the dataroot; returns what the tests need to check against (ego poses per scene, defects)."""
+def write_fixture(root: Path, *, gap: bool = True, jump: bool = True, descriptions: tuple[str, str] = ("Turn left at a big intersection, rain", "Straight drive, parked cars"),
+                  kinds: tuple[str, str] = ("left", "straight")) -> dict:
+    """Write the dataroot (scene-0001 and scene-0002 of ``kinds``, see :data:`KINDS`; the gap and the jump are
+    planted in a ``straight`` scene); returns what the tests need to check against (ego poses per scene, defects)."""
     tables: dict[str, list] = {k: [] for k in ("category", "attribute", "visibility", "instance", "sensor", "calibrated_sensor", "ego_pose",
                                                "log", "scene", "sample", "sample_data", "sample_annotation", "map")}
     tables["sensor"].append({"token": "sensor-cam", "channel": "CAM_FRONT", "modality": "camera"})
     tables["calibrated_sensor"].append({"token": "calib-cam", "sensor_token": "sensor-cam", "translation": CAM_TRANSLATION,
                                         "rotation": list(CAM_ROTATION.elements), "camera_intrinsic": K})
     truth = {}
-    for n, (name, kind) in enumerate((("scene-0001", "left"), ("scene-0002", "straight"))):
+    for n, (name, kind) in enumerate(zip(("scene-0001", "scene-0002"), kinds)):
         t, xyz, yaw = ego_poses(kind)
         keep = np.ones(len(t), bool)
         if kind == "straight" and gap:

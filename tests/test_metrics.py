@@ -13,6 +13,7 @@ from ct1_sim.metrics import (
     MANEUVERS,
     ade,
     cam_mc,
+    classify_drive,
     classify_maneuver,
     classify_speed_behaviour,
     fde,
@@ -377,6 +378,27 @@ def test_maneuver_labels_swap_sides_in_a_mirror_and_ignore_the_world(
     if got in ("turn_left", "lane_change_left"):
         assert side == "left"
 
+
+def test_a_whole_drive_is_labelled_by_its_net_turn_and_offset() -> None:
+    gentle = arc("left", 90.0, speed=8.0, n=101)  # 20 s: 90 deg in all, 13.5 deg in any 3 s
+    assert classify_maneuver(gentle[:16], dt_s=DT) == "straight"
+    assert classify_drive(gentle, dt_s=DT) == "turn_left" and classify_drive(mirror_c2w(gentle), dt_s=DT) == "turn_right"
+    assert classify_drive(lane_change(+1.0, n=101), dt_s=DT) == "lane_change_right"
+    assert classify_drive(straight(8.0, n=101), dt_s=DT) == "straight"
+    # a camera mounted 1.2 deg off the car's axis, 80 m of straight road: 1.7 m across the camera's own x axis
+    mounted = straight(8.0, n=51)
+    mounted[:, :3, :3] = yaw(1.2)
+    assert classify_maneuver(mounted, dt_s=DT) == "lane_change_left"  # what the clip rule would read
+    assert classify_drive(mounted, dt_s=DT) == "straight"
+    mount = np.eye(4)
+    mount[:3, :3] = yaw(1.2)
+    assert classify_drive(lane_change(+1.0, n=101) @ mount, dt_s=DT) == "lane_change_right"
+    # the route first: a drive that turned and then waited at a light is a turn; one that only stopped is a stop
+    waiting = np.concatenate([gentle, np.repeat(gentle[-1:], 20, axis=0)])
+    assert classify_drive(waiting, dt_s=DT) == "turn_left"
+    drive = straight(8.0, n=51)
+    assert classify_drive(np.concatenate([drive, np.repeat(drive[-1:], 20, axis=0)]), dt_s=DT) == "stop"
+    assert classify_drive(np.repeat(np.eye(4)[None], 30, axis=0), dt_s=DT) == "stop"
 
 # --------------------------------------------------------------------------------------------- image fidelity
 def _ssim_by_windows(a: np.ndarray, b: np.ndarray, max_value: float = 255.0) -> float:

@@ -98,6 +98,22 @@ def test_whole_scenes_and_ray_equal_single(tmp_path: Path, dataroot: tuple[Path,
         np.testing.assert_array_equal(a.frames, b.frames)
 
 
+def test_a_whole_scene_is_labelled_by_the_whole_drive(tmp_path: Path) -> None:
+    """A 20 s scene turning left by 90 deg at 4.5 deg/s is a left turn as a drive, though each of its 3 s windows
+    (13.5 deg) is straight; the per-window labels are kept in the whole-scene clip's meta, equal to the windowed
+    curation's."""
+    root = tmp_path / "nus"
+    write_fixture(root, gap=False, jump=False, kinds=("gentle_left", "straight"))
+    whole, _ = curate_nuscenes(root, VERSION, tmp_path / "w.zarr", whole_scenes=True)
+    gentle, straight = whole.meta("scene-0001-whole"), whole.meta("scene-0002-whole")
+    assert gentle["maneuver"] == "turn_left" and straight["maneuver"] == "straight"
+    windows = gentle["window_maneuvers"]
+    assert len(windows) == 35  # keyframes at 0..17 s have a full 3 s future inside the 20 s scene
+    assert set(windows.values()) == {"straight"} and set(straight["window_maneuvers"].values()) == {"straight"}
+    windowed, _ = curate_nuscenes(root, VERSION, tmp_path / "c.zarr", scenes=["scene-0001"])
+    assert windows == {cid.rsplit("-", 1)[1]: windowed.meta(cid)["maneuver"] for cid in windowed.ids()}
+
+
 def test_cli_and_scenario_export_round_trip(tmp_path: Path, dataroot: tuple[Path, dict]) -> None:
     root, _ = dataroot
     res = CliRunner().invoke(app, ["curate", "nuscenes", "--dataroot", str(root), "--version", VERSION, "--out", str(tmp_path / "c.zarr"),

@@ -11,6 +11,7 @@ from ct1_sim.metrics.image_fidelity import psnr, ssim
 from ct1_sim.metrics.maneuver import (
     MANEUVERS,
     SPEED_BEHAVIOURS,
+    classify_drive,
     classify_maneuver,
     classify_speed_behaviour,
     heading_deg,
@@ -24,6 +25,7 @@ __all__ = [
     "SPEED_BEHAVIOURS",
     "ade",
     "cam_mc",
+    "classify_drive",
     "classify_maneuver",
     "classify_speed_behaviour",
     "fde",

@@ -29,6 +29,12 @@ change shifts one lane (3.5 m) and ends within a few degrees of the start headin
 sideways (about ``s^2 / 2R``: 1.5 m over 30 m at R = 300 m) but its heading keeps growing, which the
 "came back" test rejects. Above 6 m sideways with a small final heading the path is not one lane change.
 
+A **whole drive** of any length (:func:`classify_drive`) is labelled by its net change from the first pose to the
+last with the same thresholds, the route first: turn, then lane change, then ``stop`` (it never moved, or ended
+stopped), else ``straight``; its lateral offset is taken across the car's initial direction of travel, which a camera's small
+mounting yaw does not tilt (the yaw is the median angle between motion and heading). A long gentle turn (90 deg over 20 s, under 15 deg in any 3 s) is a turn as a drive
+and ``straight`` in each of its clips.
+
 Speed behaviour (``SPEED_BEHAVIOURS``) compares the start and end speeds ``v0``, ``v1``:
 
 | label | rule |
@@ -44,6 +50,7 @@ Times come from a ``CameraTrajectory``'s timestamps; a ``(T,4,4)`` array needs `
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -73,6 +80,8 @@ SPEED_WINDOW_S = 0.6
 #: A speed change must exceed both this share of the start speed and this many m/s.
 SPEED_CHANGE_RATIO = 0.2
 SPEED_CHANGE_MPS = 1.0
+#: Steps shorter than this (m) are standing still: they do not tell the direction of travel (:func:`lateral_of_travel_m`).
+MOVING_STEP_M = 0.05
 
 
 def heading_deg(trajectory: TrajectoryLike) -> np.ndarray:
@@ -107,25 +116,83 @@ def speeds_mps(trajectory: TrajectoryLike, dt_s: float | None = None) -> tuple[f
     return _window_speed(pos, t, at_end=False), _window_speed(pos, t, at_end=True)
 
 
-def classify_maneuver(trajectory: TrajectoryLike, dt_s: float | None = None) -> str:
-    """One of :data:`MANEUVERS` read off the camera path (rules and thresholds in the module docstring)."""
+@dataclass(frozen=True)
+class PathFeatures:
+    """What the maneuver rules read off a path (relative to its first pose; module docstring)."""
+
+    end_speed_mps: float
+    length_m: float
+    final_heading_deg: float  # right > 0
+    peak_heading_deg: float  # largest abs(heading) on the way
+    lateral_m: float  # last camera centre's x: right > 0
+
+
+def path_features(trajectory: TrajectoryLike, dt_s: float | None = None) -> PathFeatures:
+    """:class:`PathFeatures` of a camera path (a ``(T,4,4)`` array needs ``dt_s``)."""
     rel = relative(as_c2w(trajectory))
     _, v_end = speeds_mps(trajectory, dt_s)
-    length = float(np.linalg.norm(np.diff(rel[:, :3, 3], axis=0), axis=-1).sum())
     psi = heading_deg(rel)
-    final, peak = float(psi[-1]), float(np.abs(psi).max())
-    lateral = float(rel[-1, 0, 3])
-    log.debug("maneuver features: v_end=%.2f m/s length=%.2f m psi_end=%.1f deg peak=%.1f deg lateral=%.2f m",
-              v_end, length, final, peak, lateral)
-    if v_end < STOP_SPEED_MPS or length < STOP_PATH_M:
-        return "stop"
+    features = PathFeatures(end_speed_mps=v_end, length_m=float(np.linalg.norm(np.diff(rel[:, :3, 3], axis=0), axis=-1).sum()),
+                            final_heading_deg=float(psi[-1]), peak_heading_deg=float(np.abs(psi).max()), lateral_m=float(rel[-1, 0, 3]))
+    log.debug("maneuver features: %s", features)
+    return features
+
+
+def _turn_or_lane_change(f: PathFeatures) -> str | None:
+    """``turn_*`` or ``lane_change_*`` when the path's net heading change and lateral offset say so, else None."""
+    final = f.final_heading_deg
     if abs(final) >= TURN_MIN_DEG:
         return "turn_right" if final > 0 else "turn_left"
-    came_back = abs(final) <= max(LANE_SETTLED_DEG, LANE_SETTLED_FRACTION * peak)
+    came_back = abs(final) <= max(LANE_SETTLED_DEG, LANE_SETTLED_FRACTION * f.peak_heading_deg)
     settled = abs(final) < LANE_MAX_END_HEADING_DEG and came_back
-    if LANE_MIN_M <= abs(lateral) <= LANE_MAX_M and settled:
-        return "lane_change_right" if lateral > 0 else "lane_change_left"
-    return "straight"
+    if LANE_MIN_M <= abs(f.lateral_m) <= LANE_MAX_M and settled:
+        return "lane_change_right" if f.lateral_m > 0 else "lane_change_left"
+    return None
+
+
+def classify_maneuver(trajectory: TrajectoryLike, dt_s: float | None = None) -> str:
+    """One of :data:`MANEUVERS` read off the camera path (rules and thresholds in the module docstring)."""
+    f = path_features(trajectory, dt_s)
+    if f.end_speed_mps < STOP_SPEED_MPS or f.length_m < STOP_PATH_M:
+        return "stop"
+    return _turn_or_lane_change(f) or "straight"
+
+
+def lateral_of_travel_m(trajectory: TrajectoryLike) -> float:
+    """The last camera centre's offset (m, right > 0) across the car's initial direction of travel, in the first
+    camera's x-z plane.
+
+    A car moves where it points, so the angle between each step's direction of motion and the camera's heading is
+    the camera's mounting yaw; its median over the steps longer than ``MOVING_STEP_M`` (shorter ones are standing
+    still) turns the first camera's forward axis into the car's. Without such steps the camera's x axis is used."""
+    rel = relative(as_c2w(trajectory))
+    pos = rel[:, :3, 3][:, [0, 2]]  # (T,2) x right, z forward (m)
+    steps = np.diff(pos, axis=0)
+    moving = np.linalg.norm(steps, axis=-1) > MOVING_STEP_M
+    if not moving.any():
+        return float(pos[-1, 0])
+    heading = np.radians(heading_deg(rel))
+    along = (heading[:-1] + heading[1:]) / 2  # a chord of an arc runs along the tangent at its middle
+    mount = np.angle(np.exp(1j * (np.arctan2(steps[:, 0], steps[:, 1]) - along)))[moving]  # wrapped to (-pi, pi]
+    offset = float(np.median(mount))
+    return float(pos[-1, 0] * np.cos(offset) - pos[-1, 1] * np.sin(offset))
+
+
+def classify_drive(trajectory: TrajectoryLike, dt_s: float | None = None) -> str:
+    """One of :data:`MANEUVERS` for a whole drive of any length (say a 20 s nuScenes scene), by its net change.
+
+    The same features and thresholds as :func:`classify_maneuver`, measured from the first pose to the last, with
+    two differences. The route comes first: a drive that turns left by 90 deg is ``turn_left`` even if it is gentle
+    in every 3 s window and ends waiting at a light; ``stop`` is a drive that never moved (``STOP_PATH_M``) or, with
+    no net turn or lane change, ended stopped (``STOP_SPEED_MPS``). And the lateral offset is measured across the
+    initial direction of travel (:func:`lateral_of_travel_m`), not the camera's x axis: over 80 m a camera mounted
+    1.2 deg off the car's axis drifts 1.7 m sideways on a straight road, which would read as a lane change.
+    """
+    f = path_features(trajectory, dt_s)
+    if f.length_m < STOP_PATH_M:
+        return "stop"
+    f = replace(f, lateral_m=lateral_of_travel_m(trajectory))
+    return _turn_or_lane_change(f) or ("stop" if f.end_speed_mps < STOP_SPEED_MPS else "straight")
 
 
 def classify_speed_behaviour(trajectory: TrajectoryLike, dt_s: float | None = None) -> str:

@@ -5,7 +5,8 @@ poses interpolated by timestamp, the nearest frame taken), labelled with ``class
 behaviour, phrased as an instruction. Filters (each counted): ``duplicate`` frames, ``timestamp_gap`` (a gap
 longer than ``MAX_GAP_S`` inside the window), ``pose_jump`` (a step faster than ``MAX_STEP_SPEED_MPS`` or
 turning more than ``MAX_STEP_ROT_DEG``), ``too_little_motion`` (path shorter than ``MIN_PATH_M``), and
-description tags (``night``, ``rain``) when asked to exclude them.
+description tags (``night``, ``rain``) when asked to exclude them. A whole-scene clip (for replay) is labelled
+by the whole drive, with the windows' labels in its meta.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import logging
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from PIL import Image
 from ct1_sim.data.clip import Clip
 from ct1_sim.data.nuscenes.reader import NuScenesReader, SceneCamera
 from ct1_sim.data.scenarios.instructions import PHRASES
-from ct1_sim.geometry import geodesic_angle
+from ct1_sim.geometry import CameraTrajectory, geodesic_angle
 from ct1_sim.rgb_input import decode_image
 
 log = logging.getLogger(__name__)
@@ -79,12 +81,58 @@ def _load(path: Path, size: tuple[int, int] | None) -> np.ndarray:
     return rgb
 
 
+@dataclass(frozen=True)
+class Window:
+    """The 3 s window at one keyframe: its number in the scene, its frame index, and either its clip-spec path
+    (16 poses at 5 Hz, interpolated by timestamp) or the filter that removed it."""
+
+    key_no: int
+    frame: int
+    trajectory: CameraTrajectory | None
+    removed_by: str | None
+
+
+def keyframe_windows(cam: SceneCamera) -> Iterator[Window]:
+    """Every keyframe's window, in order, with the filters of the module docstring applied."""
+    traj = cam.trajectory
+    ts = traj.timestamps_us
+    step = np.linalg.norm(np.diff(traj.positions, axis=0), axis=1) / (np.diff(ts) / 1e6)
+    rot = np.degrees(geodesic_angle(traj.rotations[:-1], traj.rotations[1:]))
+    horizon_us = round((NUM_POSES - 1) * 1e6 / RATE_HZ)
+    for key_no, k in enumerate(np.flatnonzero(cam.is_key_frame)):
+        t0 = ts[k]
+        if t0 + horizon_us > ts[-1]:
+            yield Window(key_no, int(k), None, "past_scene_end")
+            continue
+        last = int(np.searchsorted(ts, t0 + horizon_us, side="left"))  # first frame at or after the window's end
+        if np.diff(ts[k : last + 1]).max() > MAX_GAP_S * 1e6:
+            yield Window(key_no, int(k), None, "timestamp_gap")
+            continue
+        if (step[k:last] > MAX_STEP_SPEED_MPS).any() or (rot[k:last] > MAX_STEP_ROT_DEG).any():
+            yield Window(key_no, int(k), None, "pose_jump")
+            continue
+        clip_traj = traj.resample(t0 + np.round(np.arange(NUM_POSES) * 1e6 / RATE_HZ).astype(np.int64))
+        if np.linalg.norm(np.diff(clip_traj.positions, axis=0), axis=1).sum() < MIN_PATH_M:
+            yield Window(key_no, int(k), None, "too_little_motion")
+            continue
+        yield Window(key_no, int(k), clip_traj, None)
+
+
+def window_key(key_no: int) -> str:
+    """The suffix of a keyframe window's clip id (``<scene>-k007``), also the key of ``window_maneuvers``."""
+    return f"k{key_no:03d}"
+
+
 def curate_scene(
     reader: NuScenesReader, name: str, *, whole_scene: bool = False, size: tuple[int, int] | None = None,
     exclude_tags: tuple[str, ...] = (), existing: set[str] | frozenset[str] = frozenset(),
 ) -> CurationResult:
-    """Clips of one scene (skipping ids in ``existing``) and the filter counts."""
-    from ct1_sim.metrics import classify_maneuver, classify_speed_behaviour
+    """Clips of one scene (skipping ids in ``existing``) and the filter counts.
+
+    A whole-scene clip is labelled by the whole drive (:func:`~ct1_sim.metrics.classify_drive`: net heading change
+    and lateral offset; ``unknown`` under 3 s) and carries ``window_maneuvers``: the label of every keyframe window
+    that passes the filters, by :func:`window_key`, as the windowed clips have them."""
+    from ct1_sim.metrics import classify_drive, classify_maneuver, classify_speed_behaviour
 
     cam = reader.camera(name)
     res = CurationResult()
@@ -103,31 +151,19 @@ def curate_scene(
         if clip_id not in existing:
             frames = np.stack([_load(f, size) for f in cam.filenames])
             t = traj if size is None else traj.with_image_size(*size)
+            long_enough = traj.timestamps_us[-1] - traj.timestamps_us[0] >= (NUM_POSES - 1) * 1e6 / RATE_HZ
+            windows = {window_key(w.key_no): classify_maneuver(w.trajectory) for w in keyframe_windows(cam) if w.trajectory is not None}
             res.clips.append(Clip(id=clip_id, frames=frames, trajectory=t, instruction="",
-                                  meta={**base_meta, "maneuver": classify_maneuver(traj.resample_uniform(NUM_POSES, RATE_HZ)) if (traj.timestamps_us[-1] - traj.timestamps_us[0]) >= 3e6 else "unknown", "whole_scene": True, "frames": len(frames)}))
+                                  meta={**base_meta, "maneuver": classify_drive(traj) if long_enough else "unknown",
+                                        "window_maneuvers": windows, "whole_scene": True, "frames": len(frames)}))
         return res
     ts = traj.timestamps_us
-    pos = traj.positions
-    step = np.linalg.norm(np.diff(pos, axis=0), axis=1) / (np.diff(ts) / 1e6)
-    rot = np.degrees(geodesic_angle(traj.rotations[:-1], traj.rotations[1:]))
-    horizon_us = round((NUM_POSES - 1) * 1e6 / RATE_HZ)
-    for key_no, k in enumerate(np.flatnonzero(cam.is_key_frame)):
-        t0 = ts[k]
-        if t0 + horizon_us > ts[-1]:
-            res.counts["past_scene_end"] += 1
+    for window in keyframe_windows(cam):
+        if window.trajectory is None:
+            res.counts[window.removed_by] += 1
             continue
-        last = int(np.searchsorted(ts, t0 + horizon_us, side="left"))  # first frame at or after the window's end
-        if np.diff(ts[k : last + 1]).max() > MAX_GAP_S * 1e6:
-            res.counts["timestamp_gap"] += 1
-            continue
-        if (step[k:last] > MAX_STEP_SPEED_MPS).any() or (rot[k:last] > MAX_STEP_ROT_DEG).any():
-            res.counts["pose_jump"] += 1
-            continue
-        clip_traj = traj.resample(t0 + np.round(np.arange(NUM_POSES) * 1e6 / RATE_HZ).astype(np.int64))
-        if np.linalg.norm(np.diff(clip_traj.positions, axis=0), axis=1).sum() < MIN_PATH_M:
-            res.counts["too_little_motion"] += 1
-            continue
-        clip_id = f"{name}-k{key_no:03d}"
+        key_no, k, clip_traj = window.key_no, window.frame, window.trajectory
+        clip_id = f"{name}-{window_key(key_no)}"
         res.counts["kept"] += 1
         if clip_id in existing:
             continue
