@@ -26,7 +26,7 @@ from ct1_sim.formats import (
     write_realestate10k,
     write_trajectory,
 )
-from ct1_sim.formats.defaults import DEFAULT_IMAGE_SIZE, DEFAULT_RATE_HZ
+from ct1_sim.clip_spec import IMAGE_SIZE, RATE_HZ
 from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "peer-data"
@@ -98,20 +98,20 @@ def test_json_round_trip_is_exact(tmp_path: Path, traj: CameraTrajectory) -> Non
 
 
 @SETTINGS
-@given(data=st.data(), rate=st.sampled_from([DEFAULT_RATE_HZ, 2.0, 10.0, 12.0, 30.0]))
+@given(data=st.data(), rate=st.sampled_from([RATE_HZ, 2.0, 10.0, 12.0, 30.0]))
 def test_ct1_round_trip(tmp_path: Path, data: st.DataObject, rate: float) -> None:
     traj = data.draw(trajectories(rate_hz=rate))
     path = tmp_path / "ct1.txt"
     write_trajectory(traj, path, "ct1")
     assert_same(read_trajectory(path, "ct1", image_size=traj.image_size, rate_hz=rate), traj)
     # with a principal point at the image centre the size is inferred; at 5 Hz the rate is the default
-    centred = data.draw(trajectories(rate_hz=DEFAULT_RATE_HZ, centred=True))
+    centred = data.draw(trajectories(rate_hz=RATE_HZ, centred=True))
     write_trajectory(centred, path, "ct1")
     assert_same(read_trajectory(path, "ct1"), centred)
 
 
 @SETTINGS
-@given(data=st.data(), rate=st.sampled_from([DEFAULT_RATE_HZ, 10.0, 12.0]))
+@given(data=st.data(), rate=st.sampled_from([RATE_HZ, 10.0, 12.0]))
 def test_motionctrl_round_trip_is_relative_to_first(tmp_path: Path, data: st.DataObject, rate: float) -> None:
     traj = data.draw(trajectories(rate_hz=rate))
     path = tmp_path / "m.json"
@@ -149,7 +149,7 @@ def test_hand_written_realestate10k(tmp_path: Path, caplog: pytest.LogCaptureFix
     assert t.timestamps_us.tolist() == [1000, 1500, 2000]
     with caplog.at_level(logging.WARNING, logger="ct1_sim.formats"):
         d = read_trajectory(path, "realestate10k")  # no size: the default, with a warning saying so
-    assert d.image_size == DEFAULT_IMAGE_SIZE == (448, 256)
+    assert d.image_size == IMAGE_SIZE == (448, 256)
     assert "448x256" in caplog.text and "--width/--height" in caplog.text
     assert guess_format(path) == "realestate10k" and read_trajectory(path).allclose(d)
     write_realestate10k(t, path)
@@ -199,7 +199,7 @@ def test_hand_written_motionctrl(tmp_path: Path) -> None:
     path.write_text(json.dumps([[1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, -3]]))
     t = read_trajectory(path)  # a JSON list: MotionCtrl
     np.testing.assert_allclose(t.positions, [[0, 0, 0], [0, 0, 3]])
-    assert t.image_size == DEFAULT_IMAGE_SIZE
+    assert t.image_size == IMAGE_SIZE
     np.testing.assert_allclose(t.K, intrinsics_from_fov(448, 256, 64.0))
     assert t.timestamps_us.tolist() == [0, 200_000]
     assert read_trajectory(path, "motionctrl", hfov_deg=90.0, image_size=(100, 50)).K[0, 0] == pytest.approx(
@@ -479,7 +479,7 @@ def test_reads_the_real_peer_files_as_they_are() -> None:
         np.testing.assert_allclose(traj.K[[0, 1, 0, 1], [0, 1, 2, 2]], rows[0, 1:5] * [1280, 720, 1280, 720])
         np.testing.assert_allclose(traj.w2c[:, :3, :], rows[:, 7:].reshape(-1, 3, 4), atol=1e-6)
         assert guess_format(path) == "realestate10k"
-        assert read_trajectory(path).image_size == DEFAULT_IMAGE_SIZE
+        assert read_trajectory(path).image_size == IMAGE_SIZE
     for path in ct1:
         traj = read_trajectory(path, "ct1")
         assert len(traj) == 73 and traj.image_size == (512, 512)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from ct1_sim.formats._text import is_pose_line, read_text
 from ct1_sim.formats.ct1_text import read_ct1, write_ct1
-from ct1_sim.formats.defaults import DEFAULT_HFOV_DEG, DEFAULT_IMAGE_SIZE, DEFAULT_RATE_HZ
 from ct1_sim.formats.errors import TrajectoryFormatError
 from ct1_sim.formats.json_format import read_json, trajectory_from_dict, trajectory_to_dict, write_json
 from ct1_sim.formats.motionctrl import read_motionctrl, write_motionctrl
@@ -76,7 +75,7 @@ def read_trajectory(
 
     ``image_size (W,H)`` px is used by formats without a pixel size (realestate10k, ct1, motionctrl),
     ``rate_hz`` by formats without timestamps (ct1, motionctrl), ``hfov_deg`` by motionctrl; ``None`` means
-    the format's default (see :mod:`ct1_sim.formats.defaults`). Options a format does not use are ignored.
+    the clip spec's value (:mod:`ct1_sim.clip_spec`). Options a format does not use are ignored.
     """
     name = check_format(fmt, path) if fmt is not None else guess_format(path)
     if name == "realestate10k":
@@ -124,9 +123,6 @@ def convert_trajectory_file(
 
 
 __all__ = [
-    "DEFAULT_HFOV_DEG",
-    "DEFAULT_IMAGE_SIZE",
-    "DEFAULT_RATE_HZ",
     "FORMATS",
     "FORMAT_SUFFIXES",
     "TrajectoryFormatError",

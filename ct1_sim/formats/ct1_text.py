@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ct1_sim.atomic_files import write_text_atomic
+from ct1_sim.clip_spec import RATE_HZ
 from ct1_sim.formats._text import (
     POSE_LINE,
     check_increasing,
@@ -31,7 +32,6 @@ from ct1_sim.formats._text import (
     w2c_rows,
     w2c_rows_to_c2w,
 )
-from ct1_sim.formats.defaults import DEFAULT_RATE_HZ
 from ct1_sim.formats.errors import TrajectoryFormatError
 from ct1_sim.geometry import CameraTrajectory, check_image_size
 
@@ -52,9 +52,9 @@ def _first_pose_line(lines: list[str]) -> int:
 def read_ct1(
     path: str | Path, image_size: tuple[int, int] | None = None, rate_hz: float | None = None
 ) -> CameraTrajectory:
-    """Read a CT-1 text file; timestamps are ``index / rate_hz`` (default :data:`DEFAULT_RATE_HZ`)."""
+    """Read a CT-1 text file; timestamps are ``index / rate_hz`` (default :data:`ct1_sim.clip_spec.RATE_HZ`)."""
     path = Path(path)
-    rate = check_rate(DEFAULT_RATE_HZ if rate_hz is None else rate_hz)
+    rate = check_rate(RATE_HZ if rate_hz is None else rate_hz)
     lines = read_text(path, EXPECTED).split("\n")
     start = _first_pose_line(lines)
     if start > 0 and lines[start - 1].strip():

@@ -1,9 +1,9 @@
 """MotionCtrl camera poses: JSON ``[T][12]``, row-major 3x4 world-to-camera relative to frame 0.
 
 ``R_rel = R_i R_0^T``, ``t_rel = t_i - R_rel t_0``, i.e. ``w2c_i @ c2w_0`` (OpenCV axes, metres), so the
-first pose is the identity. The file holds no intrinsics and no timestamps: reading takes ``image_size``
-(default :data:`DEFAULT_IMAGE_SIZE`) with ``hfov_deg`` (default :data:`DEFAULT_HFOV_DEG`) or a pixel ``K``,
-and ``rate_hz`` (default :data:`DEFAULT_RATE_HZ`; timestamps ``round(i * 1e6 / rate_hz)`` µs).
+first pose is the identity. The file holds no intrinsics and no timestamps: reading takes ``image_size`` with
+``hfov_deg`` or a pixel ``K``, and ``rate_hz`` (timestamps ``round(i * 1e6 / rate_hz)`` µs); the defaults are the
+clip spec's (:mod:`ct1_sim.clip_spec`: 448x256 px, 64 deg, 5 Hz).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ct1_sim.atomic_files import write_text_atomic
+from ct1_sim.clip_spec import HFOV_DEG, IMAGE_SIZE, RATE_HZ
 from ct1_sim.formats._text import (
     JsonFieldError,
     check_rate,
@@ -25,7 +26,6 @@ from ct1_sim.formats._text import (
     w2c_rows,
     w2c_rows_to_c2w,
 )
-from ct1_sim.formats.defaults import DEFAULT_HFOV_DEG, DEFAULT_IMAGE_SIZE, DEFAULT_RATE_HZ
 from ct1_sim.formats.errors import TrajectoryFormatError
 from ct1_sim.geometry import (
     CameraTrajectory,
@@ -54,7 +54,7 @@ def read_motionctrl(
     ``K`` (pixels, for ``image_size``) wins over ``hfov_deg`` when given.
     """
     path = Path(path)
-    rate = check_rate(DEFAULT_RATE_HZ if rate_hz is None else rate_hz)
+    rate = check_rate(RATE_HZ if rate_hz is None else rate_hz)
     data, text = load_json(path, EXPECTED)
     try:
         rows = json_numbers(data, (None, 12), (), EXPECTED)
@@ -69,9 +69,9 @@ def read_motionctrl(
         )
     c2w = invert_rigid(c2w[0]) @ c2w  # exactly relative to the first camera
     c2w[0] = np.eye(4)
-    size = check_image_size(DEFAULT_IMAGE_SIZE if image_size is None else image_size)
+    size = check_image_size(IMAGE_SIZE if image_size is None else image_size)
     if K is None:
-        hfov = DEFAULT_HFOV_DEG if hfov_deg is None else hfov_deg
+        hfov = HFOV_DEG if hfov_deg is None else hfov_deg
         if image_size is None or hfov_deg is None:
             log.info(
                 "%s: MotionCtrl files hold no intrinsics; using %dx%d px, %g deg horizontal FOV",

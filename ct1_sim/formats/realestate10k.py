@@ -3,7 +3,7 @@
 Line 1 is a video URL or any text and is always skipped. Each further non-blank line is one pose, 19
 columns: ``timestamp_us fx/W fy/H cx/W cy/H 0 0`` then the row-major 3x4 world-to-camera matrix (OpenCV
 axes, metres). The two ``0`` columns are ignored. Intrinsics are normalised by the image size, so reading
-needs ``image_size (W, H)`` px (default :data:`DEFAULT_IMAGE_SIZE`, with a logged warning).
+needs ``image_size (W, H)`` px (default :data:`ct1_sim.clip_spec.IMAGE_SIZE`, with a logged warning).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ct1_sim.atomic_files import write_text_atomic
+from ct1_sim.clip_spec import IMAGE_SIZE
 from ct1_sim.formats._text import (
     POSE_LINE,
     check_increasing,
@@ -28,7 +29,6 @@ from ct1_sim.formats._text import (
     w2c_rows,
     w2c_rows_to_c2w,
 )
-from ct1_sim.formats.defaults import DEFAULT_IMAGE_SIZE
 from ct1_sim.formats.errors import TrajectoryFormatError
 from ct1_sim.geometry import CameraTrajectory, check_image_size
 
@@ -59,7 +59,7 @@ def read_realestate10k(path: str | Path, image_size: tuple[int, int] | None = No
     check_same_intrinsics(path, data[:, :4], numbers)
     check_increasing(path, stamps, numbers, "timestamp")
     if image_size is None:
-        image_size = DEFAULT_IMAGE_SIZE
+        image_size = IMAGE_SIZE
         log.warning(
             "%s: RealEstate10K intrinsics are normalised; assuming a %dx%d image (set it with --width/--height)",
             path,

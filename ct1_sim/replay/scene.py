@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ct1_sim.clip_spec import check_num_samples
 from ct1_sim.replay.instruction_maneuver import maneuver_of_instruction
 from ct1_sim.replay.scoring import score_keyframe, summarize
 from ct1_sim.replay.sources import Keyframe, Source
@@ -44,8 +45,7 @@ class ReplaySettings:
     overlay_width: int = 480
 
     def __post_init__(self) -> None:
-        if not 1 <= self.num_samples <= 256:
-            raise ValueError(f"--samples must be in [1, 256], got {self.num_samples}")
+        check_num_samples(self.num_samples, "--samples")
         if self.instruction is not None and not self.instruction.strip():
             raise ValueError("--instruction is empty; leave it out to use the instruction derived from each keyframe")
 

@@ -38,6 +38,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from ct1_sim.clip_spec import check_num_samples
 from ct1_sim.formats.json_format import trajectory_to_dict
 from ct1_sim.ros import contract as c
 from ct1_sim.ros.images import ImageMessageError, decode_compressed_image, encode_compressed_image
@@ -78,8 +79,7 @@ class BridgeConfig:
         url = urlparse(self.rosbridge_url)
         if url.scheme not in ("ws", "wss") or not url.hostname:
             raise ValueError(f"rosbridge_url must look like ws://127.0.0.1:9090, got {self.rosbridge_url!r}")
-        if not 1 <= self.num_samples <= 64:
-            raise ValueError(f"num_samples must be 1..64, got {self.num_samples}")
+        check_num_samples(self.num_samples)
         if not self.odom_topic.startswith("/"):
             raise ValueError(f"odom_topic must be an absolute topic name such as /odom, got {self.odom_topic!r}")
         if not self.frame_id:

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
 from ct1_sim import __version__
+from ct1_sim.clip_spec import MAX_NUM_SAMPLES
 from ct1_sim.formats.json_format import trajectory_to_dict
 from ct1_sim.media import mp4_bytes
 from ct1_sim.service.body_limit import BodySizeLimit
@@ -138,7 +139,7 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
         """K camera trajectories (the project's JSON format, metres, OpenCV camera axes, relative to the current
         camera) with maneuver labels."""
         text = check_instruction(instruction)
-        check_int(samples, "samples", 1, settings.max_samples)
+        check_int(samples, "samples", 1, MAX_NUM_SAMPLES)
         if seed is not None:
             check_int(seed, "seed", 0, MAX_SEED)
         speed = check_speed(speed)
@@ -165,7 +166,7 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
         """Start a rollout job (trajectories + the future video); poll ``GET /v1/jobs/{id}``."""
         if (instruction is None) == (trajectory is None):
             raise unprocessable("instruction", "give exactly one of instruction or trajectory")
-        check_int(samples, "samples", 1, settings.max_samples)
+        check_int(samples, "samples", 1, MAX_NUM_SAMPLES)
         if seed is not None:
             check_int(seed, "seed", 0, MAX_SEED)
         check_int(num_frames, "num_frames", 2, settings.max_frames)

@@ -9,18 +9,18 @@ from dataclasses import dataclass
 class ServiceSettings:
     """``token``: require ``Authorization: Bearer <token>`` on every route but ``/healthz`` and the docs.
 
-    ``max_upload_bytes``: largest request body (413 above it). ``max_samples``: largest K per request.
+    ``max_upload_bytes``: largest request body (413 above it).
     ``max_batch``: trajectory requests fused into one model call (1 = micro-batching off); ``batch_window_ms``: how long
     the batcher waits for more requests once one is queued (0: no wait; requests that queued while the model was
     busy are still batched). ``max_jobs``: rollout jobs queued or running (429 above).
     ``max_pending``: trajectory requests queued or being answered (429 above, so a burst cannot pile up without
-    bound). Uploaded images are decoded under the one pixel limit of every entry point,
+    bound). The limits shared by every entry point are not settings: K per request is at most
+    :data:`ct1_sim.clip_spec.MAX_NUM_SAMPLES`, uploaded images are decoded under
     :data:`ct1_sim.rgb_input.MAX_IMAGE_PIXELS`.
     """
 
     token: str | None = None
     max_upload_bytes: int = 10 * 1024 * 1024
-    max_samples: int = 64
     max_batch: int = 16
     batch_window_ms: float = 0.0
     max_jobs: int = 8
@@ -29,7 +29,7 @@ class ServiceSettings:
     keep_finished_jobs: int = 64
 
     def __post_init__(self) -> None:
-        for name in ("max_upload_bytes", "max_samples", "max_batch", "max_jobs", "max_pending", "max_frames"):
+        for name in ("max_upload_bytes", "max_batch", "max_jobs", "max_pending", "max_frames"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.batch_window_ms < 0:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import tempfile
 from pathlib import Path
 
 import numpy as np
 from fastapi import HTTPException, UploadFile
 
+from ct1_sim.clip_spec import check_speed_mps
 from ct1_sim.formats import FORMAT_SUFFIXES, FORMATS, read_trajectory
 from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.rgb_input import ImageDecodeError, decode_image
@@ -52,11 +52,11 @@ def check_int(value: int, field: str, low: int, high: int) -> int:
 
 
 def check_speed(value: float | None) -> float | None:
-    if value is None:
-        return None
-    if not math.isfinite(value) or not 0 <= value <= 70:
-        raise unprocessable("speed", f"must be a finite ego speed in [0, 70] m/s (got {value})")
-    return float(value)
+    """The ego speed (m/s) when in the clip spec's range, or 422."""
+    try:
+        return check_speed_mps(value, name="value")
+    except ValueError as err:
+        raise unprocessable("speed", str(err)) from None
 
 
 def parse_trajectory(data: bytes, fmt: str, field: str = "trajectory") -> CameraTrajectory:

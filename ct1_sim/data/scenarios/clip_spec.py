@@ -1,7 +1,8 @@
-"""The clip spec: how many poses at what rate, and the front camera that records them.
+"""The scenario renderer's clip settings: how many poses at what rate, and the front camera that records them.
 
-:data:`CLIP_SPEC` is the one place the defaults live (16 poses at 5 Hz = 0-3 s, the conditioning frame
-first; 448x256 frames, 64 deg horizontal FOV, camera 1.5 m up); a spec's ``clip:`` block overrides them.
+The defaults are the clip spec of :mod:`ct1_sim.clip_spec` (16 poses at 5 Hz = 0-3 s, the conditioning frame
+first; 448x256 frames, 64 deg horizontal FOV) plus the camera's mounting (1.5 m up, pitched 2 deg down); a
+scenario spec's ``clip:`` block overrides them.
 """
 
 from __future__ import annotations
@@ -11,18 +12,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ct1_sim.clip_spec import HFOV_DEG, IMAGE_SIZE, NUM_POSES, RATE_HZ
 from ct1_sim.geometry import intrinsics_from_fov
 
 
 @dataclass(frozen=True)
 class ClipSpec:
-    """Default: 16 poses at 5 Hz (0-3 s), 448x256 frames, 64 deg horizontal FOV, camera 1.5 m above the road."""
+    """Defaults: the clip spec (:mod:`ct1_sim.clip_spec`), the camera 1.5 m above the road, pitched 2 deg down."""
 
-    num_poses: int = 16
-    rate_hz: float = 5.0
-    width: int = 448
-    height: int = 256
-    hfov_deg: float = 64.0
+    num_poses: int = NUM_POSES
+    rate_hz: float = RATE_HZ
+    width: int = IMAGE_SIZE[0]
+    height: int = IMAGE_SIZE[1]
+    hfov_deg: float = HFOV_DEG
     camera_height_m: float = 1.5
     camera_pitch_deg: float = 2.0  # looking slightly down
 

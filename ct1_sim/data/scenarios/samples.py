@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from ct1_sim.clip_spec import IMAGE_SIZE
 from ct1_sim.data.scenarios.generate import make_clip
 from ct1_sim.data.scenarios.renderer import SceneRenderer
 from ct1_sim.data.scenarios.spec import ScenarioSpec
@@ -25,7 +26,7 @@ WANTED = (
 def build_samples(specs: dict[str, ScenarioSpec], out: Path, seed: int = 0, search: int = 400) -> list[dict]:
     """Search each spec's test split for the wanted maneuvers; write ``NAME.png``, ``NAME.json`` and ``samples.json``."""
     out.mkdir(parents=True, exist_ok=True)
-    renderer = SceneRenderer(448, 256)
+    renderer = SceneRenderer(*IMAGE_SIZE)
     entries = []
     for spec_name, family, label in WANTED:
         spec = specs[spec_name]
