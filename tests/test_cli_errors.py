@@ -99,11 +99,14 @@ def test_training_config_values_of_the_wrong_kind_name_the_file_and_key(tmp_path
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("name: s\nfamilies:\n  intersection: 5\n", r"spec.yaml: .*wrong type"),
+        ("name: s\nfamilies:\n  intersection: 5\n", r"spec.yaml: families.intersection must be a mapping"),
         ("", "spec.yaml is empty"),
         ("name: s\nfamilies: {intersection: {}}\nclip: {width: 100000}\n",
-         r"spec.yaml: bad clip settings: clip width is 100000; it must be in 16-4096 px"),
-        ("name: s\nfamilies: {intersection: {}}\nclip: {height: 255.5}\n", "clip height must be a whole number"),
+         r"spec.yaml: clip width is 100000; it must be in 16-4096 px"),
+        ("name: s\nfamilies: {intersection: {}}\nclip: {height: 255.5}\n", r"spec.yaml: clip.height must be a whole number"),
+        ("name: s\nfamilies: {intersection: {wieght: 2}}\n", r"spec.yaml: families.intersection.wieght is not a key of "
+                                                              r"families.intersection; use weight, params"),
+        ("name: s\nfamilies: {intersection: {}}\nsplits: {train: many}\n", r"spec.yaml: splits.train must be a whole number"),
     ],
 )
 def test_scenario_spec_errors_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,9 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-import yaml
 from tqdm import tqdm
 
+from ct1_sim.config_loading import load_yaml_config
 from ct1_sim.data import ClipStore
 from ct1_sim.devices import init_distributed, resolve_device
 from ct1_sim.metrics.image_fidelity import psnr
@@ -75,25 +75,16 @@ class VideoTrainSettings:
     log_every: int = 25
 
     def __post_init__(self) -> None:
-        if isinstance(self.depth, dict):
-            self.depth = StageSettings(**self.depth)
-        if isinstance(self.denoise, dict):
-            self.denoise = StageSettings(**self.denoise)
         self.depth.check("depth")
         self.denoise.check("denoise")
-        self.crop = (int(self.crop[0]), int(self.crop[1]))
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
 
 def load_video_config(path: str | Path) -> VideoTrainSettings:
-    """Read a video training YAML (unknown keys are an error naming them)."""
-    raw = yaml.safe_load(Path(path).read_text()) or {}
-    known = {f.name for f in fields(VideoTrainSettings)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ValueError(f"{path}: unknown keys {unknown}; known keys are {sorted(known)}")
-    return VideoTrainSettings(**raw)
+    """Read a video training YAML strictly (:mod:`ct1_sim.config_loading`): unknown keys (also inside ``depth`` and
+    ``denoise``) and values of the wrong type are a ``ValueError`` naming the file and the key."""
+    return load_yaml_config(VideoTrainSettings, path, example="model/configs/ct1-video-tiny.yaml")
 
 
 def _crop_offsets(rng: np.random.Generator, size: tuple[int, int], crop: tuple[int, int], fold: int) -> tuple[int, int]:

@@ -13,12 +13,11 @@ clip: {num_poses: 16, rate_hz: 5.0, width: 448, height: 256, hfov_deg: 64.0}
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ct1_sim.config_loading import ConfigError, check_keys, check_value, check_values, from_dict, read_yaml
 from ct1_sim.data.scenarios.clip_spec import ClipSpec
 from ct1_sim.data.scenarios.layouts import FAMILIES, FAMILY_PARAMS
 
@@ -80,57 +79,34 @@ def _check_params(path: Path, family: str, params: Any) -> dict[str, Any]:
 
 
 def load_spec(path: str | Path) -> ScenarioSpec:
-    """Read and validate a scenario YAML; ``ValueError`` names the file and the bad key."""
+    """Read and validate a scenario YAML strictly (:mod:`ct1_sim.config_loading`); ``ValueError`` names the file and
+    the bad key."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no scenario spec at {path}; see scenarios/*.yaml")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path} is not a valid YAML text file: {err}") from None
+    data = read_yaml(path, example="scenarios/urban.yaml")
     if not data:
-        raise ValueError(f"{path} is empty; a spec needs name, families, splits and clip (see scenarios/urban.yaml)")
-    try:
-        return _parse_spec(path, data)
-    except (TypeError, AttributeError) as err:  # a value of the wrong kind somewhere below the checked keys
-        raise ValueError(f"{path}: a value has the wrong type ({err}); compare with scenarios/urban.yaml") from None
+        raise ConfigError(f"{path} is empty; a spec needs name, families, splits and clip (see scenarios/urban.yaml)")
+    return _parse_spec(path, data)
 
 
-def _parse_spec(path: Path, data: object) -> ScenarioSpec:
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping with name, families, splits, clip")
-    unknown = sorted(set(data) - {"name", "families", "splits", "clip", "description"})
-    if unknown:
-        raise ValueError(f"{path}: unknown keys {unknown}; use name, description, families, splits, clip")
-    name = str(data.get("name") or path.stem)
+def _parse_spec(path: Path, data: dict[str, Any]) -> ScenarioSpec:
+    source = str(path)
+    check_keys(data, ("name", "description", "families", "splits", "clip"), source)
+    check_value(data.get("description"), str | None, source, "description")
+    name = check_value(data.get("name") or path.stem, str, source, "name")
     if not name.replace("_", "").replace("-", "").isalnum():
-        raise ValueError(f"{path}: name {name!r} must be letters, digits, '-' or '_' (it starts clip ids)")
-    families = data.get("families") or {}
-    if not isinstance(families, dict) or not families:
-        raise ValueError(f"{path}: 'families' must map family names to settings; families: {sorted(FAMILIES)}")
+        raise ConfigError(f"{path}: name {name!r} must be letters, digits, '-' or '_' (it starts clip ids)")
+    families = check_value(data.get("families") or {}, dict[str, dict[str, Any] | None], source, "families")
+    if not families:
+        raise ConfigError(f"{path}: 'families' must map family names to settings; families: {sorted(FAMILIES)}")
     for fam, settings in families.items():
         if fam not in FAMILIES:
-            raise ValueError(f"{path}: unknown family {fam!r}; choose from {sorted(FAMILIES)}")
-        settings = settings or {}
-        families[fam] = settings
-        bad = sorted(set(settings) - {"weight", "params"})
-        if bad:
-            raise ValueError(f"{path}: families.{fam} has unknown keys {bad}; use weight and params")
-        if float(settings.get("weight", 1.0)) <= 0:
-            raise ValueError(f"{path}: families.{fam}.weight must be > 0")
-        settings["params"] = _check_params(path, fam, settings.get("params") or {})
-    splits = data.get("splits") or {"train": 8, "val": 1, "test": 1}
-    bad = sorted(set(splits) - set(SPLITS))
-    if bad or any(int(v) < 0 for v in splits.values()) or sum(int(v) for v in splits.values()) == 0:
-        raise ValueError(f"{path}: splits must give non-negative counts for {SPLITS}, got {splits}")
-    clip_data = data.get("clip") or {}
-    if not isinstance(clip_data, dict):
-        raise ValueError(f"{path}: clip must be a mapping such as {{num_poses: 16, rate_hz: 5.0, width: 448, height: 256}}")
-    unknown_clip = sorted(set(clip_data) - {f.name for f in fields(ClipSpec)})
-    if unknown_clip:
-        raise ValueError(f"{path}: unknown clip keys {unknown_clip}; use {[f.name for f in fields(ClipSpec)]}")
-    try:
-        clip = ClipSpec(**clip_data)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{path}: bad clip settings: {err}") from None
-    return ScenarioSpec(name=name, families=families, splits={k: int(v) for k, v in splits.items()}, clip=clip)
+            raise ConfigError(f"{path}: unknown family {fam!r}; choose from {sorted(FAMILIES)}")
+        settings = check_values(settings or {}, {"weight": float, "params": dict[str, Any] | None}, source, f"families.{fam}")
+        if settings.get("weight", 1.0) <= 0:
+            raise ConfigError(f"{path}: families.{fam}.weight must be > 0")
+        families[fam] = {**settings, "params": _check_params(path, fam, settings.get("params") or {})}
+    splits = check_values(data.get("splits") or {"train": 8, "val": 1, "test": 1}, dict.fromkeys(SPLITS, int), source, "splits")
+    if any(v < 0 for v in splits.values()) or sum(splits.values()) == 0:
+        raise ConfigError(f"{path}: splits must give non-negative counts for {SPLITS}, got {splits}")
+    clip = from_dict(ClipSpec, data.get("clip") or {}, source, "clip")
+    return ScenarioSpec(name=name, families=families, splits=splits, clip=clip)
