@@ -281,3 +281,18 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     bad.write_text('<html><body><img src="nope.png"><script>console.error("boom")</script></body></html>')
     broken = check_page(bad)
     assert not broken["images"][0]["ok"] and any("boom" in line for line in broken["console"])
+
+
+@pytest.mark.parametrize("workers", [0, 2], ids=["one-process", "ray"])
+def test_a_bad_model_writes_nothing_so_the_corrected_retry_runs(tmp_path: Path, workers: int) -> None:
+    from ct1_sim.replay import WorldSpec
+
+    source = ClipStoreSource(str(make_toy_store(tmp_path / "toy.zarr", {"test": 2}).path))
+    out = tmp_path / "out"
+    with pytest.raises(FileNotFoundError, match="typo is not a CT-1 trajectory model folder"):  # also from a Ray actor
+        run_replay(source, out, ReplaySettings(num_samples=2), spec=WorldSpec(model=str(tmp_path / "typo")),
+                   workers=workers, report=False)
+    assert not out.exists()  # no run.json recording the bad model, which would refuse the retry
+    summary = run_replay(source, out, ReplaySettings(num_samples=2), spec=WorldSpec(predictor="constant-velocity"),
+                         report=False)
+    assert summary["overall"]["keyframes"] == 2

@@ -1,8 +1,8 @@
 """``run_replay``: replay scenes in one process or spread over Ray actors, resumably.
 
-Each Ray actor loads the world model once and replays whole scenes (an ``ActorPool`` hands the next scene to
-whichever actor is free); the driver writes every finished scene atomically, so a killed run loses at most the
-scenes in flight. Keyframe seeds depend only on the scene and keyframe (:func:`keyframe_seed`), so one process
+Each Ray actor (:class:`ct1_sim.ray_pool.RayActorPool`) loads the world model once and replays whole scenes, the
+next scene going to whichever actor is free; the driver writes every finished scene atomically, so a killed run
+loses at most the scenes in flight. Nothing is written before the world model has loaded. Keyframe seeds depend only on the scene and keyframe (:func:`keyframe_seed`), so one process
 and N workers give the same results.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ct1_sim.ray_pool import RayActorPool
 from ct1_sim.replay.scene import ReplaySettings, SceneResult, replay_scene
 from ct1_sim.replay.sources import Source
 from ct1_sim.replay.storage import ReplayOutput
@@ -97,20 +98,21 @@ def run_replay(
     scenes = source.scene_names()
     run_meta = {"source": source.describe(), "settings": settings.__dict__, "world": spec.describe() if world is None else
                 {"predictor": type(world).__name__}}
-    use_ray = world is None and (workers > 1 or ray_address is not None)
-    if settings.video and not use_ray:
-        world = world if world is not None else spec.build()
-        check_video_available(world)
-    output.start(run_meta)
+    output.check(run_meta)  # nothing is written before the world model is known to load: a retry is not refused
     todo = [s for s in scenes if not output.is_finished(s)]
     if len(todo) < len(scenes):
         log.info("resuming: %d of %d scenes are already finished in %s", len(scenes) - len(todo), len(scenes), output.root)
-    if todo and not use_ray:
+    if not todo:
+        output.start(run_meta)
+    elif world is None and (workers > 1 or ray_address is not None):
+        _run_ray(source, output, settings, spec, todo, workers, ray_address, run_meta)
+    else:
         world = world if world is not None else spec.build()
+        if settings.video:
+            check_video_available(world)
+        output.start(run_meta)
         for scene in tqdm(todo, desc="replaying scenes", unit="scene"):
             output.write_scene(replay_scene(world, source, scene, settings))
-    elif todo:
-        _run_ray(source, output, settings, spec, todo, workers, ray_address)
     summary = output.combine(scenes)
     if report:
         from ct1_sim.replay.report import write_report
@@ -120,29 +122,12 @@ def run_replay(
 
 
 def _run_ray(source: Source, output: ReplayOutput, settings: ReplaySettings, spec: WorldSpec, todo: list[str],
-             workers: int, ray_address: str | None) -> None:
-    import ray
-    from ray.util import ActorPool
-
-    started = not ray.is_initialized()
-    if started:
-        if ray_address:
-            ray.init(address=ray_address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=max(workers, 1), include_dashboard=False, log_to_driver=False)
-    try:
-        n = max(1, min(workers or int(ray.available_resources().get("CPU", 1)), len(todo)))
-        actor = ray.remote(num_cpus=1)(_SceneWorker)
-        actors = [actor.remote(spec, source, settings) for _ in range(n)]
+             workers: int, ray_address: str | None, run_meta: dict[str, Any]) -> None:
+    with RayActorPool(_SceneWorker, (spec, source, settings), workers=workers, address=ray_address,
+                      max_actors=len(todo)) as pool:  # every actor has built its world model here
         if settings.video:  # fail before any scene runs when the workers' world has no video model
-            ray.get([a.check_video.remote() for a in actors])
-        pool = ActorPool(actors)
-        for result in tqdm(pool.map_unordered(lambda a, scene: a.run.remote(scene), todo), total=len(todo),
-                           desc=f"replaying scenes (ray, {n} workers)", unit="scene"):
+            pool.call_all("check_video")
+        output.start(run_meta)
+        for result in tqdm(pool.map_unordered("run", todo), total=len(todo),
+                           desc=f"replaying scenes (ray, {len(pool)} workers)", unit="scene"):
             output.write_scene(result)
-    except ray.exceptions.RayTaskError as err:
-        cause = err.as_instanceof_cause()
-        raise cause from None
-    finally:
-        if started:
-            ray.shutdown()

@@ -64,8 +64,8 @@ class ReplayOutput:
     def is_finished(self, scene: str) -> bool:
         return (self.scene_dir(scene) / "summary.json").is_file()
 
-    def start(self, run: dict[str, Any]) -> None:
-        """Create the folder, or check that an existing one was started with the same ``run`` settings."""
+    def check(self, run: dict[str, Any]) -> None:
+        """Refuse (``ValueError``) a folder that holds a replay started with other ``run`` settings; writes nothing."""
         run = _json_safe(run)
         meta = self.root / "run.json"
         if meta.is_file():
@@ -74,9 +74,14 @@ class ReplayOutput:
                 changed = sorted(k for k in set(before) | set(run) if before.get(k) != run.get(k))
                 raise ValueError(f"{self.root} holds a replay with other settings ({', '.join(changed)} differ); "
                                  "resume with the same options, or choose a new --out")
-        else:
+
+    def start(self, run: dict[str, Any]) -> None:
+        """Create the folder and its ``run.json``, or check (:meth:`check`) that an existing one has the same settings."""
+        self.check(run)
+        meta = self.root / "run.json"
+        if not meta.is_file():
             self.root.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(meta, json.dumps(run, indent=2))
+            write_text_atomic(meta, json.dumps(_json_safe(run), indent=2))
         (self.root / SCENES).mkdir(exist_ok=True)
         clean_dead_staging(self.root / STAGING)
 

@@ -11,6 +11,7 @@ from tqdm import tqdm
 from ct1_sim.data.clip_store import ClipStore
 from ct1_sim.data.nuscenes.curation import curate_scene
 from ct1_sim.data.nuscenes.reader import NuScenesReader
+from ct1_sim.ray_pool import RayActorPool
 
 log = logging.getLogger(__name__)
 
@@ -51,24 +52,12 @@ def curate_nuscenes(
         for name in tqdm(names, desc="curating scenes", unit="scene"):
             counts.update(curator.curate(name))
     else:
-        import ray
-
-        started = not ray.is_initialized()
-        if started:
-            ray.init(address=ray_address, log_to_driver=False) if ray_address else ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-        try:
-            from ray.util import ActorPool
-
-            # one actor per worker loads the tables once; the pool hands the next scene to whichever is free
-            n = min(max(workers, 1), len(names))
-            curator = ray.remote(num_cpus=1)(_SceneCurator)
-            pool = ActorPool([curator.remote(str(dataroot), version, str(store.path), options) for _ in range(n)])
-            for result in tqdm(pool.map_unordered(lambda actor, name: actor.curate.remote(name), names), total=len(names),
-                               desc=f"curating scenes (ray x{n})", unit="scene"):
+        # one actor per worker loads the tables once; the pool hands the next scene to whichever is free
+        with RayActorPool(_SceneCurator, (str(dataroot), version, str(store.path), options), workers=workers,
+                          address=ray_address, max_actors=len(names)) as pool:
+            for result in tqdm(pool.map_unordered("curate", names), total=len(names),
+                               desc=f"curating scenes (ray x{len(pool)})", unit="scene"):
                 counts.update(result)
-        finally:
-            if started:
-                ray.shutdown()
     if report is not None:
         from ct1_sim.data.nuscenes.report import write_report
 

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from ct1_sim.data.clip_store import ClipStore
 from ct1_sim.data.scenarios.generate import clip_id, make_clip
 from ct1_sim.data.scenarios.spec import ScenarioSpec
+from ct1_sim.ray_pool import RayActorPool
 
 log = logging.getLogger(__name__)
 
@@ -70,30 +71,10 @@ def render_store(
                 renderer = SceneRenderer(task[0].clip.width, task[0].clip.height)
             _render_into(str(store.path), [task], seed, renderer)
         return store
-    import ray
-
-    started = not ray.is_initialized()
-    if started:
-        if ray_address is not None:
-            ray.init(address=ray_address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=max(workers, 1), include_dashboard=False, log_to_driver=False)
-    try:
-        Worker = ray.remote(num_cpus=1)(_RayRenderer)
-        n = max(workers, 1) if ray_address is None else max(workers, int(ray.cluster_resources().get("CPU", 1)))
-        actors = [Worker.remote(str(store.path), seed) for _ in range(n)]
-        chunks = [todo[i : i + 4] for i in range(0, len(todo), 4)]
-        pending = [actors[k % n].render.remote(chunk) for k, chunk in enumerate(chunks)]
-        with tqdm(total=len(todo), desc=f"rendering clips (ray x{n})", unit="clip", disable=not progress) as bar:
-            sizes = {ref: len(chunk) for ref, chunk in zip(pending, chunks, strict=True)}
-            while pending:
-                done, pending = ray.wait(pending, num_returns=1)
-                for ref in done:
-                    ray.get(ref)
-                    bar.update(sizes[ref])
-    finally:
-        if started:
-            ray.shutdown()
+    with RayActorPool(_RayRenderer, (str(store.path), seed), workers=workers, address=ray_address, max_actors=len(todo)) as pool:
+        for _ in tqdm(pool.map_unordered("render", todo), total=len(todo), desc=f"rendering clips (ray x{len(pool)})",
+                      unit="clip", disable=not progress):
+            pass
     return store
 
 
@@ -108,9 +89,11 @@ class _RayRenderer:
         os.environ.setdefault("LP_NUM_THREADS", "1")
         self.store_path, self.seed, self.renderer = store_path, seed, None
 
-    def render(self, tasks: list[Task]) -> int:
+    def render(self, task: Task) -> int:
+        """Render one clip into the store; 1 when it was written, 0 when it was already there."""
         from ct1_sim.data.scenarios.renderer import SceneRenderer
 
-        if self.renderer is None:
-            self.renderer = SceneRenderer(tasks[0][0].clip.width, tasks[0][0].clip.height)
-        return _render_into(self.store_path, tasks, self.seed, self.renderer)
+        spec = task[0]
+        if self.renderer is None or (self.renderer.width, self.renderer.height) != (spec.clip.width, spec.clip.height):
+            self.renderer = SceneRenderer(spec.clip.width, spec.clip.height)
+        return _render_into(self.store_path, [task], self.seed, self.renderer)

@@ -1,0 +1,120 @@
+"""One way to use Ray: start a local Ray (or attach to a cluster), run work items on a pool of actors, shut down.
+
+:class:`RayActorPool` starts Ray when it is not running (``num_cpus=workers`` locally, or ``address=`` of a
+cluster) and shuts it down on exit only if it started it; it builds one actor per worker from a class and its
+arguments (each holds what is expensive to load: a model, a GL context, dataset tables) and hands the next item to
+whichever actor is free (``ray.util.ActorPool``). An error raised in an actor, also while it is being built, comes
+back as the original exception (a bad model folder is the same ``ValueError`` as without Ray).
+
+Example:
+    >>> with RayActorPool(SceneWorker, (spec,), workers=4, max_actors=len(scenes)) as pool:   # doctest: +SKIP
+    ...     for result in pool.map_unordered("run", scenes):
+    ...         write(result)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class _Host:
+    """The Ray actor: builds the user's object in :meth:`build` (so its errors travel like any task's) and calls it."""
+
+    def __init__(self, cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.cls, self.args, self.kwargs, self.obj = cls, args, kwargs, None
+
+    def build(self) -> None:
+        self.obj = self.cls(*self.args, **self.kwargs)
+
+    def call(self, method: str, *args: Any) -> Any:
+        return getattr(self.obj, method)(*args)
+
+
+def _original(err: BaseException) -> BaseException:
+    """The exception an actor raised, from Ray's wrapper of it."""
+    cause = getattr(err, "cause", None)
+    return cause if isinstance(cause, BaseException) else err
+
+
+class RayActorPool:
+    """A pool of Ray actors, each an instance of ``cls(*args, **kwargs)``; a context manager.
+
+    Args:
+        cls: the actor class (importable: Ray ships it by reference).
+        args, kwargs: its constructor arguments (sent to every actor).
+        workers: actors to start (>= 1), or 0 for one per CPU of the cluster at ``address``.
+        address: a running Ray cluster (``auto``, ``ray://host:10001``); None starts a local Ray with ``workers`` CPUs.
+        max_actors: never more actors than this (the number of work items).
+        num_cpus: CPUs Ray reserves for each actor.
+    """
+
+    def __init__(self, cls: type, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None, *, workers: int,
+                 address: str | None = None, max_actors: int | None = None, num_cpus: float = 1) -> None:
+        if workers < 0:
+            raise ValueError(f"workers must be >= 0, got {workers}")
+        if workers == 0 and address is None:
+            raise ValueError("give workers >= 1 for a local Ray, or the address of a Ray cluster")
+        self.cls, self.args, self.kwargs = cls, args, dict(kwargs or {})
+        self.workers, self.address, self.max_actors, self.num_cpus = workers, address, max_actors, num_cpus
+        self.actors: list[Any] = []
+        self._started = False
+
+    def __enter__(self) -> RayActorPool:
+        import ray
+
+        if not ray.is_initialized():
+            if self.address is not None:
+                ray.init(address=self.address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+            self._started = True
+        try:
+            n = self.workers or int(ray.cluster_resources().get("CPU", 1))
+            n = max(1, min(n, self.max_actors) if self.max_actors is not None else n)
+            host = ray.remote(num_cpus=self.num_cpus)(_Host)
+            self.actors = [host.remote(self.cls, self.args, self.kwargs) for _ in range(n)]
+            self._get([a.build.remote() for a in self.actors])  # a failing constructor fails here, before any work
+            log.info("%d Ray actors of %s ready", n, self.cls.__name__)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.actors = []
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False
+
+    def __len__(self) -> int:
+        return len(self.actors)
+
+    @staticmethod
+    def _get(refs: Any) -> Any:
+        import ray
+
+        try:
+            return ray.get(refs)
+        except ray.exceptions.RayTaskError as err:
+            raise _original(err) from None
+
+    def call_all(self, method: str, *args: Any) -> list[Any]:
+        """``method(*args)`` on every actor; their results in actor order."""
+        return self._get([a.call.remote(method, *args) for a in self.actors])
+
+    def map_unordered(self, method: str, items: Iterable[Any]) -> Iterator[Any]:
+        """``method(item)`` for every item, each on the next free actor; results as they finish."""
+        import ray
+        from ray.util import ActorPool
+
+        results = ActorPool(self.actors).map_unordered(lambda actor, item: actor.call.remote(method, item), list(items))
+        try:
+            yield from results
+        except ray.exceptions.RayTaskError as err:
+            raise _original(err) from None
