@@ -139,8 +139,9 @@ def _register_subcommands() -> None:
     app.add_typer(eval_app, name="eval")
     from ct1_sim.cli.curate import curate_app
     from ct1_sim.cli.scenarios import scenarios_app
+    from ct1_sim.cli.sim import sim_app
 
-    for name, sub_app in (("scenarios", scenarios_app), ("curate", curate_app)):
+    for name, sub_app in (("scenarios", scenarios_app), ("curate", curate_app), ("sim", sim_app)):
         for command in sub_app.registered_commands:
             command.callback = friendly_errors(command.callback)
         app.add_typer(sub_app, name=name)

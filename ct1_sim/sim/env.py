@@ -102,7 +102,7 @@ class DrivingEnv(gym.Env):
         self.route: Route | None = None
         self.state: VehicleState | None = None
         self.metrics: EpisodeMetrics | None = None
-        self.t = 0.0
+        self.t, self._steps = 0.0, 0
         self.time_limit = 0.0
         self._frame: np.ndarray | None = None
         self._phrases: list[str] = []
@@ -167,7 +167,7 @@ class DrivingEnv(gym.Env):
         self.adapter.reset(speed)
         self.world.start(self.town, self.state)
         self.metrics = EpisodeMetrics(self.route, self.town.map, self.limits, speed, self.dt)
-        self.t, self._done = 0.0, False
+        self.t, self._steps, self._done = 0.0, 0, False
         self._phrases = [phrase(_PHRASE_KEY[m.kind], self.np_random) for m in self.route.maneuvers]
         self._follow = phrase("follow_road", self.np_random)
         self.metrics.update(self.state, *self.world.vehicles(), self.t, predict=self.world.predict)
@@ -216,7 +216,8 @@ class DrivingEnv(gym.Env):
         before = self.metrics.progress
         self.state = self.vehicle.step(self.state, steer, speed, accel, self.dt)
         self.world.step(self.dt, box(self.state, self.limits), self.state.v)
-        self.t += self.dt
+        self._steps += 1
+        self.t = self._steps * self.dt
         step = self.metrics.update(self.state, *self.world.vehicles(), self.t, predict=self.world.predict)
         obs = self._observe()
         reward = 0.1 * (self.metrics.progress - before) - 10.0 * step["at_fault_collision"] - 0.05 * (not step["drivable"])
@@ -228,13 +229,13 @@ class DrivingEnv(gym.Env):
         elif self.metrics.off_route:
             reason = "off_route"
         terminated = reason is not None
-        truncated = not terminated and self.t >= self.time_limit - 1e-9
+        truncated = not terminated and self.t >= self.time_limit - 1e-6
         info = self._info(step, issues)
         if terminated or truncated:
             self._done = True
-            self.metrics.close()
+            self.metrics.close(failed=reason in ("collision", "off_route"))
             info["termination"] = reason or "time_limit"
-            info["episode"] = self.metrics.summary()
+            info["episode"] = self.metrics.summary(self.time_limit)
         return obs, float(reward), terminated, truncated, info
 
     def render(self) -> np.ndarray | None:

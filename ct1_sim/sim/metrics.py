@@ -7,17 +7,19 @@ Per step (:meth:`EpisodeMetrics.update`):
   ego's rear axle), as NAVSIM counts only at-fault collisions.
 - **drivable**: all four corners of the ego footprint are on a carriageway or in a junction box
   (:meth:`TownMap.drivable`, exact geometry).
-- **TTC violation**: the ego moving (> 0.1 m/s) and touching nothing, the ego kept at its speed and steering
-  angle (a circular arc) and every vehicle ahead of its rear axle moved on (along its own route at its speed in
-  the procedural world; NAVSIM uses straight constant-velocity lines) collide within :data:`TTC_HORIZON_S`,
-  checked every 0.1 s.
+- **TTC violation**: the ego moving (> 0.1 m/s) and touching nothing, the ego projected at its speed and every
+  vehicle ahead of its rear axle moved on (along its own route at its speed in the procedural world; parked ones
+  stay) collide within :data:`TTC_HORIZON_S`, checked every 0.1 s, both with the ego going straight on (nuPlan's
+  projection) and keeping its steering angle (so the exit of a turn, where the two disagree, is not flagged
+  by the one that is wrong there). NAVSIM projects the planned trajectory, which a command-level env lacks.
 - **progress**: arc length (m) of the ego's rear axle along the route's reference path (searched near the last
   value, so a route passing near itself is not confused); **off route** when farther than :data:`OFF_ROUTE_M`.
 - **stop lines**: a stop line is obeyed when the ego's speed fell to :data:`STOP_SPEED_MPS` or less while its
   front bumper was within :data:`STOP_ZONE_M` before the line, judged when the bumper passes the line.
 - **instruction success** per maneuver: a maneuver is *attempted* once the front bumper enters its junction box;
   it succeeds when the rear axle is :data:`EXIT_MARGIN_M` past the box exit on the route, and fails when the
-  ego goes off route or the episode ends first. Maneuvers never reached are reported as such, not scored.
+  ego goes off route or the episode ends first. An episode that ends in a failure (off the route, a collision)
+  also fails the maneuver the ego was on its way to; maneuvers never reached in time are reported, not scored.
 
 Per episode (:meth:`EpisodeMetrics.summary`), each term in [0, 1]:
 
@@ -26,7 +28,8 @@ Per episode (:meth:`EpisodeMetrics.summary`), each term in [0, 1]:
 - **TTC** (time to collision within bound): 0 if any step violated it, else 1.
 - **EP** (ego progress): the route progress divided by the progress a free-flow driver of the route's speed
   profile makes in the same time (:func:`reference_progress`; NAVSIM divides by the PDM-Closed planner's), clipped
-  to [0, 1]; 1 when that reference is under 5 m, as NAVSIM's threshold.
+  to [0, 1]; 1 when that reference is under 5 m, as NAVSIM's threshold. An episode cut short by a failure (off
+  the route, a collision) is compared at its time limit: leaving the route early does not keep EP high.
 - **C** (comfort): 1 if the whole drive keeps nuPlan's bounds (:data:`COMFORT_BOUNDS`) on longitudinal
   acceleration, lateral acceleration, yaw rate, yaw acceleration, longitudinal jerk and jerk magnitude, computed
   from the logged 10 Hz states smoothed with a Savitzky-Golay filter (window 15, order 2).
@@ -112,9 +115,11 @@ def at_fault(ego: VehicleState, ego_box: np.ndarray, other: np.ndarray, other_sp
     return not (other_speed > 0.1 and ahead < 0.0)
 
 
-def ego_arc(ego: VehicleState, limits: VehicleLimits, taus: np.ndarray) -> np.ndarray:
-    """Ego footprints ``(T,5)`` ``taus`` s ahead at its current speed and steering angle (a circular arc)."""
-    w = ego.v * np.tan(ego.steer) / limits.wheelbase_m
+def ego_ahead(ego: VehicleState, limits: VehicleLimits, taus: np.ndarray, keep_steering: bool) -> np.ndarray:
+    """Ego footprints ``(T,5)`` ``taus`` s ahead at its current speed: straight on (nuPlan's projection) or, with
+    ``keep_steering``, along the arc of its current steering angle."""
+    taus = np.asarray(taus, dtype=float)
+    w = ego.v * np.tan(ego.steer) / limits.wheelbase_m if keep_steering else 0.0
     yaw = ego.yaw + w * taus
     if abs(w) > 1e-6:
         x = ego.x + ego.v / w * (np.sin(yaw) - np.sin(ego.yaw))
@@ -122,8 +127,8 @@ def ego_arc(ego: VehicleState, limits: VehicleLimits, taus: np.ndarray) -> np.nd
     else:
         x, y = ego.x + ego.v * taus * np.cos(ego.yaw), ego.y + ego.v * taus * np.sin(ego.yaw)
     off = limits.box_offset_m
-    return np.stack([x + off * np.cos(yaw), y + off * np.sin(yaw), yaw, np.full_like(yaw, limits.length_m),
-                     np.full_like(yaw, limits.width_m)], axis=1)
+    return np.column_stack([x + off * np.cos(yaw), y + off * np.sin(yaw), yaw, np.full(len(taus), limits.length_m),
+                            np.full(len(taus), limits.width_m)])
 
 
 def constant_velocity(others: np.ndarray, velocities: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -137,8 +142,9 @@ def constant_velocity(others: np.ndarray, velocities: np.ndarray) -> Callable[[n
 
 def ttc_violated(ego: VehicleState, limits: VehicleLimits, others: np.ndarray,
                  predict: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> bool:
-    """Whether the ego, kept at its speed and steering for up to :data:`TTC_HORIZON_S` (every 0.1 s), would hit a
-    vehicle ahead of its rear axle that ``predict(index, taus) -> (T,K,5)`` moves on, while none touches it now."""
+    """Whether the ego, at its speed for up to :data:`TTC_HORIZON_S` (every 0.1 s), would hit a vehicle ahead of its
+    rear axle that ``predict(index, taus) -> (T,K,5)`` moves on, while none touches it now: both when it drives
+    straight on and when it keeps its steering (a turn's exit then counts only if straightening would not help)."""
     if ego.v < 0.1 or not len(others):
         return False
     f = np.array([np.cos(ego.yaw), np.sin(ego.yaw)])
@@ -147,9 +153,14 @@ def ttc_violated(ego: VehicleState, limits: VehicleLimits, others: np.ndarray,
     if not len(near):
         return False
     taus = np.arange(1, round(TTC_HORIZON_S / 0.1) + 1) * 0.1
-    ego_future = ego_arc(ego, limits, taus)
     future = predict(near, taus)
-    return any(overlaps(ego_future[k], future[k]).any() for k in range(len(taus)))
+    hits = []
+    for keep_steering in (False, True):
+        ego_future = ego_ahead(ego, limits, taus, keep_steering)
+        hits.append(any(overlaps(ego_future[k], future[k]).any() for k in range(len(taus))))
+        if not hits[-1]:
+            return False
+    return all(hits)
 
 
 def stop_points(route: Route, limits: VehicleLimits) -> list[float]:
@@ -245,16 +256,22 @@ class EpisodeMetrics:
                 self.stop_lines.append({"maneuver": k, "junction": m.junction, "obeyed": bool(v_min <= STOP_SPEED_MPS),
                                         "min_speed_mps": round(float(min(v_min, 99.0)), 3)})
 
-    def close(self) -> None:
-        """End the episode: maneuvers attempted but not completed fail."""
+    def close(self, failed: bool = False) -> None:
+        """End the episode: maneuvers attempted but not completed fail; when the episode ended in a failure (off
+        the route, a collision: ``failed``), so does the maneuver the ego was on its way to."""
         for status in self.maneuvers:
-            if status.attempted and status.success is None:
-                status.success = False
+            if status.success is None and (status.attempted or failed):
+                status.attempted, status.success = True, False
+                failed = False
 
-    def summary(self) -> dict[str, Any]:
-        """Episode scores (see the module docstring)."""
-        duration = self.steps * self.dt
-        ref = reference_progress(self.route, self.v0, duration, stop_points(self.route, self.limits))
+    def summary(self, time_limit_s: float | None = None) -> dict[str, Any]:
+        """Episode scores (see the module docstring). ``time_limit_s``: the episode's time limit; an episode that
+        ended before it without completing the route (off the route, a collision) is compared with the reference's
+        progress at the limit, as if the ego had stood still from there."""
+        duration = max(self.steps - 1, 0) * self.dt  # the first update is the state at reset
+        completed = self.progress >= self.route.length - 1.0
+        horizon = duration if completed or time_limit_s is None else max(duration, time_limit_s)
+        ref = reference_progress(self.route, self.v0, horizon, stop_points(self.route, self.limits))
         ep = 1.0 if ref < EP_MIN_REFERENCE_M else float(np.clip(self.progress / ref, 0.0, 1.0))
         nc = 0.0 if any(c["at_fault"] for c in self.collisions) else 1.0
         dac = 1.0 if self.off_drivable_steps == 0 else 0.0

@@ -1,0 +1,71 @@
+"""Closed-loop simulator: environment steps/s of the expert driving a test town at 10 Hz, with the camera
+rendered (the bar: >= 100 steps/s, 10x real time) and without it; the town's camera frames/s alone; and the
+process CPU time per step (it counts the rasteriser's threads, and is less swayed by other load than wall time).
+
+Run: ``.venv/bin/python benchmarks/run.py sim`` (``--quick`` for a smoke run). The machine's load average is
+printed beside the figures: on a shared 2-core machine the wall-clock rates fall with it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from harness import emit_json, print_table
+
+from ct1_sim.sim.env import DrivingEnv
+from ct1_sim.sim.policies import ExpertPolicy
+
+
+def _drive(camera: bool, steps: int) -> tuple[float, float]:
+    """(steps/s wall, CPU ms/step) of the expert over ``steps`` steps after a warm-up."""
+    env = DrivingEnv(camera=camera, num_towns=1)
+    policy = ExpertPolicy()
+    try:
+        obs, _ = env.reset(seed=0, options={"town": 0, "seconds": 3600.0})
+        policy.reset(env)
+        for _ in range(10):
+            obs, *_ = env.step(policy.act(obs))
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(steps):
+            obs, _, terminated, truncated, _ = env.step(policy.act(obs))
+            if terminated or truncated:
+                break
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        return steps / wall, 1000.0 * cpu / steps
+    finally:
+        env.close()
+
+
+def _frames(frames: int) -> float:
+    """Camera frames/s at the ego's start pose (rendering alone)."""
+    env = DrivingEnv(camera=True, num_towns=1)
+    try:
+        env.reset(seed=0, options={"town": 0})
+        world, state = env.world, env.state
+        world.render(state)
+        t0 = time.perf_counter()
+        for _ in range(frames):
+            world.render(state)
+        return frames / (time.perf_counter() - t0)
+    finally:
+        env.close()
+
+
+def run(quick: bool = False) -> dict:
+    steps = 40 if quick else 300
+    load = os.getloadavg()[0]
+    with_camera, cpu_camera = _drive(True, steps)
+    without, cpu_without = _drive(False, steps)
+    fps = _frames(20 if quick else 100)
+    print_table("closed-loop sim (expert, test town 0, 10 Hz)", ["what", "steps/s", "x real time", "CPU ms/step"], [
+        ("with camera", with_camera, with_camera / 10.0, cpu_camera),
+        ("without camera", without, without / 10.0, cpu_without),
+        ("camera frames alone", fps, fps / 10.0, float("nan")),
+    ])
+    print(f"load average (1 min) at the start: {load:.1f} on {os.cpu_count()} cores")
+    figures = {"steps_per_s_camera": round(with_camera, 1), "steps_per_s_no_camera": round(without, 1),
+               "realtime_x_camera": round(with_camera / 10.0, 2), "cpu_ms_per_step_camera": round(cpu_camera, 1),
+               "frames_per_s": round(fps, 1), "load_average": round(load, 1)}
+    emit_json("sim", figures)
+    return figures

@@ -1,0 +1,125 @@
+"""``ct1-sim sim run|eval``: closed-loop driving in the procedural town world."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+sim_app = typer.Typer(help="Closed-loop driving: a policy drives a route through a procedural town.", no_args_is_help=True)
+
+WORLDS = ("procedural", "neural")
+
+
+def _check_world(world: str) -> None:
+    if world == "neural":
+        raise ValueError("the neural world (the world model as renderer) is not implemented yet; use --world procedural")
+    if world not in WORLDS:
+        raise ValueError(f"unknown world {world!r}; choose procedural")
+
+
+def _town_options(town: int | None, town_seed: int | None) -> dict:
+    if town is not None and town_seed is not None:
+        raise ValueError("give --town (an index in --split) or --town-seed (a raw seed), not both")
+    if town_seed is not None:
+        return {"town_seed": town_seed}
+    return {"town": town if town is not None else 0}
+
+
+@sim_app.command("run")
+def run(
+    out: Annotated[Path, typer.Option(help="Folder to write camera.mp4, bev.png and metrics.json to (replaced whole).")],
+    world: Annotated[str, typer.Option(help="procedural (the neural world is not implemented yet).")] = "procedural",
+    policy: Annotated[str, typer.Option(help="expert | constant-velocity")] = "expert",
+    town: Annotated[int | None, typer.Option(min=0, help="Town index in --split (default 0).")] = None,
+    town_seed: Annotated[int | None, typer.Option(min=0, help="A raw town seed instead of --town.")] = None,
+    split: Annotated[str, typer.Option(help="train | val | test: which towns --town counts in.")] = "test",
+    route: Annotated[str | None, typer.Option(help="Maneuvers, e.g. 'turn left, then go straight, then turn right' "
+                                                   "(default: a random route).")] = None,
+    seconds: Annotated[float | None, typer.Option(min=0.1, max=3600.0, help="Episode time limit (s; default: "
+                                                                            "the route's, ~1.5x a free-flow drive).")] = None,
+    speed: Annotated[float, typer.Option(min=0.0, max=30.0, help="Initial speed (m/s).")] = 6.0,
+    seed: Annotated[int, typer.Option(min=0, help="Episode seed (start and route when not given).")] = 0,
+) -> None:
+    """Drive one episode; write the camera video, a bird's-eye plot with the driven path, and metrics.json."""
+    from ct1_sim.sim.env import DrivingEnv
+    from ct1_sim.sim.episode import write_drive
+    from ct1_sim.sim.policies import make_policy
+
+    _check_world(world)
+    chosen = make_policy(policy)
+    options = {**_town_options(town, town_seed), "speed": speed}
+    if route is not None:
+        options["route"] = route
+    if seconds is not None:
+        options["seconds"] = seconds
+    env = DrivingEnv(action_type=chosen.action_type, split=split)
+    try:
+        record = write_drive(out, env, chosen, seed=seed, options=options)
+    finally:
+        env.close()
+    s = record.summary
+    typer.echo(f"{policy}: {s['route']} -> {s['termination']} after {s['duration_s']:.1f} s; PDMS {s['pdms']:.3f} "
+               f"(NC {s['nc']:.0f}, DAC {s['dac']:.0f}, TTC {s['ttc']:.0f}, EP {s['ep']:.3f}, C {s['comfort']:.0f}), "
+               f"route completion {s['route_completion']:.2f}, {s['steps_per_s']:.0f} steps/s")
+    typer.echo(f"wrote {out}/camera.mp4, bev.png, metrics.json")
+
+
+@sim_app.command("eval")
+def evaluate(
+    out: Annotated[Path, typer.Option(help="Folder for summary.json, per-episode metrics and failure plots.")],
+    world: Annotated[str, typer.Option(help="procedural (the neural world is not implemented yet).")] = "procedural",
+    policies: Annotated[str, typer.Option(help="Comma-separated: expert, constant-velocity.")] = "expert,constant-velocity",
+    episodes: Annotated[int, typer.Option(min=1, max=10000, help="Episodes per policy.")] = 10,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the first episode (episode i uses seed + i).")] = 0,
+    split: Annotated[str, typer.Option(help="train | val | test towns.")] = "test",
+    towns: Annotated[int, typer.Option(min=1, help="Towns of the split; episode i drives in town i mod towns.")] = 50,
+    seconds: Annotated[float | None, typer.Option(min=0.1, max=3600.0, help="Episode time limit (s; default: the route's).")] = None,
+    camera: Annotated[bool | None, typer.Option("--camera/--no-camera", help="Render the camera (default: only if a "
+                                                                              "policy looks at it).")] = None,
+    plots: Annotated[int, typer.Option(min=0, help="Bird's-eye plots of failed episodes per policy (the first ones).")] = 5,
+) -> None:
+    """Run every policy on the same episodes (same towns, starts and routes) and write summary.json."""
+    from ct1_sim.atomic_files import write_text_atomic
+    from ct1_sim.sim.env import DrivingEnv
+    from ct1_sim.sim.episode import plot_record, run_episode, summarize
+    from ct1_sim.sim.policies import make_policy
+
+    _check_world(world)
+    names = [n.strip() for n in policies.split(",") if n.strip()]
+    if not names:
+        raise ValueError("--policies names no policy; e.g. --policies expert,constant-velocity")
+    chosen = [make_policy(n) for n in names]
+    summary: dict = {"world": world, "split": split, "episodes": episodes, "seed": seed, "policies": {}}
+    out.mkdir(parents=True, exist_ok=True)
+    for policy in chosen:
+        look = camera if camera is not None else bool(getattr(policy, "needs_camera", False))
+        env = DrivingEnv(action_type=policy.action_type, split=split, num_towns=towns, camera=look)
+        records, drawn = [], 0
+        try:
+            for i in range(episodes):
+                options = {"town": i % towns}
+                if seconds is not None:
+                    options["seconds"] = seconds
+                record = run_episode(env, policy, seed=seed + i, options=options)
+                records.append(record)
+                s = record.summary
+                typer.echo(f"{policy.name} {i + 1}/{episodes}: town {i % towns}, {s['termination']}, PDMS {s['pdms']:.3f}, "
+                           f"maneuvers {sum(bool(m['success']) for m in s['maneuvers'])}/{sum(m['attempted'] for m in s['maneuvers'])}")
+                failed = s["pdms"] < 0.95 or any(m["success"] is False for m in s["maneuvers"])
+                if failed and drawn < plots:
+                    plot_record(out / "plots" / policy.name / f"episode-{i:04d}.png", env, record)
+                    drawn += 1
+        finally:
+            env.close()
+        summary["policies"][policy.name] = summarize(records) | {"camera": look}
+        write_text_atomic(out / "episodes" / f"{policy.name}.json", json.dumps([r.summary for r in records], indent=1))
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=1))
+    for name, s in summary["policies"].items():
+        rate = s["instruction_success_all"]
+        typer.echo(f"{name}: PDMS {s['pdms']:.3f} (NC {s['nc']:.3f}, DAC {s['dac']:.3f}, TTC {s['ttc']:.3f}, EP {s['ep']:.3f}, "
+                   f"C {s['comfort']:.3f}), route completion {s['route_completion']:.3f}, instruction success "
+                   f"{'n/a' if rate is None else f'{rate:.3f}'}, {s['steps_per_s']} steps/s")
+    typer.echo(f"wrote {out}/summary.json")

@@ -1,0 +1,63 @@
+"""``ct1-sim sim run|eval``: the files a run writes (looked at, not only listed) and clear errors for bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+from PIL import Image
+from typer.testing import CliRunner
+
+from ct1_sim.cli.app import app
+
+
+def run(*args: str):  # noqa: ANN201 - click's Result
+    return CliRunner().invoke(app, list(args))
+
+
+def test_sim_run_writes_video_bev_and_metrics(tmp_path: Path) -> None:
+    out = tmp_path / "drive"
+    result = run("sim", "run", "--world", "procedural", "--policy", "expert", "--town", "0",
+                 "--route", "turn left at the next intersection, then go straight", "--seconds", "6", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "PDMS" in result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    s = metrics["summary"]
+    assert s["termination"] == "time_limit" and s["duration_s"] == 6.0 and s["nc"] == 1.0
+    assert [m["kind"] for m in s["maneuvers"]] == ["turn_left", "straight"]
+    assert len(metrics["steps"]) == 60
+    frames = iio.imread(out / "camera.mp4")
+    assert frames.shape[1:] == (256, 448, 3) and len(frames) == 61
+    assert frames.std() > 20  # a scene, not a blank frame
+    bev = np.asarray(Image.open(out / "bev.png").convert("RGB"))
+    assert bev.shape[0] > 500 and len(np.unique(bev.reshape(-1, 3), axis=0)) > 50
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["drive"]  # no staging folder left behind
+
+
+def test_sim_eval_writes_a_summary_per_policy(tmp_path: Path) -> None:
+    result = run("sim", "eval", "--policies", "expert,constant-velocity", "--episodes", "2", "--towns", "1", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary["policies"]) == {"expert", "constant-velocity"}
+    for s in summary["policies"].values():
+        assert s["episodes"] == 2 and 0.0 <= s["pdms"] <= 1.0
+        assert {"nc", "dac", "ttc", "ep", "comfort", "route_completion", "instruction_success"} <= set(s)
+    expert, cv = summary["policies"]["expert"], summary["policies"]["constant-velocity"]
+    assert expert["pdms"] > cv["pdms"] and expert["route_completion"] > cv["route_completion"]
+    assert expert["instruction_success_all"] == 1.0 > cv["instruction_success_all"]
+    assert len(json.loads((tmp_path / "episodes" / "expert.json").read_text())) == 2
+
+
+def test_sim_bad_input_is_one_clear_error(tmp_path: Path) -> None:
+    for args, words in [
+        (("--world", "neural"), "not implemented yet"),
+        (("--policy", "joyride"), "unknown policy"),
+        (("--route", "moonwalk"), "exactly one of left, right or straight"),
+        (("--town", "1", "--town-seed", "5"), "not both"),
+    ]:
+        result = run("sim", "run", *args, "--out", str(tmp_path / "x"))
+        assert result.exit_code == 2, result.output
+        assert words in result.output
+    assert not (tmp_path / "x").exists()
