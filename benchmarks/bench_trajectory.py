@@ -14,7 +14,7 @@ import torch
 from harness import emit_json, matmul_flops, print_table
 from torch.utils.flop_counter import FlopCounterMode
 
-from ct1_sim.trajectory import CT1TrajectoryConfig, CT1TrajectoryModel
+from ct1_sim.trajectory import CT1TrajectoryModel
 from ct1_sim.trajectory.backbones import prepare_images
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,7 +31,9 @@ def _load(runtime: str) -> CT1TrajectoryModel:
     shipped = REPO / "model" / "ct1-tiny"
     if (shipped / "config.json").is_file():
         return CT1TrajectoryModel.from_pretrained(shipped, device="cpu", runtime=runtime)
-    return CT1TrajectoryModel(CT1TrajectoryConfig(), runtime=runtime).eval()
+    model = CT1TrajectoryModel().eval()
+    model.pipeline.runtime = runtime
+    return model
 
 
 def _latencies(model: CT1TrajectoryModel, image: np.ndarray, n: int) -> list[float]:
@@ -52,14 +54,15 @@ def run(quick: bool = False) -> dict[str, float]:
     times = _latencies(model, image, n)
     p50, p90 = statistics.median(times), float(np.percentile(times, 90))
     # stages of the default runtime
-    pixels = prepare_images([image], model.backbone.input_size)
+    pipe = model.pipeline
+    pixels = prepare_images([image], model.encoder.input_size)
     text = model.encode_text([INSTRUCTION])
-    noise = model._initial_noise(1, 8, torch.Generator().manual_seed(0), None)
-    steps, scale = model._steps_and_scale(None, None)
+    noise = pipe.prepare_noise(1, 8, torch.Generator().manual_seed(0))
+    steps, scale = pipe.check_sampling(None, None)
     stage_calls = {
-        "prepare image (crop, resize)": lambda: prepare_images([image], model.backbone.input_size),
+        "prepare image (crop, resize)": lambda: prepare_images([image], model.encoder.input_size),
         "text encoder (cached)": lambda: model.encode_text([INSTRUCTION]),
-        f"image encoder + fusion + 10 DDIM steps x CFG ({model.runtime})": lambda: model._sample_pixels(pixels, text, torch.tensor([8.0]), noise, steps, scale),
+        f"image encoder + fusion + 10 DDIM steps x CFG ({pipe.runtime})": lambda: pipe.denoise_pixels(pixels, text, torch.tensor([8.0]), noise, steps, scale),
     }
     stages = {name: statistics.median(_timed(fn) for _ in range(5 if quick else 20)) for name, fn in stage_calls.items()}
     del model

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from ct1_sim.trajectory.backbones import MobileNetMiniLMBackbone, prepare_images
-from ct1_sim.trajectory.configuration_ct1 import CT1TrajectoryConfig
 from ct1_sim.trajectory.modeling_ct1 import CT1TrajectoryModel
 
 TINY = dict(hidden_size=32, fusion_layers=1, dit_layers=1, dit_heads=2)
@@ -17,7 +16,7 @@ INSTRUCTION = "turn left at the intersection"
 
 
 @pytest.fixture(scope="module")
-def backbone() -> MobileNetMiniLMBackbone:
+def encoder() -> MobileNetMiniLMBackbone:
     return MobileNetMiniLMBackbone()
 
 
@@ -27,67 +26,69 @@ def _paths(model: CT1TrajectoryModel, images: list[np.ndarray], seed: int = 3, k
     return np.stack([[t.c2w for t in query] for query in out])
 
 
-def _tiny(backbone: MobileNetMiniLMBackbone, runtime: str) -> CT1TrajectoryModel:
+def _tiny(encoder: MobileNetMiniLMBackbone, runtime: str) -> CT1TrajectoryModel:
     torch.manual_seed(0)
-    model = CT1TrajectoryModel(CT1TrajectoryConfig(**TINY), backbone=backbone, runtime=runtime).eval()
+    model = CT1TrajectoryModel(**TINY, encoder=encoder).eval()
+    model.pipeline.runtime = runtime
     with torch.no_grad():  # adaLN-Zero starts every block as the identity: give the DiT something to compute
         for p in model.dit.parameters():
             p.add_(torch.randn_like(p) * 0.05)
     return model
 
 
-def test_onnxruntime_matches_eager_for_single_and_batched_queries(backbone: MobileNetMiniLMBackbone) -> None:
+def test_onnxruntime_matches_eager_for_single_and_batched_queries(encoder: MobileNetMiniLMBackbone) -> None:
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 255, size=(90, 160, 3), dtype=np.uint8) for _ in range(3)]
-    fast = _tiny(backbone, "auto")
-    eager = _tiny(backbone, "torch")
-    assert fast.runtime == "onnxruntime" and eager.runtime == "torch"
+    fast = _tiny(encoder, "auto")
+    eager = _tiny(encoder, "torch")
+    assert fast.pipeline.runtime == "onnxruntime" and eager.pipeline.runtime == "torch"
     for batch in (images[:1], images):  # the batch-1 graph and the dynamic-batch graph
         a, b = _paths(fast, batch), _paths(eager, batch)
         assert a.shape == (len(batch), 4, 16, 4, 4)
         np.testing.assert_allclose(a, b, atol=2e-4)
         assert np.abs(a[..., :3, 3]).max() > 0.1  # the paths go somewhere (not a degenerate all-zero output)
     # the image tokens of the CNN graph match the eager CNN
-    pixels = prepare_images(images, backbone.input_size)
-    np.testing.assert_allclose(backbone.image_tokens(pixels, runtime="onnxruntime"), backbone.image_tokens(pixels, runtime="torch"), atol=1e-4)
+    pixels = prepare_images(images, encoder.input_size)
+    np.testing.assert_allclose(encoder.image_tokens(pixels, runtime="onnxruntime"), encoder.image_tokens(pixels, runtime="torch"), atol=1e-4)
 
 
-def test_graphs_follow_weight_changes_and_pickle_empty(backbone: MobileNetMiniLMBackbone) -> None:
+def test_graphs_follow_weight_changes_and_pickle_empty(encoder: MobileNetMiniLMBackbone) -> None:
     image = np.random.default_rng(1).integers(0, 255, size=(64, 112, 3), dtype=np.uint8)
-    model = _tiny(backbone, "onnxruntime")
+    model = _tiny(encoder, "onnxruntime")
     before = _paths(model, [image])
     with torch.no_grad():
         model.dit.head.bias.add_(0.3)  # an in-place update, as an optimiser step makes
     after = _paths(model, [image])
     assert not np.allclose(before, after, atol=1e-3)
-    model.runtime = "torch"
+    model.pipeline.runtime = "torch"
     np.testing.assert_allclose(after, _paths(model, [image]), atol=2e-4)
-    model.runtime = "auto"
+    model.pipeline.runtime = "auto"
     clone = pickle.loads(pickle.dumps(model))  # sessions are not picklable: the cache comes back empty and rebuilds
     np.testing.assert_allclose(_paths(clone, [image]), after, atol=1e-5)
 
 
-def test_runtime_choices_are_checked(backbone: MobileNetMiniLMBackbone) -> None:
+def test_runtime_choices_are_checked(encoder: MobileNetMiniLMBackbone) -> None:
     with pytest.raises(ValueError, match="unknown runtime"):
-        CT1TrajectoryModel(CT1TrajectoryConfig(**TINY), backbone=backbone, runtime="tensorrt")
-    model = _tiny(backbone, "onnxruntime")
+        _tiny(encoder, "tensorrt")
+    model = _tiny(encoder, "onnxruntime")
     model.fusion.to(torch.bfloat16)  # as from_pretrained(dtype="bfloat16") does; the shared frozen backbone stays float32
     model.dit.to(torch.bfloat16)
     with pytest.raises(ValueError, match="runtime='torch'"):
         model.sample(np.zeros((64, 64, 3), np.uint8), "go")
-    model.runtime = "auto"  # auto falls back to eager PyTorch for bfloat16
-    assert model.runtime == "torch"
+    model.pipeline.runtime = "auto"  # auto falls back to eager PyTorch for bfloat16
+    assert model.pipeline.runtime == "torch"
 
 
-def test_world_model_warm_up_builds_the_graph_of_the_first_query(backbone: MobileNetMiniLMBackbone) -> None:
+def test_world_model_warm_up_builds_the_graph_of_the_first_query(encoder: MobileNetMiniLMBackbone) -> None:
     from ct1_sim.world import WorldModel
 
-    model = _tiny(backbone, "auto")
+    model = _tiny(encoder, "auto")
     world = WorldModel(model)
     assert world.warm_up(num_samples=4, batched=True) > 0
     built = set(model.__dict__["_ort_graphs"].graphs)
     steps, scale = model.config.inference_steps, model.config.guidance_scale
-    assert {("query", 1, 4, steps, scale), ("query", "B", 4, steps, scale)} <= built  # batch-1 and batched graphs
+    scheduler = model.pipeline.scheduler
+    assert {("query", 1, 4, steps, scale, scheduler), ("query", "B", 4, steps, scale, scheduler)} <= built  # batch-1 and batched graphs
     world.predict(np.zeros((64, 112, 3), np.uint8), INSTRUCTION, num_samples=4, seed=0)
     assert set(model.__dict__["_ort_graphs"].graphs) == built  # the real query reused it
     assert WorldModel(None).warm_up() == 0.0

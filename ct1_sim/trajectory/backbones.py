@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import torch
@@ -20,7 +19,6 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from ct1_sim.rgb_input import as_rgb_array
 from ct1_sim.pretrained.mobilenet_v2 import (
     FEATURE_CHANNELS,
     IMAGENET_MEAN,
@@ -28,27 +26,11 @@ from ct1_sim.pretrained.mobilenet_v2 import (
     fold_batch_norms,
     load_pretrained_mobilenet_v2,
 )
+from ct1_sim.rgb_input import as_rgb_array
 from ct1_sim.trajectory.onnx_graphs import OrtGraph, cached_graph, resolve_runtime
 from ct1_sim.trajectory.text_encoder import SentenceEncoder
 
 log = logging.getLogger(__name__)
-
-
-class FrozenBackbone(Protocol):
-    """What the trainable fusion needs from pretrained encoders."""
-
-    image_dim: int
-    text_dim: int
-    input_size: tuple[int, int]  # (W, H) the images are resized to
-    num_image_tokens: int
-
-    def image_tokens(self, images: torch.Tensor, runtime: str = "auto") -> torch.Tensor:
-        """``(B,3,H,W)`` floats in [0,1] -> ``(B,N,image_dim)``; ``runtime`` as ``CT1TrajectoryModel.runtime``."""
-        ...
-
-    def text_embedding(self, sentences: list[str]) -> torch.Tensor:
-        """Sentences -> ``(B,text_dim)``."""
-        ...
 
 
 def prepare_images(images: list[np.ndarray] | np.ndarray, input_size: tuple[int, int]) -> torch.Tensor:

@@ -56,13 +56,6 @@ class SelfAttention(nn.Module):
         y = attend(q, k.transpose(-1, -2), v)
         return self.out(y.transpose(1, 2).reshape(b, n, d))
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[no-untyped-def]
-        # checkpoints before the fused projection stored q (dim) and kv (2 dim) separately
-        if prefix + "q.weight" in state_dict and prefix + "qkv.weight" not in state_dict:
-            for kind in ("weight", "bias"):
-                state_dict[prefix + "qkv." + kind] = torch.cat([state_dict.pop(prefix + "q." + kind), state_dict.pop(prefix + "kv." + kind)])
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
 
 class CrossAttention(nn.Module):
     """Multi-head attention of pose tokens to condition tokens; the context's keys/values are computed once
@@ -134,13 +127,6 @@ class DiTBlock(nn.Module):
         h = torch.addcmul(mod.shift2, self.norm2(x), mod.scale2)
         return torch.addcmul(x, mod.gate2, self.mlp(h))
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[no-untyped-def]
-        # checkpoints before this layout stored the adaLN linear as ada.1 (inside Sequential(SiLU, Linear))
-        for kind in ("weight", "bias"):
-            if prefix + "ada.1." + kind in state_dict:
-                state_dict[prefix + "ada." + kind] = state_dict.pop(prefix + "ada.1." + kind)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
 
 class PreparedCondition(NamedTuple):
     """Everything the DiT needs from the condition for a whole sampling run (:meth:`TrajectoryDiT.prepare`)."""
@@ -185,12 +171,6 @@ class TrajectoryDiT(nn.Module):
         for layer in (self.ada_out, self.head):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[no-untyped-def]
-        for kind in ("weight", "bias"):  # older layout: Sequential(SiLU, Linear)
-            if prefix + "ada_out.1." + kind in state_dict:
-                state_dict[prefix + "ada_out." + kind] = state_dict.pop(prefix + "ada_out.1." + kind)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def context_key_values(self, context: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Cross-attention keys/values of every block for condition tokens ``(G,N,context_dim)``."""

@@ -22,8 +22,8 @@ from ct1_sim.data import ClipStore
 from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.metrics import classify_maneuver, jerk, l2_at, rotation_error_deg
 from ct1_sim.trajectory.baselines import ManeuverLibrary, constant_velocity
-from ct1_sim.trajectory.features import clip_speed, split_ids
-from ct1_sim.trajectory.modeling_ct1 import CT1TrajectoryModel
+from ct1_sim.trajectory.features import clip_speed
+from ct1_sim.trajectory.pipeline_ct1 import CT1TrajectoryPipeline
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def score_samples(samples: list[CameraTrajectory], gt: CameraTrajectory, maneuve
 def build_library(store: ClipStore, split: str = "train") -> ManeuverLibrary:
     """Baseline library from a split's ground-truth paths."""
     lib = ManeuverLibrary()
-    for clip_id in split_ids(store, split):
+    for clip_id in store.split_ids(split):
         meta = store.meta(clip_id)
         lib.add(meta["maneuver"], store.read_trajectory(clip_id).relative_to_first().c2w, clip_speed(store, clip_id, meta))
     return lib
@@ -80,7 +80,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Mean metrics per method (``model_dirs`` names -> folders, plus the three baselines) and per maneuver."""
     store = ClipStore.open(data)
-    ids = split_ids(store, split, max_clips)
+    ids = store.split_ids(split, max_clips)
     if not ids:
         raise ValueError(f"{data} has no clips with split={split!r}")
     library = build_library(store)
@@ -91,12 +91,12 @@ def evaluate(
         clips.append((clip_id, store.read_frames(clip_id, [0])[0], store.read_trajectory(clip_id), meta["instruction"], meta["maneuver"], clip_speed(store, clip_id, meta)))
     predictions: dict[str, list[list[CameraTrajectory]]] = {}
     for name, folder in model_dirs.items():
-        model = CT1TrajectoryModel.from_pretrained(folder, device=device)
+        pipe = CT1TrajectoryPipeline.from_pretrained(folder, device=device)
         g = torch.Generator().manual_seed(seed)
         out: list[list[CameraTrajectory]] = []
         for i in tqdm(range(0, len(clips), batch_size), desc=f"sampling {name}", unit="batch"):
             chunk = clips[i : i + batch_size]
-            res = model.sample_batch([c[1] for c in chunk], [c[3] for c in chunk], [c[5] for c in chunk], num_samples, g)
+            res = pipe([c[1] for c in chunk], [c[3] for c in chunk], speed=[c[5] for c in chunk], num_samples=num_samples, generator=g).trajectories
             out += [[_traj(s.c2w, c[2]) for s in samples] for samples, c in zip(res, chunk, strict=True)]
         predictions[name] = out
     T, rate = len(clips[0][2]), 1e6 / float(np.diff(clips[0][2].timestamps_us).mean())

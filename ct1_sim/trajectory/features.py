@@ -1,6 +1,6 @@
-"""Frozen-backbone features of a clip store's conditioning frames, with augmentation variants, cached on disk.
+"""Frozen-encoder features of a clip store's conditioning frames, with augmentation variants, cached on disk.
 
-The backbones are frozen, so each (clip, augmentation variant) is encoded once; training then runs on the
+The encoders are frozen, so each (clip, augmentation variant) is encoded once; training then runs on the
 cached tokens. Variant 0 is the plain frame; odd variants are horizontally flipped (trajectory mirrored,
 left/right swapped in the instruction); variants >= 2 add colour jitter and a crop (intrinsics adjusted).
 """
@@ -55,11 +55,6 @@ def clip_speed(store: ClipStore, clip_id: str, meta: dict) -> float:
     return speed_at_start(store.read_trajectory(clip_id))
 
 
-def split_ids(store: ClipStore, split: str, limit: int | None = None) -> list[str]:
-    """Ids of clips whose ``meta['split']`` is ``split`` (sorted; the first ``limit``)."""
-    return store.split_ids(split, limit)
-
-
 def _variant(frame: np.ndarray, traj: CameraTrajectory, text: str, maneuver: str, v: int, rng: np.random.Generator):
     image, c2w = frame, traj.c2w
     if v >= 2:
@@ -73,10 +68,10 @@ def _variant(frame: np.ndarray, traj: CameraTrajectory, text: str, maneuver: str
 
 
 def extract_features(
-    store: ClipStore, ids: list[str], backbone: torch.nn.Module, variants: int, seed: int, cache: Path | None = None, batch_size: int = 32
+    store: ClipStore, ids: list[str], encoder: torch.nn.Module, variants: int, seed: int, cache: Path | None = None, batch_size: int = 32
 ) -> ClipFeatures:
-    """Encode every clip's conditioning frame in ``variants`` augmentations (cached at ``cache``)."""
-    key = hashlib.sha256(json.dumps([str(store.path.resolve()), ids, variants, seed, type(backbone).__name__]).encode()).hexdigest()[:16]
+    """Encode every clip's conditioning frame in ``variants`` augmentations with the frozen ``encoder`` (cached at ``cache``)."""
+    key = hashlib.sha256(json.dumps([str(store.path.resolve()), ids, variants, seed, type(encoder).__name__]).encode()).hexdigest()[:16]
     if cache is not None and cache.is_file():
         data = load_file(str(cache))
         meta = json.loads(data.pop("__meta__").numpy().tobytes().decode()) if "__meta__" in data else {}
@@ -104,10 +99,10 @@ def extract_features(
     tokens = []
     with torch.inference_mode():
         for i in tqdm(range(0, len(images), batch_size), desc="encoding frames", unit="batch", leave=False):
-            batch = prepare_images(images[i : i + batch_size], backbone.input_size)
-            tokens.append(backbone.image_tokens(batch).to(torch.float16))
+            batch = prepare_images(images[i : i + batch_size], encoder.input_size)
+            tokens.append(encoder.image_tokens(batch).to(torch.float16))
         unique = sorted({t for row in texts for t in row})
-        emb = dict(zip(unique, backbone.text_embedding(unique).float(), strict=True)) if unique else {}
+        emb = dict(zip(unique, encoder.text_embedding(unique).float(), strict=True)) if unique else {}
     n = len(ids)
     image_tokens = torch.cat(tokens).view(n, variants, *tokens[0].shape[1:]) if n else torch.zeros(0)
     feats = ClipFeatures(

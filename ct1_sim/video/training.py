@@ -27,8 +27,7 @@ from ct1_sim.config_loading import load_yaml_config
 from ct1_sim.data import ClipStore
 from ct1_sim.devices import init_distributed, resolve_device
 from ct1_sim.metrics.image_fidelity import psnr
-from ct1_sim.schedules import warmup_cosine_lr
-from ct1_sim.trajectory.checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
+from ct1_sim.training_loop import TrainingRun, latest_checkpoint
 from ct1_sim.video.denoiser import WarpDenoiser
 from ct1_sim.video.depth_net import DepthNet, depth_target
 from ct1_sim.video.evaluation import warp_baselines
@@ -95,41 +94,16 @@ def _crop_offsets(rng: np.random.Generator, size: tuple[int, int], crop: tuple[i
     return x, y
 
 
-class _StageRunner:
-    """Shared optimiser / EMA / checkpoint bookkeeping for one stage."""
+class _StageRunner(TrainingRun):
+    """The :class:`~ct1_sim.training_loop.TrainingRun` of one stage (optimiser, lr, EMA, checkpoints in
+    ``out/checkpoints/<name>``, resume); ``param_groups``: optional AdamW groups, each with an ``lr_scale`` (its share
+    of the stage's lr)."""
 
-    def __init__(self, name: str, module: torch.nn.Module, s: StageSettings, out: Path, ema_decay: float, rank: int) -> None:
-        self.name, self.module, self.s, self.rank, self.ema_decay = name, module, s, rank, ema_decay
-        self.folder = out / "checkpoints" / name
-        self.optimizer = torch.optim.AdamW(module.parameters(), lr=s.lr, weight_decay=0.0)
-        self.ema = {k: v.detach().clone() for k, v in module.state_dict().items()}
-        self.start, self.history = 0, []
-        ckpt = latest_checkpoint(self.folder)
-        if ckpt is not None:
-            self.start, weights, ema, opt, extra = load_checkpoint(ckpt)
-            module.load_state_dict(weights)
-            self.ema = ema
-            self.optimizer.load_state_dict(opt)
-            self.history = extra.get("history", [])
-            log.info("%s: resumed from %s (step %d)", name, ckpt, self.start)
-
-    def step(self, step: int, loss: torch.Tensor) -> None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = warmup_cosine_lr(step, self.s.lr, self.s.warmup_steps, self.s.steps)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.module.parameters(), 1.0)
-        self.optimizer.step()
-        with torch.no_grad():
-            for k, v in self.module.state_dict().items():
-                if v.dtype.is_floating_point:
-                    self.ema[k].mul_(self.ema_decay).add_(v.detach(), alpha=1 - self.ema_decay)
-                else:
-                    self.ema[k].copy_(v)
-
-    def checkpoint(self, done: int) -> None:
-        if self.rank == 0:
-            save_checkpoint(self.folder, done, self.module.state_dict(), self.ema, self.optimizer, {"history": self.history})
+    def __init__(self, name: str, module: torch.nn.Module, s: StageSettings, out: Path, ema_decay: float, rank: int,
+                 param_groups: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(module, out / "checkpoints" / name, lr=s.lr, total_steps=s.steps, warmup_steps=s.warmup_steps,
+                         ema_decay=ema_decay, param_groups=param_groups, rank=rank)
+        self.name = name
 
 
 def _train_depth(depth_net: DepthNet, store: ClipStore, ids: list[str], s: VideoTrainSettings, out: Path, rank: int, world: int) -> None:
