@@ -38,7 +38,7 @@ def eval_trajectory(
     samples: Annotated[int, typer.Option(help="K samples per clip.")] = 8,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
-    max_clips: Annotated[int | None, typer.Option(min=1, help="Evaluate only the first N clips.")] = None,
+    max_clips: Annotated[int | None, typer.Option(min=1, help="Evaluate only the first N clips of the split (at most its size).")] = None,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
 ) -> None:
     """Evaluate a trajectory model against image-blind baselines (and its no-wavelet ablation)."""

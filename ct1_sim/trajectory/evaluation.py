@@ -78,11 +78,17 @@ def evaluate(
     device: str = "cpu",
     batch_size: int = 16,
 ) -> dict[str, Any]:
-    """Mean metrics per method (``model_dirs`` names -> folders, plus the three baselines) and per maneuver."""
+    """Mean metrics per method (``model_dirs`` names -> folders, plus the three baselines) and per maneuver, on the
+    first ``max_clips`` clips of ``split`` (all when None; more than the split holds, or fewer than 1, is an error)."""
     store = ClipStore.open(data)
-    ids = store.split_ids(split, max_clips)
+    ids = store.split_ids(split)
     if not ids:
         raise ValueError(f"{data} has no clips with split={split!r}")
+    if max_clips is not None:
+        if isinstance(max_clips, bool) or not isinstance(max_clips, int) or not 1 <= max_clips <= len(ids):
+            raise ValueError(f"max_clips must be a whole number from 1 to {len(ids)} (the clips of {data}'s {split!r} split), "
+                             f"got {max_clips!r}")
+        ids = ids[:max_clips]
     library = build_library(store)
     rng = np.random.default_rng(seed)
     clips = []

@@ -3,7 +3,7 @@
 Frozen encoders embed each training clip's conditioning frame once per augmentation variant
 (:mod:`ct1_sim.trajectory.features`); the fusion and the DiT are then trained on the cached tokens with
 the CT-1 loss, through :class:`ct1_sim.training_loop.TrainingRun` (AdamW, warm-up + cosine learning rate, an EMA
-of the weights, which is what is saved, checkpoints, resume).
+of the weights, which is what is saved, checkpoints, resume; resuming on other data is refused).
 Runs unchanged under ``torchrun --nproc-per-node N`` (DistributedDataParallel, gloo on CPU / nccl on GPU):
 each rank draws its own batches, gradients are averaged, rank 0 writes checkpoints.
 """
@@ -26,7 +26,7 @@ from ct1_sim.clip_spec import IMAGE_SIZE
 from ct1_sim.config_loading import check_keys, from_dict, read_yaml
 from ct1_sim.data import ClipStore
 from ct1_sim.devices import init_distributed, resolve_device
-from ct1_sim.training_loop import TrainingRun
+from ct1_sim.training_loop import DataFingerprint, TrainingRun, check_resume
 from ct1_sim.trajectory.features import ClipFeatures, extract_features
 from ct1_sim.trajectory.modeling_ct1 import FROZEN_PREFIX, CT1TrajectoryModel
 from ct1_sim.trajectory.pose_tokens import tokens_to_trajectories
@@ -122,9 +122,10 @@ def train_trajectory_model(
 ) -> CT1TrajectoryModel:
     """Train (or resume), save the EMA model to ``out`` and return it (EMA weights loaded).
 
-    ``steps``, ``wavelet_weight`` and ``seed`` override the YAML. Checkpoints go to ``out/checkpoints``; running the
-    same command again resumes from the newest one. Frozen-encoder features are cached in ``cache_dir``
-    (default ``out/cache``); runs on the same data and seed can share it.
+    ``steps``, ``wavelet_weight`` and ``seed`` override the YAML.
+    Checkpoints go to ``out/checkpoints``; running the same command again resumes from the newest one, and is refused
+    when the data differs from the data the checkpoint was trained on (``ValueError`` naming both). Frozen-encoder
+    features are cached in ``cache_dir`` (default ``out/cache``); runs on the same data and seed can share it.
     """
     rank, world = init_distributed()
     model_cfg, s = load_training_config(config_path)
@@ -143,6 +144,8 @@ def train_trajectory_model(
     val_ids = store.split_ids("val", s.val_clips)
     if not train_ids:
         raise ValueError(f"{data} has no clips with meta split='train'; render some with `ct1-sim scenarios render`")
+    fingerprint = DataFingerprint.of(f"{data} ({len(train_ids)} train clips)", ((cid, store.meta(cid)) for cid in train_ids))
+    check_resume(out / "checkpoints", fingerprint)  # refuse other data before the slow feature extraction
     torch.manual_seed(s.seed)
     model = CT1TrajectoryModel(**model_cfg).to(dev)
 
@@ -156,7 +159,7 @@ def train_trajectory_model(
 
     run = TrainingRun(model, out / "checkpoints", lr=s.lr, total_steps=s.steps, warmup_steps=s.warmup_steps, ema_decay=s.ema_decay,
                       weight_decay=s.weight_decay, checkpoint_every=s.checkpoint_every, frozen_prefix=FROZEN_PREFIX,
-                      rank=rank)
+                      fingerprint=fingerprint, rank=rank)
     history = run.history
     ddp = torch.nn.parallel.DistributedDataParallel(model, broadcast_buffers=False) if world > 1 else model
     bar = tqdm(range(run.start, s.steps), initial=run.start, total=s.steps, desc="train trajectory", unit="step", disable=rank != 0)
