@@ -175,3 +175,18 @@ def test_importing_the_store_leaves_the_warning_filters_alone() -> None:
     script = ("import warnings, ct1_sim.data.clip_store; message = 'Object at x is not recognized as a component'; "
               "assert not [f for f in warnings.filters if f[1] and f[1].match(message)], warnings.filters[0]")
     subprocess.run([sys.executable, "-c", script], cwd=REPO, check=True, timeout=120)
+
+
+def test_writers_settings_are_recorded_and_a_resume_with_other_ones_refused(tmp_path: Path) -> None:
+    store = ClipStore.create(tmp_path / "s.zarr")
+    store.claim("scenario-a", {"seed": 0, "spec": {"width": 448}}, has_clips=False)
+    store.claim("scenario-a", {"seed": 0, "spec": {"width": 448}}, has_clips=True)  # the same settings: a resume
+    store.claim("scenario-a", {"seed": 1, "spec": {"width": 448}}, has_clips=False)  # no clips yet: replaced
+    assert store.writer_settings("scenario-a") == {"seed": 1, "spec": {"width": 448}}
+    with pytest.raises(ValueError, match=r"s.zarr holds clips of scenario-a made with other settings "
+                                         r"\(seed: 1 -> 2; spec.width: 448 -> 320\); use seed 1, or write to a new store"):
+        store.claim("scenario-a", {"seed": 2, "spec": {"width": 320}}, has_clips=True, fix="use seed 1")
+    assert store.writer_settings("scenario-a")["seed"] == 1 and store.writer_settings("scenario-b") is None
+    assert len(store) == 0 and os.listdir(tmp_path / "s.zarr" / "staging") == ["zarr.json"]  # nothing left behind
+    with pytest.raises(ValueError, match="writer name"):
+        store.claim("../x", {}, has_clips=False)

@@ -124,3 +124,19 @@ def test_cli_and_scenario_export_round_trip(tmp_path: Path, dataroot: tuple[Path
     bad = CliRunner().invoke(app, ["curate", "nuscenes", "--dataroot", str(root), "--version", "v9", "--out", str(tmp_path / "x.zarr")])
     assert bad.exit_code == 2 and "no version 'v9'" in bad.output
     json.loads((root / VERSION / "scene.json").read_text())  # the fixture is untouched
+
+
+def test_resuming_a_curation_with_other_settings_is_refused_naming_them(tmp_path: Path, dataroot: tuple[Path, dict]) -> None:
+    root, _ = dataroot
+    out = tmp_path / "c.zarr"
+    curate_nuscenes(root, VERSION, out, scenes=["scene-0002"], size=(80, 45))
+    store, _ = curate_nuscenes(root, VERSION, out, size=(80, 45))  # the same settings, more scenes: a resume
+    clips = store.ids()
+    assert any(c.startswith("scene-0001-") for c in clips)
+    with pytest.raises(ValueError, match=r"holds clips of nuscenes-v1.0-fixture made with other settings \(size: "
+                                         r"\[80, 45\] -> None\); curate with the same --whole-scenes, --size"):
+        curate_nuscenes(root, VERSION, out)
+    result = CliRunner().invoke(app, ["curate", "nuscenes", "--dataroot", str(root), "--version", VERSION, "--out", str(out),
+                                      "--whole-scenes", "--size", "80x45"])
+    assert result.exit_code == 2 and "(whole_scene: False -> True)" in result.output
+    assert ClipStore.open(out).ids() == clips  # nothing curated with the other settings

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ct1_sim.cli.app import app
+from ct1_sim.data import ClipStore
 from ct1_sim.data.scenarios.clip_spec import ClipSpec
 from ct1_sim.data.scenarios.ego_motion import camera_c2w
 from ct1_sim.data.scenarios.generate import clip_seed, make_clip
@@ -151,3 +152,25 @@ def test_nuscenes_export_loads_with_the_devkit_and_matches_clip_poses(tmp_path: 
     assert first.meta["maneuver"] == clip.meta["maneuver"]
     # 5 Hz poses interpolated from the 12 Hz frames stay within 2 cm / 0.01 of the directly sampled ones
     np.testing.assert_allclose(first.trajectory.c2w, clip.trajectory.c2w, atol=0.02)
+
+
+def test_resuming_into_a_store_rendered_with_other_settings_is_refused_naming_them(tmp_path: Path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text("name: tiny\nfamilies: {speed_change: {}}\nclip: {num_poses: 3, width: 64, height: 48}\n")
+    out = str(tmp_path / "s.zarr")
+    render = ["scenarios", "render", str(spec), "--out", out]
+    runner = CliRunner()
+    assert runner.invoke(app, [*render, "--clips", "1"]).exit_code == 0
+    again = runner.invoke(app, [*render, "--clips", "2"])  # the same settings, more clips: a resume
+    assert again.exit_code == 0 and "s.zarr: 2 clips" in again.output
+    other_seed = runner.invoke(app, [*render, "--clips", "3", "--seed", "1"])
+    assert other_seed.exit_code == 2, other_seed.output
+    assert "holds clips of scenario-tiny made with other settings (seed: 0 -> 1)" in other_seed.output
+    assert "render with the same spec file and --seed (more --clips are fine), or write to a new store" in other_seed.output
+    spec.write_text("name: tiny\nfamilies: {speed_change: {}}\nclip: {num_poses: 3, width: 80, height: 48}\n")
+    other_clip = runner.invoke(app, [*render, "--clips", "3"])
+    assert other_clip.exit_code == 2 and "(spec.clip.width: 64 -> 80)" in other_clip.output
+    assert len(ClipStore.open(out)) == 2  # nothing rendered with the other settings
+    other_spec = tmp_path / "other.yaml"  # another spec into the same store is not a resume: it is recorded alongside
+    other_spec.write_text("name: other\nfamilies: {speed_change: {}}\nclip: {num_poses: 3, width: 64, height: 48}\n")
+    assert runner.invoke(app, ["scenarios", "render", str(other_spec), "--out", out, "--clips", "1", "--seed", "1"]).exit_code == 0

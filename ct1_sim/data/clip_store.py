@@ -10,10 +10,12 @@ Layout::
         depth                   (T,H,W) float16, optional, one chunk per frame
         c2w  K  timestamps_us   camera path (OpenCV camera-to-world, metres), intrinsics, µs
       staging/                  clips being written (invisible to readers)
+      writers/<writer>/         attrs: the settings a writer (a scenario spec, a nuScenes curation) wrote clips with
 
 Appends are atomic: a clip is written completely under ``staging/`` and then moved into ``clips/`` with
 one ``rename``, so a writer killed mid-clip leaves nothing visible, and several processes can append
-different clips to the same store at once (no shared index file is rewritten).
+different clips to the same store at once (no shared index file is rewritten). A resumable writer records its
+settings once (:meth:`ClipStore.claim`) and a resume with other settings is refused, naming what differs.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ FORMAT_NAME = "ct1-sim-clipstore"
 FORMAT_VERSION = 1
 _CLIPS = "clips"
 _STAGING = "staging"
+_WRITERS = "writers"
 #: Frame/depth compression: blosc lz4 with bit-shuffle (fastest and smallest of those measured in
 #: benchmarks/bench_clip_store.py on 448x256 frames).
 IMAGE_CODEC = BloscCodec(cname="lz4", clevel=5, shuffle="bitshuffle")
@@ -78,6 +81,7 @@ class ClipStore:
         root.attrs.update({"format": FORMAT_NAME, "version": FORMAT_VERSION})
         root.create_group(_CLIPS)
         root.create_group(_STAGING)
+        root.create_group(_WRITERS)
         log.info("created clip store %s", path)
         return cls(path, _checked=True)
 
@@ -184,6 +188,38 @@ class ClipStore:
         ids = [i for i in self.ids() if self.meta(i).get("split") == split]
         return ids[:limit] if limit else ids
 
+    # ------------------------------------------------------------------ writers' settings
+    def writer_settings(self, writer: str) -> dict[str, Any] | None:
+        """The settings ``writer`` recorded with :meth:`claim`, or None."""
+        meta = self.path / _WRITERS / _writer_dirname(writer) / "zarr.json"
+        return json.loads(meta.read_text())["attributes"]["settings"] if meta.is_file() else None
+
+    def claim(self, writer: str, settings: dict[str, Any], *, has_clips: bool,
+              fix: str = "resume with the same settings") -> None:
+        """Record that ``writer`` (e.g. ``scenario-urban``) writes clips with ``settings`` (JSON values).
+
+        When ``writer`` recorded other settings and the store holds its clips (``has_clips``, which the writer knows
+        from its clip ids), raise ``ValueError`` naming each setting that differs (old and new value) and ``fix``, or a
+        new store, as what to do; without its clips the new settings replace the old. The same settings again: a
+        resume.
+        """
+        settings = json.loads(json.dumps(settings))
+        before = self.writer_settings(writer)
+        if before == settings:
+            return
+        if before is not None and has_clips:
+            old, new = _flatten(before), _flatten(settings)
+            changed = [f"{k}: {old.get(k, '(unset)')!r} -> {new.get(k, '(unset)')!r}"
+                       for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+            raise ValueError(f"{self.path} holds clips of {writer} made with other settings ({'; '.join(changed)}); "
+                             f"{fix}, or write to a new store")
+        if before is None and has_clips:
+            log.warning("%s holds clips of %s but not the settings they were made with (an older ct1-sim wrote them); "
+                        "recording this run's", self.path, writer)
+        zarr.open_group(str(self.path / _WRITERS), mode="a")  # stores made before writers were recorded lack it
+        with staged_folder(self.path / _WRITERS / _writer_dirname(writer), self.path / _STAGING, replace=True) as staging:
+            zarr.open_group(str(staging), mode="w").attrs.update({"writer": writer, "settings": settings})
+
     # ------------------------------------------------------------------ writing
     def append(self, clip: Clip, *, skip_existing: bool = False) -> bool:
         """Write ``clip`` atomically. Returns False when it exists and ``skip_existing`` is set.
@@ -231,3 +267,19 @@ class ClipStore:
 
     def __repr__(self) -> str:
         return f"ClipStore({str(self.path)!r}, clips={len(self)})"
+
+
+def _writer_dirname(writer: str) -> str:
+    if not writer or not all(c.isalnum() or c in "._-" for c in writer) or writer.startswith("."):
+        raise ValueError(f"writer name {writer!r} must be letters, digits, '.', '_' or '-'")
+    return writer
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as ``{"a.b": leaf}`` (for naming the settings that differ)."""
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: value}

@@ -46,6 +46,9 @@ def curate_nuscenes(
     store = ClipStore.open_or_create(out)
     store.clean_staging()
     options = {"whole_scene": whole_scenes, "size": size, "exclude_tags": tuple(exclude_tags)}
+    curated = {cid.rsplit("-", 1)[0] for cid in store.ids()} & set(reader.scene_names)  # ids are <scene>-<window>
+    store.claim(f"nuscenes-{version}", options, has_clips=bool(curated),
+                fix="curate with the same --whole-scenes, --size and --exclude-tag (other --scenes are fine)")
     counts: Counter = Counter()
     if workers <= 1 and ray_address is None:
         curator = _SceneCurator(str(dataroot), version, str(store.path), options, reader=reader)

@@ -7,6 +7,7 @@ process write identical stores.
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from pathlib import Path
 
 from tqdm import tqdm
@@ -58,6 +59,11 @@ def render_store(
     store = ClipStore.open_or_create(out)
     store.clean_staging()
     existing = set(store.ids())
+    for spec in specs:  # a resume must render what the store's clips of the spec were rendered with
+        prefixes = tuple(f"{spec.name}-{family}-" for family in spec.families)
+        store.claim(f"scenario-{spec.name}", {"spec": asdict(spec), "seed": seed},
+                    has_clips=any(cid.startswith(prefixes) for cid in existing),
+                    fix="render with the same spec file and --seed (more --clips are fine)")
     todo = [task for task, cid in plan_tasks(specs, clips_per_spec) if cid not in existing]
     log.info("%d clips to render (%d already in %s)", len(todo), len(existing), out)
     if not todo:
