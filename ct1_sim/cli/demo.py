@@ -24,7 +24,7 @@ from tqdm import tqdm
 from ct1_sim.data.samples import Sample, load_samples
 from ct1_sim.formats import FORMAT_SUFFIXES, FORMATS, read_trajectory, write_trajectory
 from ct1_sim.geometry import CameraTrajectory
-from ct1_sim.metrics import classify_maneuver
+from ct1_sim.metrics import classify_maneuver, medoid_index
 from ct1_sim.paths import TRAJECTORY_MODEL, VIDEO_MODEL, default_model_dir
 from ct1_sim.viz import draw_paths, plot_birds_eye
 from ct1_sim.world import WorldModel
@@ -42,7 +42,6 @@ def _write_video(sample: Sample, folder: Path, world: WorldModel, predicted: lis
     """Render the medoid sample's future video; write generated.mp4, side_by_side.mp4 and a 4-frame strip PNG."""
     from ct1_sim.media import write_mp4
     from ct1_sim.viz.side_by_side import side_by_side
-    from ct1_sim.world.world_model import medoid_index
 
     chosen = medoid_index(predicted)
     result = world.rollout(sample.image, predicted[chosen], seed=seed)

@@ -19,7 +19,7 @@ def train_trajectory(
     steps: Annotated[int | None, typer.Option(min=1, help="Override train.steps.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override train.seed.")] = None,
     wavelet_weight: Annotated[float | None, typer.Option(min=0.0, max=1e3, help="Override the wavelet loss weight (0 = ablation).")] = None,
-    device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     cache: Annotated[Path | None, typer.Option(help="Feature cache folder (default OUT/cache); share it between runs.")] = None,
 ) -> None:
     """Train the CT-1 trajectory model. Works under `torchrun --nproc-per-node N` unchanged."""
@@ -39,7 +39,7 @@ def eval_trajectory(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
     max_clips: Annotated[int | None, typer.Option(min=1, help="Evaluate only the first N clips of the split (at most its size).")] = None,
-    device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
 ) -> None:
     """Evaluate a trajectory model against image-blind baselines (and its no-wavelet ablation)."""
     from ct1_sim.trajectory.evaluation import evaluate, write_report
@@ -61,7 +61,7 @@ def train_video(
     depth_steps: Annotated[int | None, typer.Option(min=1, help="Override depth.steps.")] = None,
     denoise_steps: Annotated[int | None, typer.Option(min=1, help="Override denoise.steps.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override seed.")] = None,
-    device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
 ) -> None:
     """Train the camera-controlled video model (depth net, then denoiser). Works under `torchrun` unchanged."""
     from ct1_sim.video.training import train_video_model
@@ -80,7 +80,7 @@ def eval_video(
     strength: Annotated[float, typer.Option(help="Denoising start (1 = from pure noise).")] = 0.15,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
-    device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
 ) -> None:
     """Fidelity (PSNR/SSIM) and camera control (RotErr/TransErr/CamMC) vs warp-only, repeat-first and the floor."""
     from ct1_sim.video.evaluation import evaluate_video, write_video_report

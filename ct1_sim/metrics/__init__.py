@@ -18,7 +18,7 @@ from ct1_sim.metrics.maneuver import (
     maneuver_compliance,
     speeds_mps,
 )
-from ct1_sim.metrics.trajectory_errors import ade, fde, jerk, l2_at, min_ade, min_fde, rotation_error_deg
+from ct1_sim.metrics.trajectory_errors import ade, fde, jerk, l2_at, medoid_index, min_ade, min_fde, rotation_error_deg
 
 __all__ = [
     "MANEUVERS",
@@ -33,6 +33,7 @@ __all__ = [
     "jerk",
     "l2_at",
     "maneuver_compliance",
+    "medoid_index",
     "min_ade",
     "min_fde",
     "psnr",

@@ -1,5 +1,5 @@
 """Trajectory errors of predicted camera paths: ADE / FDE / minADE@K / minFDE@K (m), rotation error (deg),
-jerk (m/s^3) and nuScenes-style open-loop L2 at a horizon (m).
+jerk (m/s^3) and nuScenes-style open-loop L2 at a horizon (m); the medoid of a sample set.
 
 Positions are camera centres (the translation of each camera-to-world pose, OpenCV axes, metres). With
 ``relative=True`` (the default) both paths are first re-expressed relative to their own first pose,
@@ -23,6 +23,7 @@ from ct1_sim.metrics._inputs import (
     TrajectoryLike,
     as_c2w,
     pair,
+    relative,
     samples_list,
     shared_times,
     times_of,
@@ -117,3 +118,11 @@ def l2_at(
     if not upto.any():
         raise ValueError(f"no pose lies in (0, {seconds}] s; use a horizon of at least one pose step")
     return float(np.linalg.norm(a[upto, :3, 3] - b[upto, :3, 3], axis=-1).mean())
+
+
+def medoid_index(samples: SampleSet) -> int:
+    """Index of the most typical of K sampled paths (sequence or ``(K,T,4,4)`` array): the medoid, whose summed
+    :func:`ade` (m) to all the others is smallest; paths relative to their frame 0. Ties go to the lowest index."""
+    paths = np.stack([relative(as_c2w(s))[:, :3, 3] for s in samples_list(samples)])  # (K,T,3) camera centres
+    mean_dist = np.linalg.norm(paths[:, None] - paths[None], axis=-1).mean(-1)  # (K,K)
+    return int(mean_dist.sum(1).argmin())

@@ -40,11 +40,11 @@ import numpy as np
 
 from ct1_sim.clip_spec import check_num_samples
 from ct1_sim.formats.json_format import trajectory_to_dict
+from ct1_sim.metrics import medoid_index
 from ct1_sim.ros import contract as c
 from ct1_sim.ros.images import ImageMessageError, decode_compressed_image, encode_compressed_image
 from ct1_sim.ros.messages import ns_to_stamp, odometry_speed, stamp_to_ns, trajectory_to_path
-from ct1_sim.world import WorldModel
-from ct1_sim.world.world_model import Prediction, medoid_index
+from ct1_sim.world import Prediction, WorldModel
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ct1_sim.world import WorldModel
-from ct1_sim.world.world_model import Prediction
+from ct1_sim.world import Prediction, WorldModel
 
 log = logging.getLogger(__name__)
 

@@ -75,7 +75,7 @@ def evaluate(
     seed: int = 0,
     split: str = "test",
     max_clips: int | None = None,
-    device: str = "cpu",
+    device: str = "auto",
     batch_size: int = 16,
 ) -> dict[str, Any]:
     """Mean metrics per method (``model_dirs`` names -> folders, plus the three baselines) and per maneuver, on the

@@ -114,7 +114,7 @@ def train_trajectory_model(
     config_path: str | Path,
     out: str | Path,
     *,
-    device: str = "cpu",
+    device: str = "auto",
     steps: int | None = None,
     wavelet_weight: float | None = None,
     seed: int | None = None,
@@ -122,7 +122,7 @@ def train_trajectory_model(
 ) -> CT1TrajectoryModel:
     """Train (or resume), save the EMA model to ``out`` and return it (EMA weights loaded).
 
-    ``steps``, ``wavelet_weight`` and ``seed`` override the YAML.
+    ``steps``, ``wavelet_weight`` and ``seed`` override the YAML; ``device`` ``auto`` = CUDA when present.
     Checkpoints go to ``out/checkpoints``; running the same command again resumes from the newest one, and is refused
     when the data differs from the data the checkpoint was trained on (``ValueError`` naming both). Frozen-encoder
     features are cached in ``cache_dir`` (default ``out/cache``); runs on the same data and seed can share it.

@@ -1,5 +1,5 @@
-"""The world-model façade: image + instruction -> trajectories (+ video, once the video model ships)."""
+"""The world-model façade: image + instruction -> trajectories, and the future video that follows one of them."""
 
-from ct1_sim.world.world_model import Prediction, WorldModel
+from ct1_sim.world.world_model import Prediction, Rollout, WorldModel
 
-__all__ = ["Prediction", "WorldModel"]
+__all__ = ["Prediction", "Rollout", "WorldModel"]

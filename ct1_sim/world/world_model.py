@@ -1,7 +1,9 @@
-"""``WorldModel``: the one façade the CLI (and later the HTTP service, the ROS bridge and replay) call.
+"""``WorldModel``: the one façade the CLI, the HTTP service, the ROS bridge and replay call.
 
-image + instruction (+ speed) -> K camera trajectories with maneuver labels; ``rollout`` adds the future video
-once a video model is shipped (until then it raises a clear error instead of faking frames).
+image + instruction (+ speed) -> K camera trajectories with maneuver labels (``predict``); ``rollout`` adds the
+future video that follows one of them (or a given camera path), from the shipped video model ``ct1-video-tiny``.
+A folder without a video model still predicts trajectories, and ``rollout`` then says what is missing.
+Seeds follow :mod:`ct1_sim.seeding`: an int is deterministic, None draws a fresh seed that the result reports.
 """
 
 from __future__ import annotations
@@ -10,17 +12,17 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-import torch
-
+from ct1_sim.clip_spec import IMAGE_SIZE
 from ct1_sim.geometry import CameraTrajectory
-from ct1_sim.metrics import classify_maneuver
+from ct1_sim.metrics import classify_maneuver, medoid_index
 from ct1_sim.paths import TRAJECTORY_MODEL, VIDEO_MODEL, default_model_dir
+from ct1_sim.seeding import resolve_seed, torch_generator
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +32,12 @@ MAX_ROLLOUT_REACH_M = 5000.0
 
 @dataclass
 class Prediction:
-    """K trajectories (metres, relative to the current OpenCV camera, at the clip spec's times) and their labels."""
+    """K trajectories (metres, relative to the current OpenCV camera, at the clip spec's times), their labels and the
+    seed they were drawn with (always set by :class:`WorldModel`; pass it back to get the same samples)."""
 
     trajectories: list[CameraTrajectory]
     maneuvers: list[str]
+    seed: int | None = None
 
 
 @dataclass
@@ -45,24 +49,7 @@ class Rollout:
     chosen: int
     frames: np.ndarray  # uint8 (T,H,W,3) RGB; frame 0 is the input image at the video's size
     fps: float  # frames per second of ``frames`` (the clip spec's pose rate)
-
-
-def _generator(seed: int | None) -> torch.Generator:
-    """A CPU generator seeded with ``seed``, or from OS entropy when None."""
-    g = torch.Generator()
-    if seed is None:
-        g.seed()
-    else:
-        g.manual_seed(seed)
-    return g
-
-
-def medoid_index(trajectories: list[CameraTrajectory]) -> int:
-    """Index of the most typical sample: the one with the smallest mean distance (m, camera centres over time) to
-    the others."""
-    P = np.stack([t.relative_to_first().positions for t in trajectories])  # (K,T,3)
-    d = np.linalg.norm(P[:, None] - P[None], axis=-1).mean(-1)  # (K,K)
-    return int(d.sum(1).argmin())
+    seed: int | None = None  # the seed of the trajectories and the video (always set by WorldModel)
 
 
 class WorldModel:
@@ -109,24 +96,25 @@ class WorldModel:
         if self.trajectory_model is None:
             return 0.0
         t0 = time.perf_counter()
-        grey = np.full((256, 448, 3), 128, np.uint8)
+        grey = np.full((IMAGE_SIZE[1], IMAGE_SIZE[0], 3), 128, np.uint8)
         with self.trajectory_lock:
-            self.trajectory_model.sample(grey, "go straight", num_samples=num_samples, generator=torch.Generator().manual_seed(0))
+            self.trajectory_model.sample(grey, "go straight", num_samples=num_samples, generator=torch_generator(0))
             if batched:  # batches share one graph with a dynamic batch axis
-                self.trajectory_model.sample_batch([grey, grey], ["go straight"] * 2, None, num_samples,
-                                                   [torch.Generator().manual_seed(0) for _ in range(2)])
+                self.trajectory_model.sample_batch([grey, grey], ["go straight"] * 2, None, num_samples, [torch_generator(0) for _ in range(2)])
         seconds = time.perf_counter() - t0
         log.info("trajectory model warmed up in %.1f s", seconds)
         return seconds
 
     def predict(self, image: Any, instruction: str, num_samples: int = 8, seed: int | None = None, speed: float | None = None) -> Prediction:
-        """K plausible trajectories for ``image`` (RGB uint8 HxWx3 or PIL) and ``instruction``; ``speed`` in m/s when known."""
+        """K plausible trajectories for ``image`` (RGB uint8 HxWx3 or PIL) and ``instruction``; ``speed`` in m/s when known.
+
+        ``seed``: an int gives the same samples every time; None draws a fresh one, reported as ``Prediction.seed``."""
         if self.trajectory_model is None:
             raise RuntimeError("no trajectory model loaded; use WorldModel.from_pretrained()")
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        seed = resolve_seed(seed)
         with self.trajectory_lock:
-            trajectories = self.trajectory_model.sample(image, instruction, num_samples=num_samples, generator=generator, speed=speed)
-        return Prediction(trajectories, [classify_maneuver(t) for t in trajectories])
+            trajectories = self.trajectory_model.sample(image, instruction, num_samples=num_samples, generator=torch_generator(seed), speed=speed)
+        return Prediction(trajectories, [classify_maneuver(t) for t in trajectories], seed)
 
     def predict_batch(
         self,
@@ -136,18 +124,16 @@ class WorldModel:
         seeds: list[int | None] | None = None,
         speeds: list[float | None] | None = None,
     ) -> list[Prediction]:
-        """:meth:`predict` for many queries in one batched model call; each query's seed gives the same samples
-        as when it runs alone (up to float rounding)."""
+        """:meth:`predict` for many queries in one batched model call; each query's seed (None: a fresh one, reported
+        back) gives the same samples as when it runs alone (up to float rounding)."""
         if self.trajectory_model is None:
             raise RuntimeError("no trajectory model loaded; use WorldModel.from_pretrained()")
-        seeds = seeds if seeds is not None else [None] * len(images)
-        generators = [_generator(s) for s in seeds]
-        from ct1_sim.rgb_input import as_rgb_array
-
-        arrays = [as_rgb_array(im) for im in images]
+        if seeds is not None and len(seeds) != len(images):
+            raise ValueError(f"got {len(seeds)} seeds for {len(images)} queries")
+        used = [resolve_seed(s) for s in (seeds if seeds is not None else [None] * len(images))]
         with self.trajectory_lock:
-            batches = self.trajectory_model.sample_batch(arrays, instructions, speeds, num_samples, generators)
-        return [Prediction(trajs, [classify_maneuver(t) for t in trajs]) for trajs in batches]
+            batches = self.trajectory_model.sample_batch(images, instructions, speeds, num_samples, [torch_generator(s) for s in used])
+        return [Prediction(trajs, [classify_maneuver(t) for t in trajs], s) for trajs, s in zip(batches, used, strict=True)]
 
     def rollout(
         self,
@@ -165,6 +151,7 @@ class WorldModel:
 
         ``instruction_or_trajectory``: an instruction (K trajectories are sampled and the most typical one, the
         medoid, is rendered) or a ``CameraTrajectory`` (rendered as given, made relative to its first pose).
+        ``seed`` seeds both the trajectories and the video (None: a fresh one, reported as ``Rollout.seed``).
         ``progress`` is called with the fraction done (0-1).
         """
         if self.video_model is None:
@@ -172,6 +159,7 @@ class WorldModel:
                 "no video model is loaded (expected model/ct1-video-tiny); ct1-sim can only predict trajectories: use predict()"
             )
         report = progress or (lambda fraction: None)
+        seed = resolve_seed(seed)
         if isinstance(instruction_or_trajectory, CameraTrajectory):
             trajectories, chosen = [instruction_or_trajectory.relative_to_first()], 0
             reach = float(np.abs(trajectories[0].positions).max())
@@ -187,7 +175,7 @@ class WorldModel:
             raise ValueError("rollout needs an instruction (str) or a CameraTrajectory; got "
                              f"{type(instruction_or_trajectory).__name__}")
         report(0.1)
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        generator = torch_generator(seed)
 
         def on_stage(stage: str, fraction: float) -> None:
             report(0.1 + 0.9 * (0.1 if stage == "depth" else 0.2 if stage == "warp" else 0.2 + 0.8 * fraction))
@@ -201,4 +189,4 @@ class WorldModel:
         times = trajectories[chosen].times_s
         fps = (num_frames - 1) / float(times[-1] - times[0]) if times[-1] > times[0] else 5.0
         report(1.0)
-        return Rollout(trajectories, maneuvers, chosen, frames, fps)
+        return Rollout(trajectories, maneuvers, chosen, frames, fps, seed)
