@@ -71,7 +71,7 @@ class WorldModel:
     ) -> WorldModel:
         """Load the shipped models (or the folders given). A missing trajectory model is an error naming the path.
 
-        ``runtime`` is the trajectory model's (``CT1TrajectoryModel.runtime``): ``"auto"`` pays ~5 s once to build its
+        ``runtime`` is the trajectory pipeline's (``CT1TrajectoryPipeline.runtime``): ``"auto"`` pays ~5 s once to build its
         ONNX Runtime graph and then samples ~2x faster than eager; one-shot commands pass ``"torch"``."""
         from ct1_sim.trajectory import CT1TrajectoryModel
 
