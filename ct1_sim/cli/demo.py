@@ -21,6 +21,7 @@ import typer
 from PIL import Image
 from tqdm import tqdm
 
+from ct1_sim.clip_spec import RATE_HZ
 from ct1_sim.data.samples import Sample, load_samples
 from ct1_sim.formats import FORMAT_SUFFIXES, FORMATS, read_trajectory, write_trajectory
 from ct1_sim.geometry import CameraTrajectory
@@ -59,7 +60,7 @@ def _write_formats(traj: CameraTrajectory, folder: Path) -> dict[str, str]:
     for fmt in FORMATS:
         path = folder / f"trajectory{FORMAT_SUFFIXES[fmt]}"
         write_trajectory(traj, path, fmt)
-        back = read_trajectory(path, fmt, image_size=traj.image_size, rate_hz=5.0).relative_to_first()
+        back = read_trajectory(path, fmt, image_size=traj.image_size, rate_hz=RATE_HZ).relative_to_first()
         if not np.allclose(back.c2w, reference.c2w, atol=1e-6):
             raise RuntimeError(f"{fmt} round trip changed the trajectory ({path})")
         written[fmt] = path.name

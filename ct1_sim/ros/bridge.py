@@ -38,7 +38,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from ct1_sim.clip_spec import check_num_samples
+from ct1_sim.clip_spec import NUM_POSES, check_num_samples
 from ct1_sim.formats.json_format import trajectory_to_dict
 from ct1_sim.metrics import medoid_index
 from ct1_sim.ros import contract as c
@@ -72,7 +72,7 @@ class BridgeConfig:
     odom_timeout_s: float = 2.0
     frame_id: str = c.PATH_FRAME
     video: bool = False
-    video_frames: int = 16
+    video_frames: int = NUM_POSES
     max_backoff_s: float = 5.0
 
     def __post_init__(self) -> None:

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
 from ct1_sim import __version__
-from ct1_sim.clip_spec import MAX_NUM_SAMPLES
+from ct1_sim.clip_spec import MAX_NUM_SAMPLES, NUM_POSES
 from ct1_sim.formats.json_format import trajectory_to_dict
 from ct1_sim.media import mp4_bytes
 from ct1_sim.service.body_limit import BodySizeLimit
@@ -161,7 +161,7 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
         samples: Annotated[int, Form()] = 8,
         seed: Annotated[int | None, Form()] = None,
         speed: Annotated[float | None, Form()] = None,
-        num_frames: Annotated[int, Form()] = 16,
+        num_frames: Annotated[int, Form()] = NUM_POSES,
     ) -> dict[str, Any]:
         """Start a rollout job (trajectories + the future video); poll ``GET /v1/jobs/{id}``."""
         if (instruction is None) == (trajectory is None):
