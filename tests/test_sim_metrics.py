@@ -120,3 +120,19 @@ def test_running_a_stop_sign_is_reported(env) -> None:
         if terminated or truncated or env.metrics.stop_lines:
             break
     assert env.metrics.stop_lines and env.metrics.stop_lines[0]["obeyed"] is False
+
+
+@pytest.mark.slow
+def test_the_expert_meets_the_bar_over_50_test_towns_and_constant_velocity_fails_the_turns() -> None:
+    """The bar of #17: expert PDMS >= 0.95 and instruction success >= 95 % over 50 test-town episodes."""
+    results = {}
+    for policy in (ExpertPolicy(), ConstantVelocityPolicy()):
+        e = DrivingEnv(num_towns=50, camera=False)
+        try:
+            results[policy.name] = summarize([run_episode(e, policy, seed=i, options={"town": i}) for i in range(50)])
+        finally:
+            e.close()
+    expert, cv = results["expert"], results["constant-velocity"]
+    assert expert["pdms"] >= 0.95 and expert["instruction_success_all"] >= 0.95, expert
+    for kind in ("turn_left", "turn_right"):
+        assert cv["instruction_success"][kind]["rate"] < 0.2, cv

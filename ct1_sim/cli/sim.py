@@ -32,7 +32,7 @@ def _town_options(town: int | None, town_seed: int | None) -> dict:
 def run(
     out: Annotated[Path, typer.Option(help="Folder to write camera.mp4, bev.png and metrics.json to (replaced whole).")],
     world: Annotated[str, typer.Option(help="procedural (the neural world is not implemented yet).")] = "procedural",
-    policy: Annotated[str, typer.Option(help="expert | constant-velocity")] = "expert",
+    policy: Annotated[str, typer.Option(help="expert | constant-velocity | ct1")] = "expert",
     town: Annotated[int | None, typer.Option(min=0, help="Town index in --split (default 0).")] = None,
     town_seed: Annotated[int | None, typer.Option(min=0, help="A raw town seed instead of --town.")] = None,
     split: Annotated[str, typer.Option(help="train | val | test: which towns --town counts in.")] = "test",
@@ -44,7 +44,7 @@ def run(
     seed: Annotated[int, typer.Option(min=0, help="Episode seed (start and route when not given).")] = 0,
 ) -> None:
     """Drive one episode; write the camera video, a bird's-eye plot with the driven path, and metrics.json."""
-    from ct1_sim.sim.env import DrivingEnv
+    from ct1_sim.sim.env import ANNOUNCE_M, DrivingEnv
     from ct1_sim.sim.episode import write_drive
     from ct1_sim.sim.policies import make_policy
 
@@ -55,7 +55,7 @@ def run(
         options["route"] = route
     if seconds is not None:
         options["seconds"] = seconds
-    env = DrivingEnv(action_type=chosen.action_type, split=split)
+    env = DrivingEnv(action_type=chosen.action_type, split=split, announce_m=getattr(chosen, "announce_m", ANNOUNCE_M))
     try:
         record = write_drive(out, env, chosen, seed=seed, options=options)
     finally:
@@ -71,7 +71,7 @@ def run(
 def evaluate(
     out: Annotated[Path, typer.Option(help="Folder for summary.json, per-episode metrics and failure plots.")],
     world: Annotated[str, typer.Option(help="procedural (the neural world is not implemented yet).")] = "procedural",
-    policies: Annotated[str, typer.Option(help="Comma-separated: expert, constant-velocity.")] = "expert,constant-velocity",
+    policies: Annotated[str, typer.Option(help="Comma-separated: expert, constant-velocity, ct1.")] = "expert,constant-velocity",
     episodes: Annotated[int, typer.Option(min=1, max=10000, help="Episodes per policy.")] = 10,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first episode (episode i uses seed + i).")] = 0,
     split: Annotated[str, typer.Option(help="train | val | test towns.")] = "test",
@@ -83,7 +83,7 @@ def evaluate(
 ) -> None:
     """Run every policy on the same episodes (same towns, starts and routes) and write summary.json."""
     from ct1_sim.atomic_files import write_text_atomic
-    from ct1_sim.sim.env import DrivingEnv
+    from ct1_sim.sim.env import ANNOUNCE_M, DrivingEnv
     from ct1_sim.sim.episode import plot_record, run_episode, summarize
     from ct1_sim.sim.policies import make_policy
 
@@ -94,28 +94,31 @@ def evaluate(
     chosen = [make_policy(n) for n in names]
     summary: dict = {"world": world, "split": split, "episodes": episodes, "seed": seed, "policies": {}}
     out.mkdir(parents=True, exist_ok=True)
-    for policy in chosen:
-        look = camera if camera is not None else bool(getattr(policy, "needs_camera", False))
-        env = DrivingEnv(action_type=policy.action_type, split=split, num_towns=towns, camera=look)
-        records, drawn = [], 0
-        try:
-            for i in range(episodes):
-                options = {"town": i % towns}
-                if seconds is not None:
-                    options["seconds"] = seconds
+    looks = {p.name: camera if camera is not None else bool(getattr(p, "needs_camera", False)) for p in chosen}
+    envs = {p.name: DrivingEnv(action_type=p.action_type, split=split, num_towns=towns, camera=looks[p.name],
+                               announce_m=getattr(p, "announce_m", ANNOUNCE_M)) for p in chosen}
+    records: dict[str, list] = {p.name: [] for p in chosen}
+    drawn = dict.fromkeys(records, 0)
+    try:
+        for i in range(episodes):  # every policy drives episode i before the next town is built
+            options = {"town": i % towns} | ({"seconds": seconds} if seconds is not None else {})
+            for policy in chosen:
+                env = envs[policy.name]
                 record = run_episode(env, policy, seed=seed + i, options=options)
-                records.append(record)
+                records[policy.name].append(record)
                 s = record.summary
                 typer.echo(f"{policy.name} {i + 1}/{episodes}: town {i % towns}, {s['termination']}, PDMS {s['pdms']:.3f}, "
                            f"maneuvers {sum(bool(m['success']) for m in s['maneuvers'])}/{sum(m['attempted'] for m in s['maneuvers'])}")
                 failed = s["pdms"] < 0.95 or any(m["success"] is False for m in s["maneuvers"])
-                if failed and drawn < plots:
+                if failed and drawn[policy.name] < plots:
                     plot_record(out / "plots" / policy.name / f"episode-{i:04d}.png", env, record)
-                    drawn += 1
-        finally:
+                    drawn[policy.name] += 1
+    finally:
+        for env in envs.values():
             env.close()
-        summary["policies"][policy.name] = summarize(records) | {"camera": look}
-        write_text_atomic(out / "episodes" / f"{policy.name}.json", json.dumps([r.summary for r in records], indent=1))
+    for policy in chosen:
+        summary["policies"][policy.name] = summarize(records[policy.name]) | {"camera": looks[policy.name]}
+        write_text_atomic(out / "episodes" / f"{policy.name}.json", json.dumps([r.summary for r in records[policy.name]], indent=1))
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=1))
     for name, s in summary["policies"].items():
         rate = s["instruction_success_all"]

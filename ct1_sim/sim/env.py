@@ -6,7 +6,7 @@ reacting), renders the camera and scores the step (:mod:`ct1_sim.sim.metrics`).
 
 Observation (a dict): ``camera`` uint8 ``(256, 448, 3)`` RGB, ``speed`` (m/s), ``pose`` = map-frame x, y (m) and
 yaw (rad) of the rear axle, ``time`` (s), ``instruction`` (text: the next maneuver once its junction is within
-:data:`ANNOUNCE_M`, else "follow the road") and ``maneuver`` (its code: :data:`MANEUVER_CODES`).
+``announce_m``, default :data:`ANNOUNCE_M`, else "follow the road") and ``maneuver`` (its code: :data:`MANEUVER_CODES`).
 
 Reward: 0.1 per metre of route progress, -10 for an at-fault collision, -0.05 per step off the drivable area.
 An episode terminates when the route is complete, at an at-fault collision or when the ego leaves the route;
@@ -45,6 +45,7 @@ DEFAULT_ROUTE_M = 500.0
 ROUTE_START_TRIES = 60
 MAP_REACH_M = 10_000.0  # towns lie within a few hundred metres of the origin
 MAX_TIME_S = 86_400.0
+FOLLOW_ROAD = "follow the road"  # between junctions (the phrase list's "follow the curve" misleads on straights)
 _PHRASE_KEY = {"turn_left": "turn_left", "turn_right": "turn_right", "straight": "straight_intersection"}
 OPTION_KEYS = ("town", "town_seed", "route", "start", "speed", "seconds")
 
@@ -62,13 +63,14 @@ class DrivingEnv(gym.Env):
         route_length_m: the length of a random route.
         camera: render the camera (off: a black frame; for fast runs that do not look).
         agents: number of moving vehicles per town (default: the town's own, 8-14).
+        announce_m: how far before its junction box (m, from the front bumper) a maneuver's instruction is given.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}
 
     def __init__(self, action_type: str = "ackermann", split: str = "test", num_towns: int = 50, dt: float = 0.1,
                  max_seconds: float | None = None, route_length_m: float = DEFAULT_ROUTE_M, camera: bool = True,
-                 agents: int | None = None, render_mode: str | None = None) -> None:
+                 agents: int | None = None, announce_m: float = ANNOUNCE_M, render_mode: str | None = None) -> None:
         if action_type not in ACTION_TYPES:
             raise ValueError(f"unknown action type {action_type!r}; choose one of {', '.join(ACTION_TYPES)}")
         if split not in ("train", "val", "test"):
@@ -84,6 +86,9 @@ class DrivingEnv(gym.Env):
             raise ValueError(f"max_seconds must be a positive number of seconds, got {max_seconds!r}")
         self.max_seconds, self.route_length_m = max_seconds, float(route_length_m)
         self.render_mode = render_mode
+        if not (np.isfinite(announce_m) and announce_m >= 0):
+            raise ValueError(f"announce_m must be a distance >= 0 m, got {announce_m!r}")
+        self.announce_m = float(announce_m)
         self.limits = VehicleLimits()
         self.vehicle = KinematicBicycle(self.limits)
         self.world = ProceduralWorld(camera=camera, agents=agents)
@@ -169,7 +174,7 @@ class DrivingEnv(gym.Env):
         self.metrics = EpisodeMetrics(self.route, self.town.map, self.limits, speed, self.dt)
         self.t, self._steps, self._done = 0.0, 0, False
         self._phrases = [phrase(_PHRASE_KEY[m.kind], self.np_random) for m in self.route.maneuvers]
-        self._follow = phrase("follow_road", self.np_random)
+        self._follow = FOLLOW_ROAD
         self.metrics.update(self.state, *self.world.vehicles(), self.t, predict=self.world.predict)
         obs = self._observe()
         return obs, self._info({}, [])
@@ -185,7 +190,7 @@ class DrivingEnv(gym.Env):
 
     def _instruction(self) -> tuple[str, int]:
         k, dist = self.current_maneuver()
-        if k is None or dist > ANNOUNCE_M:
+        if k is None or dist > self.announce_m:
             return self._follow, MANEUVER_CODES["follow_road"]
         return self._phrases[k], MANEUVER_CODES[self.route.maneuvers[k].kind]
 

@@ -259,6 +259,7 @@ class EpisodeMetrics:
     def close(self, failed: bool = False) -> None:
         """End the episode: maneuvers attempted but not completed fail; when the episode ended in a failure (off
         the route, a collision: ``failed``), so does the maneuver the ego was on its way to."""
+        failed = failed and not any(m.success is False for m in self.maneuvers)  # that failure already counted
         for status in self.maneuvers:
             if status.success is None and (status.attempted or failed):
                 status.attempted, status.success = True, False

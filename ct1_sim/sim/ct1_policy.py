@@ -1,0 +1,87 @@
+"""The ``ct1`` policy: the CT-1 trajectory model drives from the camera. Every :data:`REPLAN_S` it samples K camera
+trajectories for the current frame, instruction and speed (:meth:`WorldModel.predict`), keeps the medoid, turns
+it into the rear axle's path in the map frame, and between replans hands the env the part of that path still
+ahead, in the ego frame, as a ``path`` action (followed by pure pursuit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ct1_sim.data.scenarios.clip_spec import CLIP_SPEC
+from ct1_sim.data.scenarios.ego_motion import camera_c2w
+from ct1_sim.sim.actions import PATH_DT_S, PATH_POINTS
+
+REPLAN_S = 0.5
+CAMERA_AHEAD_M = 1.5  # the front camera sits this far ahead of the rear axle (camera_c2w's default)
+
+
+def rear_axle_path(c2w_rel: np.ndarray, camera_height_m: float, pitch_deg: float) -> np.ndarray:
+    """Rear-axle positions ``(T,2)`` in the ego frame at the first pose (x forward, y left, m) of a camera path
+    ``c2w_rel (T,4,4)`` relative to its first (OpenCV) camera, for a camera mounted like the scenario ego's."""
+    ego_from_cam0 = camera_c2w(0.0, 0.0, 0.0, camera_height_m, CAMERA_AHEAD_M, pitch_deg)
+    cams = ego_from_cam0 @ c2w_rel  # (T,4,4) camera poses in the ego frame (z up)
+    fwd = cams[:, :3, 2].copy()
+    fwd[:, 2] = 0.0
+    fwd /= np.maximum(np.linalg.norm(fwd, axis=1, keepdims=True), 1e-9)
+    return cams[:, :2, 3] - CAMERA_AHEAD_M * fwd[:, :2]
+
+
+class CT1Policy:
+    """The trajectory model in the loop (see the module docstring)."""
+
+    name, action_type, needs_camera = "ct1", "path", True
+    #: the model was trained on clips with the junction 7-13 m ahead: announce maneuvers only that close
+    announce_m = 15.0
+
+    def __init__(self, model_dir: str | Path | None = None, num_samples: int = 8, seed: int = 0, replan_s: float = REPLAN_S) -> None:
+        self.model_dir, self.num_samples, self.seed, self.replan_s = model_dir, int(num_samples), int(seed), float(replan_s)
+        self._model = None
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:  # the trajectory model only: the loop needs no video
+            from ct1_sim.paths import TRAJECTORY_MODEL, default_model_dir
+            from ct1_sim.trajectory import CT1TrajectoryModel
+            from ct1_sim.world import WorldModel
+
+            path = Path(self.model_dir) if self.model_dir is not None else default_model_dir(TRAJECTORY_MODEL)
+            self._model = WorldModel(CT1TrajectoryModel.from_pretrained(path, runtime="auto"))
+        return self._model
+
+    def reset(self, env: Any) -> None:
+        self.spec = getattr(env.unwrapped.world, "spec", CLIP_SPEC)
+        self.plan_xy: np.ndarray | None = None  # (T,2) rear-axle path in the map frame
+        self.plan_t = -np.inf
+        self.calls = 0
+
+    def _replan(self, obs: dict[str, Any]) -> None:
+        from ct1_sim.world.world_model import medoid_index
+
+        pred = self.model.predict(obs["camera"], obs["instruction"], num_samples=self.num_samples,
+                                  seed=self.seed + self.calls, speed=float(obs["speed"][0]))
+        self.calls += 1
+        best = pred.trajectories[medoid_index(pred.trajectories)]
+        local = rear_axle_path(best.relative_to_first().c2w, self.spec.camera_height_m, self.spec.camera_pitch_deg)
+        x, y, yaw = obs["pose"]
+        c, s = np.cos(yaw), np.sin(yaw)
+        self.plan_xy = local @ np.array([[c, s], [-s, c]]) + [x, y]
+        self.plan_times = best.times_s
+        self.plan_t = float(obs["time"][0])
+
+    def act(self, obs: dict[str, Any]) -> np.ndarray:
+        t = float(obs["time"][0])
+        if self.plan_xy is None or t - self.plan_t >= self.replan_s - 1e-6:
+            self._replan(obs)
+        # the plan's points 0.2, 0.4, ... 3.0 s from now (past its end: on along its last step)
+        want = t - self.plan_t + PATH_DT_S * np.arange(1, PATH_POINTS + 1)
+        times, xy = self.plan_times, self.plan_xy
+        step = (xy[-1] - xy[-2]) / max(times[-1] - times[-2], 1e-6)
+        extra = np.maximum(want - times[-1], 0.0)[:, None]
+        pts = np.stack([np.interp(want, times, xy[:, 0]), np.interp(want, times, xy[:, 1])], axis=1) + extra * step
+        x, y, yaw = obs["pose"]
+        c, s = np.cos(yaw), np.sin(yaw)
+        rel = pts - [x, y]
+        return np.stack([rel @ [c, s], rel @ [-s, c]], axis=1).astype(np.float32)
