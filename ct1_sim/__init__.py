@@ -28,6 +28,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "CameraControlledVideoPipeline": "video",
     "Prediction": "world",
     "WorldModel": "world",
+    "DrivingEnv": "sim",
     "run_replay": "replay",
     "create_app": "service",
     "RosBridgeNode": "ros",
