@@ -27,6 +27,9 @@ SPEED_RANGE_MPS = (0.0, 70.0)
 #: Most trajectories K one query may ask for. 256 keeps one query to one DiT batch of 256 x 16 poses (well under a
 #: second on a CPU with ct1-tiny) and covers minADE@K curves, which flatten long before it.
 MAX_NUM_SAMPLES = 256
+#: Farthest a camera path may go from its first pose (m) for a rendered rollout: beyond it a path is taken to be in
+#: the wrong units (mm, feet) rather than a drive.
+MAX_PATH_REACH_M = 5000.0
 
 
 def check_speed_mps(speed: float | None, name: str = "speed") -> float | None:

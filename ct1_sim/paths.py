@@ -7,7 +7,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TRAJECTORY_MODEL = "ct1-tiny"
-VIDEO_MODEL = "ct1-video-tiny"
+VIDEO_MODEL = "ct1-video-small"
 
 
 def models_dir() -> Path:

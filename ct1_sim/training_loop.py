@@ -153,6 +153,8 @@ class TrainingRun:
             ``lr_scale`` (1 when absent).
         ema_decay: per step, ``ema = decay * ema + (1 - decay) * weights`` over the floating-point state (other
             entries are copied).
+        ema_warmup: use ``min(ema_decay, (1 + step) / (10 + step))`` instead (as diffusers' ``EMAModel``), so the
+            average forgets the initial weights within the first few hundred steps; off: the plain decay.
         weight_decay: AdamW's.
         grad_clip: largest gradient norm (None: no clipping).
         checkpoint_every: :meth:`save_if_due` saves every this many steps and at ``total_steps``.
@@ -174,6 +176,7 @@ class TrainingRun:
         total_steps: int,
         warmup_steps: int,
         ema_decay: float,
+        ema_warmup: bool = False,
         weight_decay: float = 0.0,
         grad_clip: float | None = 1.0,
         checkpoint_every: int | None = None,
@@ -187,7 +190,7 @@ class TrainingRun:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         self.module, self.folder = module, Path(folder)
         self.lr, self.total_steps, self.warmup_steps = lr, total_steps, warmup_steps
-        self.ema_decay, self.grad_clip, self.checkpoint_every = ema_decay, grad_clip, checkpoint_every
+        self.ema_decay, self.ema_warmup, self.grad_clip, self.checkpoint_every = ema_decay, ema_warmup, grad_clip, checkpoint_every
         self.frozen_prefix, self.fingerprint, self.rank, self.keep = frozen_prefix, fingerprint, rank, keep
         groups = param_groups or [{"params": [p for n, p in module.named_parameters() if not self._frozen(n)]}]
         self.optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
@@ -243,10 +246,11 @@ class TrainingRun:
         if self.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
         self.optimizer.step()
+        decay = min(self.ema_decay, (1 + step) / (10 + step)) if self.ema_warmup else self.ema_decay
         with torch.no_grad():
             for k, v in self.state().items():
                 if v.dtype.is_floating_point:
-                    self.ema[k].mul_(self.ema_decay).add_(v.detach(), alpha=1 - self.ema_decay)
+                    self.ema[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
                 else:
                     self.ema[k].copy_(v)
 

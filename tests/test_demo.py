@@ -42,7 +42,7 @@ def test_demo_with_a_trajectory_model_predicts_every_sample(tmp_path: Path, monk
 
     make_toy_store(tmp_path / "toy.zarr", {"train": 6})
     train_trajectory_model(tmp_path / "toy.zarr", _tiny_yaml(tmp_path / "tiny.yaml", steps=4), tmp_path / "models" / "ct1-tiny")
-    tiny_pipeline().save_pretrained(tmp_path / "models" / "ct1-video-tiny")
+    tiny_pipeline().save_pretrained(tmp_path / "models" / "ct1-video-small")
     monkeypatch.setenv("CT1_SIM_MODELS", str(tmp_path / "models"))
     res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--samples", "3", "--device", "cpu"])
     assert res.exit_code == 0, res.output

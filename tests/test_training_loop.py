@@ -103,3 +103,16 @@ def test_a_checkpoint_of_another_model_is_a_clear_error(tmp_path: Path) -> None:
     wider.head = nn.Linear(3, 2)
     with pytest.raises(ValueError, match="does not fit the Net being trained .*size mismatch"):
         TrainingRun(wider, tmp_path / "run", lr=0.05, total_steps=6, warmup_steps=2, ema_decay=0.5, frozen_prefix="frozen.")
+
+
+def test_ema_warmup_forgets_the_initial_weights(tmp_path: Path) -> None:
+    """With warm-up the decay at step k is min(decay, (1 + k) / (10 + k)): step 0 averages in 90 % of the new weights."""
+    plain, warm = Net(), Net()
+    warm.load_state_dict(plain.state_dict())
+    runs = [TrainingRun(net, tmp_path / name, lr=0.1, total_steps=10, warmup_steps=1, ema_decay=0.999, ema_warmup=flag)
+            for net, name, flag in ((plain, "plain", False), (warm, "warm", True))]
+    before = plain.head.weight.detach().clone()
+    for run, net in zip(runs, (plain, warm), strict=True):
+        run.step(0, _loss(net, 0))
+    torch.testing.assert_close(runs[0].ema["head.weight"], 0.999 * before + 0.001 * plain.head.weight.detach())
+    torch.testing.assert_close(runs[1].ema["head.weight"], 0.1 * before + 0.9 * warm.head.weight.detach())

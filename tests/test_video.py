@@ -87,17 +87,27 @@ def test_z_buffer_keeps_the_nearer_surface() -> None:
 
 
 # ------------------------------------------------------------------ pipeline
+def pan_path(degrees: list[float], size: tuple[int, int] = (128, 64)) -> CameraTrajectory:
+    """A camera at the origin turning right by each of ``degrees`` (yaw about the camera's y axis)."""
+    c2w = np.tile(np.eye(4), (len(degrees), 1, 1))
+    for i, deg in enumerate(degrees):
+        a = np.radians(deg)
+        c2w[i, :3, :3] = [[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]]
+    return CameraTrajectory(c2w=c2w, K=intrinsics_from_fov(*size, 64.0), image_size=size,
+                            timestamps_us=np.arange(len(degrees), dtype=np.int64) * 200_000)
+
+
 def test_pipeline_outputs_round_trip_and_bad_inputs(tmp_path: Path) -> None:
     pipe = tiny_pipeline()
-    image = (np.random.default_rng(0).random((128, 224, 3)) * 255).astype(np.uint8)
-    traj = straight_path(6.0, size=(224, 128))
-    kw = {"num_frames": 8, "height": 64, "width": 112, "num_inference_steps": 2}
+    image = (np.random.default_rng(0).random((128, 256, 3)) * 255).astype(np.uint8)
+    traj = straight_path(6.0, size=(256, 128))
+    kw = {"num_frames": 8, "height": 64, "width": 128, "num_inference_steps": 2}
     a = pipe(image, traj, generator=torch.Generator().manual_seed(3), output_type="np", **kw).frames
-    assert a.shape == (1, 8, 64, 112, 3) and 0 <= a.min() and a.max() <= 1
+    assert a.shape == (1, 8, 64, 128, 3) and 0 <= a.min() and a.max() <= 1
     pt = pipe(image, traj, generator=torch.Generator().manual_seed(3), output_type="pt", **kw).frames
-    assert pt.shape == (1, 8, 3, 64, 112) and np.allclose(pt.permute(0, 1, 3, 4, 2).numpy(), a, atol=1e-6)
+    assert pt.shape == (1, 8, 3, 64, 128) and np.allclose(pt.permute(0, 1, 3, 4, 2).numpy(), a, atol=1e-6)
     pil = pipe(image, traj, generator=torch.Generator().manual_seed(3), **kw).frames
-    assert len(pil[0]) == 8 and pil[0][0].size == (112, 64)
+    assert len(pil[0]) == 8 and pil[0][0].size == (128, 64)
     other = pipe(image, traj, generator=torch.Generator().manual_seed(4), output_type="np", **kw).frames
     assert not np.allclose(a, other)
     pipe.save_pretrained(tmp_path / "pipe")
@@ -109,20 +119,88 @@ def test_pipeline_outputs_round_trip_and_bad_inputs(tmp_path: Path) -> None:
         pipe(np.zeros((64, 64), np.uint8), traj, **kw)
     with pytest.raises(ValueError, match="CameraTrajectory"):
         pipe(image, np.eye(4)[None], **kw)
-    with pytest.raises(ValueError, match="multiples of"):
-        pipe(image, traj, num_frames=8, height=60, width=112)
+    with pytest.raises(ValueError, match="multiples of 32"):
+        pipe(image, traj, num_frames=8, height=60, width=128)
+    with pytest.raises(ValueError, match=r"num_frames must be in \[2, 301\]"):
+        pipe(image, straight_path(60.0, num=1000, size=(256, 128)), height=64, width=128)
+    with pytest.raises(ValueError, match="leaves no denoising step"):
+        pipe(image, traj, strength=0.1, **kw)
+    bad = straight_path(6.0, size=(256, 128)).c2w.copy()
+    bad[3, 0, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf"):  # a NaN pose never reaches the pipeline
+        CameraTrajectory(c2w=bad, K=traj.K, image_size=traj.image_size, timestamps_us=traj.timestamps_us)
+    with pytest.raises(ValueError, match="the limit is 5000 m"):
+        pipe(image, straight_path(9000.0, num=4, size=(256, 128)), height=64, width=128)
 
 
 def test_identity_trajectory_video_keeps_the_first_frame() -> None:
-    pipe = tiny_pipeline(perturb=False)  # untrained residual = 0: the output is the warp
-    image = (np.random.default_rng(1).random((64, 112, 3)) * 255).astype(np.uint8)
-    c2w = np.tile(np.eye(4), (4, 1, 1))
-    still = CameraTrajectory(c2w=c2w, K=intrinsics_from_fov(112, 64, 64.0), image_size=(112, 64),
-                             timestamps_us=np.arange(4, dtype=np.int64) * 200_000)
-    video = frames_u8(pipe(image, still, num_frames=4, height=64, width=112, num_inference_steps=1, strength=1.0,
-                           output_type="np").frames)
+    """Every pixel is rendered from the cache: known-region replacement returns frame 0 unchanged."""
+    pipe = tiny_pipeline()
+    image = (np.random.default_rng(1).random((64, 128, 3)) * 255).astype(np.uint8)
+    still = pan_path([0.0] * 4)
+    video = frames_u8(pipe(image, still, height=64, width=128, num_inference_steps=2, output_type="np").frames)
     assert np.array_equal(video[0], image)
-    assert np.abs(video[1:].astype(int) - image.astype(int)).max() <= 1  # every frame is the input again
+    assert np.abs(video[1:].astype(int) - image.astype(int)).max() <= 1
+
+
+def test_holes_are_generated_and_rendered_pixels_kept() -> None:
+    pipe = tiny_pipeline()
+    image = (np.random.default_rng(2).random((64, 128, 3)) * 255).astype(np.uint8)
+    traj = pan_path([0.0, 15.0])
+    video = frames_u8(pipe(image, traj, height=64, width=128, num_inference_steps=3, output_type="np").frames)
+    # panning right by 15 deg: about the right quarter of frame 1 was never seen
+    seen = video[1][:, :64].astype(int)
+    new = video[1][:, -20:].astype(int)
+    shifted = image[:, 32:96].astype(int)  # the seen part moved left by ~35 px under a pure rotation
+    assert np.abs(seen[:, :30] - shifted[:, :30]).mean() < np.abs(seen[:, :30] - image[:, :30].astype(int)).mean()
+    assert new.std() > 1.0  # generated content, not a flat fill
+
+
+def test_revisited_content_is_rendered_from_the_cache() -> None:
+    """Pan out and back: frame 3 looks where frame 1 looked, so it shows frame 1's generated pixels again."""
+    pipe = tiny_pipeline()
+    image = (np.random.default_rng(3).random((64, 128, 3)) * 255).astype(np.uint8)
+    traj = pan_path([0.0, 10.0, 20.0, 10.0, 0.0])
+    video = frames_u8(pipe(image, traj, height=64, width=128, num_inference_steps=2, chunk_size=1,
+                           generator=torch.Generator().manual_seed(0), output_type="np").frames)
+    from ct1_sim.metrics import psnr as frame_psnr
+
+    assert frame_psnr(video[3], video[1]) > 30
+    assert frame_psnr(video[4], image) > 30
+    no_memory = frames_u8(pipe(image, pan_path([0.0, 10.0, 20.0, 10.0]), height=64, width=128, num_inference_steps=2,
+                               chunk_size=4, generator=torch.Generator().manual_seed(1), output_type="np").frames)
+    assert frame_psnr(no_memory[3], video[1]) < frame_psnr(video[3], video[1])
+
+
+def test_strength_callbacks_and_streaming() -> None:
+    pipe = tiny_pipeline()
+    assert len(pipe.get_timesteps(10, 0.3)) == 3 and len(pipe.get_timesteps(10, 1.0)) == 10
+    assert pipe.get_timesteps(10, 0.3).tolist() == pipe.get_timesteps(10, 1.0).tolist()[-3:]
+    image = (np.random.default_rng(4).random((64, 128, 3)) * 255).astype(np.uint8)
+    traj = straight_path(3.0, num=6, size=(128, 64))
+    seen: list[int] = []
+
+    def zero_latents(p, i, t, kwargs):  # noqa: ANN001, ANN202
+        seen.append(i)
+        return {"latents": torch.zeros_like(kwargs["latents"])}
+
+    out = frames_u8(pipe(image, traj, height=64, width=128, num_inference_steps=2, chunk_size=2,
+                         callback_on_step_end=zero_latents, output_type="np").frames)
+    assert seen == list(range(6))  # 3 chunks x 2 steps
+    assert (np.abs(out[1:].astype(int) - 128) <= 1).any()  # zeroed latents -> mid-grey where nothing was rendered
+    kw = {"height": 64, "width": 128, "num_inference_steps": 2, "chunk_size": 2}
+    full = frames_u8(pipe(image, traj, generator=torch.Generator().manual_seed(5), output_type="np", **kw).frames)
+    streamed = list(pipe.stream(image, traj, generator=torch.Generator().manual_seed(5), first_chunk=2, **kw))
+    assert [j for j, _ in streamed] == list(range(6))
+    assert all(np.array_equal(frame, full[j]) for j, frame in streamed)
+
+
+def test_long_paths_run_in_one_call() -> None:
+    pipe = tiny_pipeline()
+    image = (np.random.default_rng(5).random((64, 128, 3)) * 255).astype(np.uint8)
+    traj = straight_path(100.0, num=101, size=(128, 64))
+    video = pipe(image, traj, height=64, width=128, num_inference_steps=1, chunk_size=8, output_type="np").frames
+    assert video.shape == (1, 101, 64, 128, 3) and np.isfinite(video).all()
 
 
 # ------------------------------------------------------------------ camera estimation and metrics
@@ -141,28 +219,37 @@ def test_camera_estimator_recovers_rendered_camera_paths(rendered: ClipStore) ->
 def test_train_resume_and_eval_video(tmp_path: Path, rendered: ClipStore) -> None:
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(
-        "depth_net: {channels: [8, 16], work_size: [112, 64]}\n"
-        "denoiser: {block_out_channels: [16, 32], attention_head_dim: 8}\n"
+        "depth_net: {decoder_channels: [16, 16, 8, 8]}\n"
+        "denoiser: {block_out_channels: [16, 32], attention_head_dim: 8, embed_channels: 16}\n"
         "depth: {steps: 2, batch_size: 2, warmup_steps: 1}\ndenoise: {steps: 2, batch_size: 2, warmup_steps: 1}\n"
-        "crop: [112, 64]\nval_clips: 0\ncheckpoint_every: 1\nlog_every: 1\n"
+        "depth_crop: [128, 64]\ngenerator_crop: [128, 64]\nval_clips: 0\ncheckpoint_every: 1\nlog_every: 1\n"
     )
     run = CliRunner()
     out = tmp_path / "run"
     result = run.invoke(app, ["train", "video", "--data", str(rendered.path), "--config", str(cfg), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert (out / "model_index.json").is_file() and (out / "checkpoints" / "denoise" / "step_0000002").is_dir()
+    assert (out / "model_index.json").is_file() and (out / "checkpoints" / "generator" / "step_0000002").is_dir()
     result = run.invoke(app, ["train", "video", "--data", str(rendered.path), "--config", str(cfg), "--out", str(out),
                               "--depth-steps", "3", "--denoise-steps", "3"])
     assert result.exit_code == 0, result.output
     log = json.loads((out / "training_log.json").read_text())
-    assert [h["step"] for h in log["denoise_history"]] == [1, 2, 3]  # resumed, not restarted
+    assert [h["step"] for h in log["history"]["generator"]] == [1, 2, 3]  # resumed, not restarted
     report = tmp_path / "report"
     result = run.invoke(app, ["eval", "video", "--data", str(rendered.path), "--model", str(out), "--report", str(report),
-                              "--split", "train", "--max-clips", "1", "--steps", "1"])
+                              "--split", "train", "--max-clips", "2", "--steps", "1", "--drives", "1", "--drive-seconds", "4"])
     assert result.exit_code == 0, result.output
     metrics = json.loads((report / "metrics.json").read_text())
-    assert set(metrics["methods"]) == {"ct1_video", "warp_only", "warp_filled", "repeat_first", "ground_truth"}
-    assert metrics["methods"]["repeat_first"]["TransErr"] > metrics["methods"]["ground_truth"]["TransErr"]
+    methods = metrics["methods"]
+    assert set(methods) == {"ct1_video", "warp_only", "warp_filled", "warp_filled_true_depth", "repeat_first", "ground_truth"}
+    assert methods["repeat_first"]["TransErr"] > methods["ground_truth"]["TransErr"]
+    # the true-depth warp is the geometry ceiling: it beats frame 0 repeated on KID and metric camera position
+    assert methods["warp_filled_true_depth"]["PSNR"] > methods["repeat_first"]["PSNR"]
+    assert methods["ground_truth"]["PnP_pos_m"] < 0.5 and 0 <= methods["ct1_video"]["PnP_failed_share"] <= 1
+    assert np.isfinite(methods["ct1_video"]["KID_x1000"]) and np.isfinite(methods["ct1_video"]["hole_PSNR"])
+    assert "depth" in metrics and 0 < metrics["depth"]["abs_rel"]
+    roll = metrics["rollouts"]
+    assert roll["drives"] == 1 and roll["frames"] == 21 and len(roll["windows"]) == 1  # 4 s at 5 Hz: one 4-s window
+    assert "Long rollouts" in (report / "report.md").read_text()
 
 
 def test_bad_training_config_is_a_clear_error(tmp_path: Path) -> None:
@@ -184,10 +271,10 @@ def test_distributed_video_training_two_ranks_end_identical(tmp_path: Path, rend
     repo = Path(__file__).resolve().parents[1]
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(
-        "depth_net: {channels: [8, 16], work_size: [112, 64]}\n"
-        "denoiser: {block_out_channels: [16, 32], attention_head_dim: 8}\n"
+        "depth_net: {decoder_channels: [16, 16, 8, 8]}\n"
+        "denoiser: {block_out_channels: [16, 32], attention_head_dim: 8, embed_channels: 16}\n"
         "depth: {steps: 2, batch_size: 2, warmup_steps: 1}\ndenoise: {steps: 3, batch_size: 2, warmup_steps: 1}\n"
-        "crop: [112, 64]\nval_clips: 0\ncheckpoint_every: 10\nlog_every: 1\n"
+        "depth_crop: [128, 64]\ngenerator_crop: [128, 64]\nval_clips: 0\ncheckpoint_every: 10\nlog_every: 1\n"
     )
     script = tmp_path / "rank.py"
     script.write_text(
@@ -207,12 +294,17 @@ def test_distributed_video_training_two_ranks_end_identical(tmp_path: Path, rend
     rank0, rank1 = load_file(str(tmp_path / "rank0.safetensors")), load_file(str(tmp_path / "rank1.safetensors"))
     for key in rank0:
         torch.testing.assert_close(rank0[key], rank1[key], rtol=0, atol=0)
-    assert rank0["unet.conv_out.weight"].abs().sum() > 0  # zero-initialised: non-zero means it trained
+    from ct1_sim.video import InpaintDenoiser, MobileNetDepth
+
+    torch.manual_seed(0)  # the trainer's initialisation: the seed, then the depth net, then the denoiser
+    MobileNetDepth(decoder_channels=(16, 16, 8, 8))
+    fresh = InpaintDenoiser(block_out_channels=(16, 32), attention_head_dim=8, embed_channels=16).state_dict()
+    assert not torch.equal(rank0["unet.conv_out.weight"], fresh["unet.conv_out.weight"])  # it trained
     assert (tmp_path / "ddp" / "model_index.json").is_file()
 
 
 def test_shipped_model_follows_the_camera_path(rendered: ClipStore) -> None:
-    """A clip generated by model/ct1-video-tiny has its trajectory's camera motion (estimator within the bar)."""
+    """A clip generated by model/ct1-video-small has its trajectory's camera motion (estimator within the bar)."""
     from ct1_sim.paths import VIDEO_MODEL, default_model_dir
     from ct1_sim.video.loading import load_video_pipeline
 

@@ -11,7 +11,7 @@ from ct1_sim.data import Clip, ClipStore
 from ct1_sim.data.scenarios.clip_spec import ClipSpec
 from ct1_sim.data.scenarios.generate import make_clip
 from ct1_sim.data.scenarios.renderer import SceneRenderer
-from ct1_sim.video import DepthNet, WarpDenoiser, build_pipeline
+from ct1_sim.video import InpaintDenoiser, MobileNetDepth, build_pipeline
 
 #: A small clip spec (fast to render; sizes are multiples of 16 as the denoiser needs).
 CLIP_SPEC = ClipSpec()  # the default 448x256 clips (estimator tests need the real resolution)
@@ -20,13 +20,13 @@ CLIP_SPEC = ClipSpec()  # the default 448x256 clips (estimator tests need the re
 def tiny_pipeline(seed: int = 0, perturb: bool = True):  # noqa: ANN201
     """A randomly initialised pipeline with small components (seeded), like diffusers' dummy components.
 
-    ``perturb=False`` keeps the denoiser's zero-initialised output layer: it then returns the hole-filled warp."""
+    ``perturb=False`` keeps the denoiser's zero-initialised output layer: it then returns the push-pull fill."""
     torch.manual_seed(seed)
-    depth = DepthNet(channels=(8, 16), work_size=(112, 64))
-    denoiser = WarpDenoiser(block_out_channels=(16, 32), attention_head_dim=8)
-    for p in denoiser.parameters() if perturb else []:  # the zero-initialised output layer would make every run trivially equal
-        if p.dim() > 1 and not p.abs().sum():
-            torch.nn.init.normal_(p, std=0.02)
+    depth = MobileNetDepth(decoder_channels=(16, 16, 8, 8))
+    denoiser = InpaintDenoiser(block_out_channels=(16, 32), attention_head_dim=8, embed_channels=16)
+    for p in denoiser.parameters() if perturb else []:  # a zero output layer would make every hole the same fill
+        if not p.abs().sum():
+            torch.nn.init.normal_(p, std=0.05)
     pipe = build_pipeline(depth, denoiser)
     pipe.set_progress_bar_config(disable=True)
     return pipe

@@ -3,7 +3,7 @@
 For each sample it predicts K trajectories with the shipped trajectory model (when ``model/ct1-tiny`` is
 there), writes them in every pose format, draws them into the frame next to the scenario generator's true
 future and from above, renders the future video along the most typical sample (the medoid) with the shipped
-video model (when ``model/ct1-video-tiny`` is there) as MP4s (generated, and side by side with the path), and
+video model (when ``model/ct1-video-small`` is there) as MP4s (generated, and side by side with the path), and
 links everything from ``index.html``. It says plainly which stages are missing and never fakes them.
 """
 

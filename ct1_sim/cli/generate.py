@@ -18,11 +18,11 @@ def generate(
     samples: Annotated[int, typer.Option(help="Trajectories K sampled for an instruction (the medoid is rendered).")] = 8,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     speed: Annotated[float | None, typer.Option(help="Current ego speed in m/s, when known.")] = None,
-    frames: Annotated[int, typer.Option(min=2, max=64, help="Frames to generate, including the input frame (2-64).")] = 16,
-    steps: Annotated[int, typer.Option(help="DDIM steps of the video denoiser.")] = 1,
-    strength: Annotated[float, typer.Option(help="Denoising start (1 = from pure noise; default: the warp noised to 0.15).")] = 0.15,
+    frames: Annotated[int, typer.Option(min=2, max=301, help="Frames to generate, including the input frame (2-301; 5 Hz, so 101 = 20 s).")] = 16,
+    steps: Annotated[int, typer.Option(min=1, help="DDIM steps of the video generator.")] = 4,
+    strength: Annotated[float, typer.Option(help="Share of the steps that run (diffusers img2img; 1 = holes generated from pure noise).")] = 1.0,
     model: Annotated[Path | None, typer.Option(help="Trajectory model folder (default: the shipped ct1-tiny).")] = None,
-    video_model: Annotated[Path | None, typer.Option(help="Video model folder (default: the shipped ct1-video-tiny).")] = None,
+    video_model: Annotated[Path | None, typer.Option(help="Video model folder (default: the shipped ct1-video-small).")] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
 ) -> None:
     """Generate the future video for IMAGE following INSTRUCTION or TRAJECTORY."""

@@ -21,7 +21,7 @@ def replay(
     workers: Annotated[int, typer.Option(help="Ray workers on this machine (0/1: one process).")] = 0,
     ray_address: Annotated[str | None, typer.Option(help="Address of a running Ray cluster (e.g. auto, ray://host:10001).")] = None,
     model: Annotated[Path | None, typer.Option(help="Trajectory model folder (default: the shipped ct1-tiny).")] = None,
-    video_model: Annotated[Path | None, typer.Option(help="Video model folder (default: the shipped ct1-video-tiny when present).")] = None,
+    video_model: Annotated[Path | None, typer.Option(help="Video model folder (default: the shipped ct1-video-small when present).")] = None,
     predictor: Annotated[str, typer.Option(help="ct1 (the model) | constant-velocity (a baseline: straight on at the true speed).")] = "ct1",
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "cpu",
     width: Annotated[int | None, typer.Option(help="Resize nuScenes frames to this width (px; height kept in proportion).")] = None,

@@ -18,7 +18,7 @@ def ros_bridge(
     frame_id: Annotated[str, typer.Option(help="Frame of the published paths (REP 103 body axes).")] = "base_link",
     video: Annotated[bool, typer.Option("--video/--no-video", help="Roll out and publish the future video on /ct1/video/compressed.")] = False,
     model: Annotated[str, typer.Option(help="Trajectory model folder (empty: the shipped ct1-tiny).")] = "",
-    video_model: Annotated[str, typer.Option(help="Video model folder (empty: the shipped ct1-video-tiny).")] = "",
+    video_model: Annotated[str, typer.Option(help="Video model folder (empty: the shipped ct1-video-small).")] = "",
     max_backoff: Annotated[float, typer.Option(help="Longest wait between reconnection attempts, s.")] = 5.0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
 ) -> None:

@@ -14,7 +14,7 @@ def serve(
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
     token: Annotated[str | None, typer.Option(help="Require 'Authorization: Bearer TOKEN' (or set CT1_SIM_TOKEN).")] = None,
     model: Annotated[Path | None, typer.Option(help="Trajectory model folder (default: the shipped ct1-tiny).")] = None,
-    video_model: Annotated[Path | None, typer.Option(help="Video model folder (default: the shipped ct1-video-tiny).")] = None,
+    video_model: Annotated[Path | None, typer.Option(help="Video model folder (default: the shipped ct1-video-small).")] = None,
     max_upload_mb: Annotated[float, typer.Option(min=0.001, max=4096, help="Largest request body, MB (413 above).")] = 10.0,
     max_batch: Annotated[int, typer.Option(help="Trajectory requests fused per model call (1 = no micro-batching).")] = 16,
     batch_window_ms: Annotated[float, typer.Option(

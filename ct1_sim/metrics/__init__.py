@@ -8,6 +8,8 @@ relative to their own first pose. Definitions follow the "Metrics" section of th
 
 from ct1_sim.metrics.camera_control import cam_mc, rot_err, trans_err
 from ct1_sim.metrics.image_fidelity import psnr, ssim
+from ct1_sim.metrics.kernel_distance import kernel_distance
+from ct1_sim.metrics.region_fidelity import masked_psnr, sharpness_ratio
 from ct1_sim.metrics.maneuver import (
     MANEUVERS,
     SPEED_BEHAVIOURS,
@@ -31,14 +33,17 @@ __all__ = [
     "fde",
     "heading_deg",
     "jerk",
+    "kernel_distance",
     "l2_at",
     "maneuver_compliance",
+    "masked_psnr",
     "medoid_index",
     "min_ade",
     "min_fde",
     "psnr",
     "rot_err",
     "rotation_error_deg",
+    "sharpness_ratio",
     "speeds_mps",
     "ssim",
     "trans_err",

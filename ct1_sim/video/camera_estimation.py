@@ -29,7 +29,7 @@ class EstimatedPath:
     failed: list[int]
 
 
-def _tracks(gray: list[np.ndarray], start: int = 0, max_corners: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+def track_corners(gray: list[np.ndarray], start: int = 0, max_corners: int = 2000) -> tuple[np.ndarray, np.ndarray]:
     """Corners of frame ``start`` tracked forward with pyramidal Lucas-Kanade (forward-backward checked).
 
     Returns ``points (T,N,2)`` pixel positions and ``alive (T,N)`` (False before ``start``; a lost track stays lost).
@@ -71,7 +71,7 @@ def estimate_camera_path(frames: np.ndarray, K: np.ndarray, seed: int = 0) -> Es
     K = np.asarray(K, dtype=np.float64)
     T = len(frames)
     gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
-    points, alive = _tracks(gray)
+    points, alive = track_corners(gray)
     c2w = np.repeat(np.eye(4)[None], T, axis=0)
 
     # reference frame: the most parallax (median track motion, capped) times surviving tracks
@@ -144,7 +144,7 @@ def estimate_camera_path(frames: np.ndarray, K: np.ndarray, seed: int = 0) -> Es
 def _reseed(gray: list[np.ndarray], K: np.ndarray, c2w: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New tracks from frame ``a`` and their 3D points (frame-0 coordinates) triangulated between the localised
     frames ``a`` and ``b``; points behind either camera or reprojecting worse than 2 px are left out (NaN)."""
-    points, alive = _tracks(gray, a)
+    points, alive = track_corners(gray, a)
     structure = np.full((points.shape[1], 3), np.nan)
     ids = np.flatnonzero(alive[b])
     if len(ids) < MIN_MATCHES:

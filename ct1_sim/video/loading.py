@@ -13,7 +13,7 @@ def load_video_pipeline(path: str | Path, device: str = "auto", dtype: str = "fl
     path = Path(path)
     if not (path / "model_index.json").is_file():
         raise FileNotFoundError(f"{path} is not a video pipeline folder (no model_index.json); train one with "
-                                "`ct1-sim train video` or pass the shipped model/ct1-video-tiny")
+                                "`ct1-sim train video` or pass the shipped model/ct1-video-small")
     pipe = CameraControlledVideoPipeline.from_pretrained(str(path), use_safetensors=True, local_files_only=True,
                                                          dtype=resolve_dtype(dtype))
     pipe.set_progress_bar_config(disable=True)

@@ -1,16 +1,24 @@
 """``CameraControlledVideoPipeline``: the future a camera following a trajectory would see, from the current frame.
 
-Geometry first, so camera control is exact and it runs on a CPU: (1) a small depth network estimates the current
-frame's depth; (2) the frame is forward-warped into every future camera by z-buffered splatting; (3) a small
-conditional denoiser (diffusers ``UNet2DModel``) finishes each warped frame — disocclusions, new content at the
-horizon — in a few DDIM steps (by default 1 step from the hole-filled warp noised to 15 % of the schedule, the best setting on validation clips),
-every frame from the same noise so fills agree over time.
+Geometry keeps camera control exact; a generative model makes what the first frame does not show:
+
+1. the depth network (:class:`~ct1_sim.video.depth_mobilenet.MobileNetDepth`) lifts frame 0 into a 3D point cache
+   (:class:`~ct1_sim.video.point_cache.PointCache`, GEN3C-style);
+2. frames are generated autoregressively in chunks: the cache is splatted into each camera of the chunk (z-buffer),
+   and the inpainting denoiser (:class:`~ct1_sim.video.inpaint_denoiser.InpaintDenoiser`, clean-frame prediction) generates the
+   holes from pure noise in a few DDIM steps while the rendered pixels are kept by known-region replacement;
+3. the chunk's last frame is depth-estimated and its generated pixels join the cache, so later chunks (and revisits)
+   render them instead of inventing them anew.
+
+Every frame starts from the same noise so fills agree over time. Paths of any length up to :data:`MAX_FRAMES` frames
+run in one call; :meth:`CameraControlledVideoPipeline.stream` yields frames as they are made.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,15 +28,20 @@ import torch
 from diffusers import DDIMScheduler, DiffusionPipeline
 from diffusers.utils import BaseOutput
 
+from ct1_sim.clip_spec import MAX_PATH_REACH_M
 from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.geometry.intrinsics import scale_intrinsics
 from ct1_sim.geometry.plucker import plucker_embedding
 from ct1_sim.rgb_input import as_rgb_array
-from ct1_sim.video.denoiser import WarpDenoiser
-from ct1_sim.video.depth_net import DepthNet
-from ct1_sim.video.warp import forward_warp
+from ct1_sim.video.depth_mobilenet import SIZE_MULTIPLE, MobileNetDepth
+from ct1_sim.video.hole_fill import fill_holes
+from ct1_sim.video.inpaint_denoiser import InpaintDenoiser, generation_scheduler
+from ct1_sim.video.point_cache import PointCache
 
 log = logging.getLogger(__name__)
+
+#: Most frames one call generates (60 s at 5 Hz); longer drives call it again from the last frame (or stream).
+MAX_FRAMES = 301
 
 
 @dataclass
@@ -40,56 +53,84 @@ class CameraControlledVideoPipelineOutput(BaseOutput):
 
 def relative_plucker(c2w_rel: np.ndarray, K: np.ndarray, size: tuple[int, int], height: int, width: int, scale_m: float) -> torch.Tensor:
     """Plücker embedding ``(T,6,height,width)`` of relative poses with translations divided by ``scale_m``."""
-    scaled = c2w_rel.copy()
+    scaled = np.asarray(c2w_rel, dtype=np.float64).copy()
     scaled[:, :3, 3] /= scale_m
     return torch.from_numpy(plucker_embedding(scaled, K, size, height, width))
+
+
+def chunk_ranges(num_frames: int, chunk_size: int, first_chunk: int) -> list[range]:
+    """Frame index ranges generated together: frames ``1..num_frames-1``, the first chunk ``first_chunk`` long."""
+    out, start = [], 1
+    size = first_chunk
+    while start < num_frames:
+        out.append(range(start, min(start + size, num_frames)))
+        start += size
+        size = chunk_size
+    return out
 
 
 class CameraControlledVideoPipeline(DiffusionPipeline):
     """Image + camera trajectory -> future video (see the module docstring).
 
     Example:
-        >>> pipe = CameraControlledVideoPipeline.from_pretrained("model/ct1-video-tiny")   # doctest: +SKIP
-        >>> video = pipe(image, trajectory, num_inference_steps=3, output_type="np").frames[0]  # doctest: +SKIP
+        >>> pipe = CameraControlledVideoPipeline.from_pretrained("model/ct1-video-small")   # doctest: +SKIP
+        >>> video = pipe(image, trajectory, output_type="np").frames[0]  # doctest: +SKIP
     """
 
     model_cpu_offload_seq = "depth_net->denoiser"
+    _callback_tensor_inputs = ["latents"]
 
-    def __init__(self, depth_net: DepthNet, denoiser: WarpDenoiser, scheduler: DDIMScheduler) -> None:
+    def __init__(self, depth_net: MobileNetDepth, denoiser: InpaintDenoiser, scheduler: DDIMScheduler) -> None:
         super().__init__()
         self.register_modules(depth_net=depth_net, denoiser=denoiser, scheduler=scheduler)
 
     # ------------------------------------------------------------------ steps
-    def check_inputs(self, image: Any, trajectory: Any, num_frames: int, height: int, width: int, num_inference_steps: int) -> np.ndarray:
+    @property
+    def size_multiple(self) -> int:
+        """Output sides must be multiples of this (px)."""
+        return math.lcm(SIZE_MULTIPLE, self.denoiser.size_multiple)
+
+    def check_inputs(self, image: Any, trajectory: Any, num_frames: int, height: int, width: int, num_inference_steps: int,
+                     strength: float, chunk_size: int) -> np.ndarray:
         """Validate the call's arguments; returns the image as an RGB uint8 array."""
         rgb = as_rgb_array(image, min_side=16)
         if not isinstance(trajectory, CameraTrajectory):
             raise ValueError(f"trajectory must be a ct1_sim.geometry.CameraTrajectory; got {type(trajectory).__name__} "
                              "(read a pose file with ct1_sim.formats.read_trajectory)")
-        if num_frames < 2:
-            raise ValueError(f"num_frames must be at least 2, got {num_frames}")
-        multiple = self.denoiser.config.fold * 2 ** (len(self.denoiser.config.block_out_channels) - 1)
+        if not 2 <= num_frames <= MAX_FRAMES:
+            raise ValueError(f"num_frames must be in [2, {MAX_FRAMES}], got {num_frames}; generate longer drives in "
+                             "several calls, each from the last frame of the one before")
+        multiple = self.size_multiple
         if height % multiple or width % multiple or height <= 0 or width <= 0:
             raise ValueError(f"height and width must be positive multiples of {multiple}; got {height}x{width}")
         if num_inference_steps < 1:
             raise ValueError(f"num_inference_steps must be at least 1, got {num_inference_steps}")
-        return rgb
-
-    @staticmethod
-    def _check_strength(strength: float) -> None:
         if not 0 < strength <= 1:
             raise ValueError(f"strength must be in (0, 1], got {strength}")
+        if int(num_inference_steps * strength) < 1:
+            raise ValueError(f"strength {strength} x num_inference_steps {num_inference_steps} leaves no denoising step; raise either")
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+        return rgb
 
     @staticmethod
     def prepare_trajectory(trajectory: CameraTrajectory, num_frames: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
         """Relative poses ``(num_frames,4,4)`` (resampled evenly over the path's time span when the counts differ)
-        and pixel intrinsics ``K`` scaled to ``(width, height)``."""
+        and pixel intrinsics ``K`` scaled to ``(width, height)``; a path reaching farther than
+        :data:`~ct1_sim.clip_spec.MAX_PATH_REACH_M` from its first pose is refused."""
         traj = trajectory.relative_to_first()
         if len(traj) != num_frames:
             ts = np.linspace(traj.timestamps_us[0], traj.timestamps_us[-1], num_frames).round().astype(np.int64)
             traj = traj.resample(ts)
+        c2w = traj.c2w.copy()
+        if not np.isfinite(c2w).all():
+            raise ValueError("trajectory has non-finite poses (NaN or inf); fix the pose file")
+        reach = float(np.linalg.norm(c2w[:, :3, 3], axis=1).max())
+        if reach > MAX_PATH_REACH_M:
+            raise ValueError(f"the camera path goes {reach:.3g} m from its first pose; the limit is {MAX_PATH_REACH_M:.0f} m "
+                             "(check the pose file's units: metres)")
         K = scale_intrinsics(traj.K, traj.image_size, (width, height))
-        return traj.c2w.copy(), K
+        return c2w, K
 
     def prepare_image(self, rgb: np.ndarray, width: int, height: int, aspect_of: tuple[int, int]) -> torch.Tensor:
         """The image as ``(3,H,W)`` float in [0,1] at the output size."""
@@ -101,96 +142,151 @@ class CameraControlledVideoPipeline(DiffusionPipeline):
             img = img.resize((width, height), PIL.Image.BICUBIC)
         return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).float() / 255.0
 
+    def get_timesteps(self, num_inference_steps: int, strength: float) -> torch.Tensor:
+        """diffusers' img2img convention: run the last ``int(num_inference_steps * strength)`` of the schedule's
+        ``num_inference_steps`` steps (strength 1 = all of them, from pure noise)."""
+        self.scheduler.set_timesteps(num_inference_steps, device=self._execution_device)
+        init = min(int(num_inference_steps * strength), num_inference_steps)
+        return self.scheduler.timesteps[num_inference_steps - init :]
+
+    # ------------------------------------------------------------------ generation
     @torch.no_grad()
+    def generate_chunks(
+        self,
+        image: Any,
+        trajectory: CameraTrajectory,
+        num_frames: int | None = None,
+        height: int = 256,
+        width: int = 448,
+        num_inference_steps: int = 4,
+        strength: float = 1.0,
+        chunk_size: int = 4,
+        first_chunk: int | None = None,
+        generator: torch.Generator | None = None,
+        callback_on_step_end: Callable[..., dict[str, Any]] | None = None,
+        callback_on_step_end_tensor_inputs: list[str] | None = None,
+    ) -> Iterator[tuple[range, torch.Tensor]]:
+        """Yield ``(frame indices, frames (n,3,H,W) float in [0,1])`` chunk by chunk; the first yield is frame 0."""
+        num_frames = len(trajectory) if num_frames is None and isinstance(trajectory, CameraTrajectory) else (num_frames or 16)
+        rgb = self.check_inputs(image, trajectory, num_frames, height, width, num_inference_steps, strength, chunk_size)
+        inputs = callback_on_step_end_tensor_inputs or ["latents"]
+        bad = sorted(set(inputs) - set(self._callback_tensor_inputs))
+        if bad:
+            raise ValueError(f"callback_on_step_end_tensor_inputs {bad} are not available; choose from {self._callback_tensor_inputs}")
+        c2w_np, K = self.prepare_trajectory(trajectory, num_frames, width, height)
+        device, dtype = self._execution_device, self.denoiser.dtype
+        frame0 = self.prepare_image(rgb, width, height, trajectory.image_size).to(device)
+        yield range(1), frame0[None]
+
+        K_t = torch.from_numpy(K).to(device=device, dtype=torch.float32)
+        c2w = torch.from_numpy(c2w_np).to(device=device, dtype=torch.float32)
+        cache = PointCache(K_t, (width, height))
+        cache.add_frame(frame0, self.depth_net(frame0[None].to(self.depth_net.dtype), K_t)[0].float(), c2w[0])
+        key = 0  # the last frame added to the cache: Plücker rays are relative to it (as the generator was trained)
+        timesteps = self.get_timesteps(num_inference_steps, strength)
+        noise = torch.randn((1, 3, height, width), generator=generator, dtype=torch.float32).to(device)
+        fold, scale = self.denoiser.config.fold, self.denoiser.config.plucker_scale_m
+        step_index = 0
+        for chunk in chunk_ranges(num_frames, chunk_size, first_chunk or chunk_size):
+            n = len(chunk)
+            idx = list(chunk)
+            render = cache.render(c2w[idx])
+            warped, mask = render.frames * 2 - 1, render.mask
+            rel = np.linalg.inv(c2w_np[key]) @ c2w_np[idx]
+            plucker = relative_plucker(rel, K, (width, height), height // fold, width // fold, scale).to(device)
+            condition = self.denoiser.prepare_condition(warped.to(dtype), mask.to(dtype), plucker.to(dtype))
+            eps = noise.expand(n, -1, -1, -1).to(dtype)
+            known = warped.to(dtype)
+            if strength >= 1:
+                sample = eps * self.scheduler.init_noise_sigma
+            else:
+                sample = self.scheduler.add_noise(fill_holes(known * mask, mask), eps, timesteps[:1].expand(n))
+            for i, t in enumerate(timesteps):
+                x0 = self.denoiser(sample, t.expand(n).to(device), condition)
+                sample = self.scheduler.step(x0, t, sample).prev_sample
+                # known-region replacement (RePaint): rendered pixels are the cache's, noised to the next level
+                if i + 1 < len(timesteps):
+                    ref = self.scheduler.add_noise(known, eps, timesteps[i + 1 : i + 2].expand(n))
+                else:
+                    ref = known
+                sample = mask * ref + (1 - mask) * sample
+                if callback_on_step_end is not None:
+                    got = callback_on_step_end(self, step_index, t, {"latents": sample})
+                    sample = got.get("latents", sample)
+                step_index += 1
+            frames = (sample.float().clamp(-1, 1) + 1) / 2  # (n,3,H,W)
+            last = frames[-1]
+            hole = render.mask[-1, 0] < 0.5
+            if bool(hole.any()):
+                depth = self.depth_net(last[None].to(self.depth_net.dtype), K_t)[0].float()
+                cache.add_frame(last, depth, c2w[idx[-1]], where=hole)
+            cache.prune(c2w[idx[-1]])
+            key = idx[-1]
+            yield chunk, frames
+
+    def stream(self, image: Any, trajectory: CameraTrajectory, **kwargs: Any) -> Iterator[tuple[int, np.ndarray]]:
+        """Frames as they are generated: ``(index, (H,W,3) uint8)``, frame 0 first (the input), then the first
+        generated frame after one short chunk (``first_chunk=1`` unless given). Same arguments as :meth:`__call__`
+        without the output options."""
+        kwargs.setdefault("first_chunk", 1)
+        for chunk, frames in self.generate_chunks(image, trajectory, **kwargs):
+            arr = (frames.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+            for j, frame in zip(chunk, arr, strict=True):
+                yield j, frame
+
     def __call__(
         self,
         image: Any,
         trajectory: CameraTrajectory,
-        num_frames: int = 16,
+        num_frames: int | None = None,
         height: int = 256,
         width: int = 448,
-        num_inference_steps: int = 1,
-        strength: float = 0.15,
+        num_inference_steps: int = 4,
+        strength: float = 1.0,
+        chunk_size: int = 4,
         generator: torch.Generator | None = None,
         output_type: str = "pil",
         return_dict: bool = True,
-        callback: Callable[[str, float], None] | None = None,
+        callback_on_step_end: Callable[..., dict[str, Any]] | None = None,
+        callback_on_step_end_tensor_inputs: list[str] | None = None,
     ) -> CameraControlledVideoPipelineOutput | tuple:
         """Generate ``num_frames`` frames (frame 0 = the input image) whose cameras follow ``trajectory``.
 
         Args:
             image: RGB uint8 ``(H,W,3)`` array or PIL image: the current front-camera frame.
             trajectory: camera path (absolute or relative; made relative to its first pose), OpenCV axes, metres.
-            num_frames: frames to produce, including frame 0 (the path is resampled in time when its length differs).
-            height, width: output size in pixels.
-            num_inference_steps: DDIM steps of the denoiser.
-            strength: where denoising starts, as a fraction of the noise schedule (img2img convention): 1.0 starts
-                from pure noise; below 1 it starts from the hole-filled warp noised to that level, which the
-                shipped model does best at (measured in its model card).
-            generator: torch generator for the initial noise (seeded runs are reproducible).
+            num_frames: frames to produce, including frame 0 (default: one per pose; the path is resampled in time
+                when it differs), at most :data:`MAX_FRAMES`.
+            height, width: output size in pixels (multiples of :attr:`size_multiple`).
+            num_inference_steps: DDIM steps of the schedule.
+            strength: diffusers' img2img meaning: the share of those steps that run, from the hole-filled render
+                noised to that level; 1.0 (default) generates the holes from pure noise.
+            chunk_size: frames generated together before their new content joins the 3D cache.
+            generator: torch generator for the noise (seeded runs are reproducible).
             output_type: ``"pil"``, ``"np"`` or ``"pt"``.
-            callback: called as ``callback(stage, fraction_done)`` (stages: depth, warp, denoise).
+            callback_on_step_end: ``f(pipe, step_index, timestep, callback_kwargs) -> dict`` after every denoising
+                step of every chunk (``callback_kwargs["latents"]``: the chunk's sample; return it changed to steer).
         """
         if output_type not in ("pil", "np", "pt"):
             raise ValueError(f"output_type must be 'pil', 'np' or 'pt', got {output_type!r}")
-        # 1. inputs
-        rgb = self.check_inputs(image, trajectory, num_frames, height, width, num_inference_steps)
-        self._check_strength(strength)
-        c2w_rel, K = self.prepare_trajectory(trajectory, num_frames, width, height)
-        device, dtype = self.denoiser.device, self.denoiser.dtype
-        frame0 = self.prepare_image(rgb, width, height, trajectory.image_size).to(device)
-        K_t = torch.from_numpy(K).to(device=device, dtype=torch.float32)
-        report = callback or (lambda stage, frac: None)
-
-        # 2. depth of the current frame (m along the optical axis)
-        depth = self.depth_net(frame0[None].to(dtype), K_t)[0].float()
-        report("depth", 1.0)
-
-        # 3. forward warp into every future camera
-        c2w = torch.from_numpy(c2w_rel[1:]).to(device=device, dtype=torch.float32)
-        tgt_from_src = torch.linalg.inv(c2w)  # frame 0 is the identity
-        warp = forward_warp(frame0, depth, K_t, tgt_from_src)
-        report("warp", 1.0)
-
-        # 4. condition: hole-filled warp, mask, Plücker of the future cameras
-        fold = self.denoiser.config.fold
-        plucker = relative_plucker(c2w_rel[1:], K, (width, height), height // fold, width // fold,
-                                   self.denoiser.config.plucker_scale_m).to(device)
-        condition, base = self.denoiser.prepare_condition((warp.frames * 2 - 1).to(dtype), warp.mask.to(dtype), plucker.to(dtype))
-
-        # 5. denoise, every frame from the same initial noise (from the noised warp when strength < 1)
-        n = num_frames - 1
-        noise = torch.randn((1, 3, height, width), generator=generator, dtype=torch.float32).to(device)
-        noise = noise.expand(n, -1, -1, -1).to(dtype)
-        self.scheduler.set_timesteps(max(num_inference_steps, round(num_inference_steps / strength)), device=device)
-        timesteps = self.scheduler.timesteps[-num_inference_steps:]
-        if strength >= 1:
-            sample = noise * self.scheduler.init_noise_sigma
-        else:
-            sample = self.scheduler.add_noise(base, noise, timesteps[:1].expand(n))
-        for i, t in enumerate(self.progress_bar(timesteps)):
-            x0 = self.denoiser(sample, t.expand(n).to(device), condition, base)
-            sample = self.scheduler.step(x0, t, sample).prev_sample
-            report("denoise", (i + 1) / num_inference_steps)
-        future = (sample.float().clamp(-1, 1) + 1) / 2  # (n,3,H,W) in [0,1]
-
-        # 6. outputs: frame 0 is the input image
-        video = torch.cat([frame0[None].float(), future], dim=0)[None]  # (1,T,3,H,W)
+        parts = [frames for _, frames in self.generate_chunks(
+            image, trajectory, num_frames, height, width, num_inference_steps, strength, chunk_size, None, generator,
+            callback_on_step_end, callback_on_step_end_tensor_inputs)]
+        video = torch.cat(parts, dim=0)[None].float()  # (1,T,3,H,W)
         if output_type == "pt":
             frames: Any = video
         else:
             arr = video.permute(0, 1, 3, 4, 2).cpu().numpy()  # (1,T,H,W,3)
             frames = arr if output_type == "np" else [[PIL.Image.fromarray((f * 255).round().astype(np.uint8)) for f in arr[0]]]
+        self.maybe_free_model_hooks()
         if not return_dict:
             return (frames,)
         return CameraControlledVideoPipelineOutput(frames=frames)
 
 
-def build_pipeline(depth_net: DepthNet | None = None, denoiser: WarpDenoiser | None = None, num_train_timesteps: int = 1000) -> CameraControlledVideoPipeline:
-    """A pipeline with fresh components (or the ones given) and the default scheduler (DDIM, cosine, x0-prediction)."""
-    scheduler = DDIMScheduler(num_train_timesteps=num_train_timesteps, beta_schedule="squaredcos_cap_v2",
-                              prediction_type="sample", timestep_spacing="trailing", clip_sample=False)
-    return CameraControlledVideoPipeline(depth_net or DepthNet(), denoiser or WarpDenoiser(), scheduler)
+def build_pipeline(depth_net: MobileNetDepth | None = None, denoiser: InpaintDenoiser | None = None) -> CameraControlledVideoPipeline:
+    """A pipeline with fresh components (or the ones given) and the generator's schedule."""
+    return CameraControlledVideoPipeline(depth_net or MobileNetDepth(), denoiser or InpaintDenoiser(), generation_scheduler())
 
 
 def to_uint8_frames(frames: Any) -> np.ndarray:

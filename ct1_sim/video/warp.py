@@ -47,10 +47,30 @@ def forward_warp(
     if image.ndim != 3 or depth.shape != image.shape[1:]:
         raise ValueError(f"image must be (3,H,W) and depth (H,W); got {tuple(image.shape)} and {tuple(depth.shape)}")
     c, h, w = image.shape
+    K = K.to(torch.float32)
+    points = pixel_rays(K, h, w).reshape(3, -1) * depth.reshape(1, -1).to(torch.float32)  # (3,P) source camera, m
+    out = splat_points(points, image.reshape(c, -1), K, tgt_from_src, h, w, z_tolerance)
+    return WarpResult(out.frames.to(image.dtype) if image.dtype.is_floating_point else out.frames, out.mask, out.depth)
+
+
+def splat_points(
+    points: torch.Tensor,
+    colours: torch.Tensor,
+    K: torch.Tensor,
+    tgt_from_src: torch.Tensor,
+    height: int,
+    width: int,
+    z_tolerance: float = 0.03,
+) -> WarpResult:
+    """Splat a coloured point cloud ``points (3,P)`` (m, in the source frame), ``colours (C,P)``, into ``N`` target
+    cameras ``tgt_from_src (N,4,4)`` of pixel intrinsics ``K`` at ``width x height`` (z-buffered, as
+    :func:`forward_warp`)."""
+    c = colours.shape[0]
+    h, w = height, width
     n = tgt_from_src.shape[0]
     dtype = torch.float32
     K = K.to(dtype)
-    pts = pixel_rays(K, h, w).reshape(3, -1) * depth.reshape(1, -1).to(dtype)  # (3,P) source camera, m
+    pts = points.to(dtype)
     R, t = tgt_from_src[:, :3, :3].to(dtype), tgt_from_src[:, :3, 3:].to(dtype)
     tgt = R @ pts[None] + t  # (N,3,P)
     z = tgt[:, 2]  # (N,P)
@@ -60,7 +80,7 @@ def forward_warp(
     py = (K[1, 1] * tgt[:, 1] / zs + K[1, 2]) - 0.5
     x0, y0 = px.floor(), py.floor()
     fx, fy = px - x0, py - y0
-    colours = image.reshape(c, -1).to(dtype)  # (C,P)
+    colours = colours.to(dtype)  # (C,P)
     dummy = n * h * w  # invalid contributions go to one extra bin (no boolean indexing: it is slow on CPU)
     base = (torch.arange(n, device=z.device) * (h * w))[:, None]
 
@@ -90,5 +110,4 @@ def forward_warp(
     frames = torch.where(valid, acc / safe, torch.zeros_like(acc)).reshape(c, n, h, w).permute(1, 0, 2, 3)
     out_depth = torch.where(valid, dsum / safe, torch.zeros_like(dsum)).reshape(n, 1, h, w)
     mask = valid.to(dtype).reshape(n, 1, h, w)
-    return WarpResult(frames.to(image.dtype) if image.dtype.is_floating_point else frames, mask, out_depth)
-
+    return WarpResult(frames, mask, out_depth)

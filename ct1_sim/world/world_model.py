@@ -1,7 +1,7 @@
 """``WorldModel``: the one façade the CLI, the HTTP service, the ROS bridge and replay call.
 
 image + instruction (+ speed) -> K camera trajectories with maneuver labels (``predict``); ``rollout`` adds the
-future video that follows one of them (or a given camera path), from the shipped video model ``ct1-video-tiny``.
+future video that follows one of them (or a given camera path), from the shipped video model ``ct1-video-small``.
 A folder without a video model still predicts trajectories, and ``rollout`` then says what is missing.
 Seeds follow :mod:`ct1_sim.seeding`: an int is deterministic, None draws a fresh seed that the result reports.
 """
@@ -9,16 +9,18 @@ Seeds follow :mod:`ct1_sim.seeding`: an int is deterministic, None draws a fresh
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ct1_sim.clip_spec import IMAGE_SIZE
+from ct1_sim.clip_spec import MAX_PATH_REACH_M
 from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.metrics import classify_maneuver, medoid_index
 from ct1_sim.paths import TRAJECTORY_MODEL, VIDEO_MODEL, default_model_dir
@@ -27,7 +29,8 @@ from ct1_sim.seeding import resolve_seed, torch_generator
 log = logging.getLogger(__name__)
 
 #: Farthest a user-given camera path may go from its first pose in a rollout (m): 64 frames at 70 m/s is ~900 m.
-MAX_ROLLOUT_REACH_M = 5000.0
+#: Frames the video model generates together before they join its 3D memory.
+VIDEO_CHUNK = 4
 
 
 @dataclass
@@ -139,33 +142,35 @@ class WorldModel:
         self,
         image: Any,
         instruction_or_trajectory: str | CameraTrajectory,
-        num_frames: int = 16,
+        num_frames: int | None = None,
         num_samples: int = 8,
         seed: int | None = None,
         speed: float | None = None,
         progress: Callable[[float], None] | None = None,
-        num_inference_steps: int = 1,
-        strength: float = 0.15,
+        num_inference_steps: int = 4,
+        strength: float = 1.0,
     ) -> Rollout:
         """Trajectories + the future video that follows the chosen one.
 
         ``instruction_or_trajectory``: an instruction (K trajectories are sampled and the most typical one, the
         medoid, is rendered) or a ``CameraTrajectory`` (rendered as given, made relative to its first pose).
         ``seed`` seeds both the trajectories and the video (None: a fresh one, reported as ``Rollout.seed``).
-        ``progress`` is called with the fraction done (0-1).
+        ``num_frames``: frames of the video, frame 0 included (default: one per pose of the rendered path; any length
+        up to the pipeline's ``MAX_FRAMES``, generated autoregressively with a 3D memory). ``num_inference_steps`` /
+        ``strength``: the video pipeline's. ``progress`` is called with the fraction done (0-1).
         """
         if self.video_model is None:
             raise RuntimeError(
-                "no video model is loaded (expected model/ct1-video-tiny); ct1-sim can only predict trajectories: use predict()"
+                "no video model is loaded (expected model/ct1-video-small); ct1-sim can only predict trajectories: use predict()"
             )
         report = progress or (lambda fraction: None)
         seed = resolve_seed(seed)
         if isinstance(instruction_or_trajectory, CameraTrajectory):
             trajectories, chosen = [instruction_or_trajectory.relative_to_first()], 0
             reach = float(np.abs(trajectories[0].positions).max())
-            if reach > MAX_ROLLOUT_REACH_M:
+            if reach > MAX_PATH_REACH_M:
                 raise ValueError(f"the trajectory goes {reach:.3g} m from its first pose; a rollout follows camera paths "
-                                 f"within {MAX_ROLLOUT_REACH_M:.0f} m (check the file's units: metres)")
+                                 f"within {MAX_PATH_REACH_M:.0f} m (check the file's units: metres)")
             maneuvers = [classify_maneuver(trajectories[0])]
         elif isinstance(instruction_or_trajectory, str):
             prediction = self.predict(image, instruction_or_trajectory, num_samples=num_samples, seed=seed, speed=speed)
@@ -177,12 +182,17 @@ class WorldModel:
         report(0.1)
         generator = torch_generator(seed)
 
-        def on_stage(stage: str, fraction: float) -> None:
-            report(0.1 + 0.9 * (0.1 if stage == "depth" else 0.2 if stage == "warp" else 0.2 + 0.8 * fraction))
+        num_frames = num_frames or len(trajectories[chosen])
+        total = max(1, math.ceil((num_frames - 1) / VIDEO_CHUNK) * int(num_inference_steps * strength))
+
+        def on_step(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+            report(0.1 + 0.9 * min(1.0, (step + 1) / total))
+            return kwargs
 
         with self.video_lock:
             out = self.video_model(image, trajectories[chosen], num_frames=num_frames, num_inference_steps=num_inference_steps,
-                                   strength=strength, generator=generator, output_type="np", callback=on_stage).frames
+                                   strength=strength, chunk_size=VIDEO_CHUNK, generator=generator, output_type="np",
+                                   callback_on_step_end=on_step).frames
         from ct1_sim.video import to_uint8_frames
 
         frames = to_uint8_frames(out)
