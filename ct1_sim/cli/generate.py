@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from ct1_sim.clip_spec import NUM_POSES
+
 
 def generate(
     image: Annotated[Path, typer.Option(help="Front-camera frame (JPEG/PNG).")],
@@ -18,7 +20,7 @@ def generate(
     samples: Annotated[int, typer.Option(help="Trajectories K sampled for an instruction (the medoid is rendered).")] = 8,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     speed: Annotated[float | None, typer.Option(help="Current ego speed in m/s, when known.")] = None,
-    frames: Annotated[int, typer.Option(min=2, max=301, help="Frames to generate, including the input frame (2-301; 5 Hz, so 101 = 20 s).")] = 16,
+    frames: Annotated[int, typer.Option(min=2, max=301, help="Frames to generate, including the input frame (2-301; 5 Hz, so 101 = 20 s).")] = NUM_POSES,
     steps: Annotated[int, typer.Option(min=1, help="DDIM steps of the video generator.")] = 4,
     strength: Annotated[float, typer.Option(help="Share of the steps that run (diffusers img2img; 1 = holes generated from pure noise).")] = 1.0,
     model: Annotated[Path | None, typer.Option(help="Trajectory model folder (default: the shipped ct1-tiny).")] = None,
