@@ -28,7 +28,6 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "CameraControlledVideoPipeline": "video",
     "Prediction": "world",
     "WorldModel": "world",
-    "DrivingEnv": "sim",
     "run_replay": "replay",
     "create_app": "service",
     "RosBridgeNode": "ros",

@@ -37,7 +37,8 @@ def test_sim_run_writes_video_bev_and_metrics(tmp_path: Path) -> None:
 
 
 def test_sim_eval_writes_a_summary_per_policy(tmp_path: Path) -> None:
-    result = run("sim", "eval", "--policies", "expert,constant-velocity", "--episodes", "2", "--towns", "1", "--out", str(tmp_path))
+    result = run("sim", "eval", "--policies", "expert,constant-velocity", "--episodes", "2", "--towns", "1", "--seconds", "40",
+                 "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert set(summary["policies"]) == {"expert", "constant-velocity"}

@@ -108,7 +108,7 @@ def evaluate(
                 records[policy.name].append(record)
                 s = record.summary
                 typer.echo(f"{policy.name} {i + 1}/{episodes}: town {i % towns}, {s['termination']}, PDMS {s['pdms']:.3f}, "
-                           f"maneuvers {sum(bool(m['success']) for m in s['maneuvers'])}/{sum(m['attempted'] for m in s['maneuvers'])}")
+                           f"maneuvers {sum(bool(m['success']) for m in s['maneuvers'])}/{sum(m['success'] is not None for m in s['maneuvers'])}")
                 failed = s["pdms"] < 0.95 or any(m["success"] is False for m in s["maneuvers"])
                 if failed and drawn[policy.name] < plots:
                     plot_record(out / "plots" / policy.name / f"episode-{i:04d}.png", env, record)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ct1_sim.data.scenarios.clip_spec import CLIP_SPEC
 from ct1_sim.data.scenarios.ego_motion import camera_c2w
+from ct1_sim.metrics import medoid_index
 from ct1_sim.sim.actions import PATH_DT_S, PATH_POINTS
 
 REPLAN_S = 0.5
@@ -58,8 +59,6 @@ class CT1Policy:
         self.calls = 0
 
     def _replan(self, obs: dict[str, Any]) -> None:
-        from ct1_sim.world.world_model import medoid_index
-
         pred = self.model.predict(obs["camera"], obs["instruction"], num_samples=self.num_samples,
                                   seed=self.seed + self.calls, speed=float(obs["speed"][0]))
         self.calls += 1

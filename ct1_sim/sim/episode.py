@@ -123,12 +123,12 @@ def summarize(records: list[EpisodeRecord]) -> dict[str, Any]:
     per: dict[str, dict[str, int]] = {}
     for r in records:
         for m in r.summary["maneuvers"]:
-            slot = per.setdefault(m["kind"], {"success": 0, "attempted": 0, "not_reached": 0})
-            if m["attempted"]:
+            slot = per.setdefault(m["kind"], {"success": 0, "attempted": 0, "unfinished": 0, "not_reached": 0})
+            if m["success"] is not None:  # decided: scored
                 slot["attempted"] += 1
                 slot["success"] += bool(m["success"])
             else:
-                slot["not_reached"] += 1
+                slot["unfinished" if m["attempted"] else "not_reached"] += 1
     out["instruction_success"] = {k: {**v, "rate": v["success"] / v["attempted"] if v["attempted"] else None} for k, v in sorted(per.items())}
     tried = sum(v["attempted"] for v in per.values())
     out["instruction_success_all"] = sum(v["success"] for v in per.values()) / tried if tried else None

@@ -18,8 +18,8 @@ Per step (:meth:`EpisodeMetrics.update`):
   front bumper was within :data:`STOP_ZONE_M` before the line, judged when the bumper passes the line.
 - **instruction success** per maneuver: a maneuver is *attempted* once the front bumper enters its junction box;
   it succeeds when the rear axle is :data:`EXIT_MARGIN_M` past the box exit on the route, and fails when the
-  ego goes off route or the episode ends first. An episode that ends in a failure (off the route, a collision)
-  also fails the maneuver the ego was on its way to; maneuvers never reached in time are reported, not scored.
+  ego goes off route. An episode that ends in a failure (off the route, a collision) fails the maneuver the ego
+  was on or on its way to; one still under way at the time limit, or never reached, is reported, not scored.
 
 Per episode (:meth:`EpisodeMetrics.summary`), each term in [0, 1]:
 
@@ -257,13 +257,14 @@ class EpisodeMetrics:
                                         "min_speed_mps": round(float(min(v_min, 99.0)), 3)})
 
     def close(self, failed: bool = False) -> None:
-        """End the episode: maneuvers attempted but not completed fail; when the episode ended in a failure (off
-        the route, a collision: ``failed``), so does the maneuver the ego was on its way to."""
-        failed = failed and not any(m.success is False for m in self.maneuvers)  # that failure already counted
+        """End the episode. When it ended in a failure (off the route, a collision: ``failed``), the maneuver the
+        ego was on or on its way to fails; at the time limit, one still under way stays undecided."""
+        if not failed or any(m.success is False for m in self.maneuvers):  # no failure, or already counted
+            return
         for status in self.maneuvers:
-            if status.success is None and (status.attempted or failed):
+            if status.success is None:
                 status.attempted, status.success = True, False
-                failed = False
+                return
 
     def summary(self, time_limit_s: float | None = None) -> dict[str, Any]:
         """Episode scores (see the module docstring). ``time_limit_s``: the episode's time limit; an episode that
