@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from ct1_sim.cli.app import app
 
 
-def run(*args: str):  # noqa: ANN201 - click's Result
+def run(*args: str):  # click Result
     return CliRunner().invoke(app, list(args))
 
 

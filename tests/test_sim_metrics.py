@@ -116,7 +116,7 @@ def test_running_a_stop_sign_is_reported(env) -> None:
     policy = ConstantVelocityPolicy()
     policy.reset(env)
     while True:
-        obs, _, terminated, truncated, info = env.step(policy.act(obs))
+        obs, _, terminated, truncated, _ = env.step(policy.act(obs))
         if terminated or truncated or env.metrics.stop_lines:
             break
     assert env.metrics.stop_lines and env.metrics.stop_lines[0]["obeyed"] is False
