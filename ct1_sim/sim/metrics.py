@@ -106,7 +106,7 @@ def comfortable(signals: dict[str, np.ndarray]) -> dict[str, bool]:
     }
 
 
-def at_fault(ego: VehicleState, ego_box: np.ndarray, other: np.ndarray, other_speed: float) -> bool:
+def at_fault(ego: VehicleState, other: np.ndarray, other_speed: float) -> bool:
     """Whether the ego is to blame for touching ``other (5,)``: it moves, and it was not hit from behind."""
     if ego.v < 0.1:
         return False
@@ -212,7 +212,7 @@ class EpisodeMetrics:
         hit = overlaps(ego_box, others) if len(others) else np.zeros(0, bool)
         step: dict[str, Any] = {"collision": bool(hit.any()), "at_fault_collision": False}
         for k in np.flatnonzero(hit):
-            fault = at_fault(ego, ego_box, others[k], float(np.linalg.norm(velocities[k])))
+            fault = at_fault(ego, others[k], float(np.linalg.norm(velocities[k])))
             step["at_fault_collision"] |= fault
             if not any(c["vehicle"] == int(k) for c in self.collisions):
                 self.collisions.append({"t": round(t, 2), "vehicle": int(k), "at_fault": bool(fault),
