@@ -18,6 +18,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
+from ct1_sim.atomic_files import atomic_write
 from ct1_sim.data import ClipStore
 from ct1_sim.geometry import CameraTrajectory, mirror_c2w
 from ct1_sim.trajectory.augmentation import colour_jitter, random_crop, swap_left_right
@@ -115,8 +116,8 @@ def extract_features(
         instructions=texts,
     )
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
         meta_bytes = json.dumps({"key": key, "ids": feats.ids, "maneuvers": maneuvers, "instructions": texts}).encode()
-        save_file({"image_tokens": feats.image_tokens.contiguous(), "text": feats.text.contiguous(), "targets": feats.targets.contiguous(),
-                   "speeds": feats.speeds, "__meta__": torch.frombuffer(bytearray(meta_bytes), dtype=torch.uint8)}, str(cache))
+        with atomic_write(cache) as tmp:  # runs sharing a cache folder never read a half-written file
+            save_file({"image_tokens": feats.image_tokens.contiguous(), "text": feats.text.contiguous(), "targets": feats.targets.contiguous(),
+                       "speeds": feats.speeds, "__meta__": torch.frombuffer(bytearray(meta_bytes), dtype=torch.uint8)}, str(tmp))
     return feats

@@ -18,7 +18,6 @@ import inspect
 import json
 import logging
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ct1_sim.atomic_files import atomic_write, write_text_atomic
 from ct1_sim.clip_spec import NUM_POSES, RATE_HZ
 from ct1_sim.config_loading import ConfigError, check_values, field_types
 from ct1_sim.devices import resolve_device, resolve_dtype
@@ -283,13 +283,9 @@ class CT1TrajectoryModel(ModelMixin, ConfigMixin):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in self.trainable_state_dict().items()}
-        tmp = directory / f".{WEIGHTS_NAME}.{uuid.uuid4().hex}.tmp"
-        try:
+        with atomic_write(directory / WEIGHTS_NAME) as tmp:
             save_file(state, str(tmp), metadata={"format": "pt", "model": type(self).__name__})
-            tmp.replace(directory / WEIGHTS_NAME)
-        finally:
-            tmp.unlink(missing_ok=True)
-        (directory / CONFIG_NAME).write_text(self.config_json())
+        write_text_atomic(directory / CONFIG_NAME, self.config_json())
         return directory
 
     def config_json(self) -> str:

@@ -22,6 +22,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
+from ct1_sim.atomic_files import write_text_atomic
 from ct1_sim.clip_spec import IMAGE_SIZE
 from ct1_sim.config_loading import check_keys, from_dict, read_yaml
 from ct1_sim.data import ClipStore
@@ -187,9 +188,8 @@ def train_trajectory_model(
     run.load_ema()
     if rank == 0:
         model.save_pretrained(out)
-        (out / "training_log.json").write_text(json.dumps({"settings": asdict(s), "history": history,
-                                                           "data": str(data), "train_clips": len(feats),
-                                                           "processes": world}, indent=1))
+        write_text_atomic(out / "training_log.json", json.dumps({"settings": asdict(s), "history": history, "data": str(data),
+                                                                "train_clips": len(feats), "processes": world}, indent=1))
         log.info("saved EMA model to %s", out)
     if world > 1:
         dist.barrier()
