@@ -123,6 +123,7 @@ def test_running_a_stop_sign_is_reported(env) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # 100 full episodes: ~20 min on 2 loaded cores
 def test_the_expert_meets_the_bar_over_50_test_towns_and_constant_velocity_fails_the_turns() -> None:
     """The bar of #17: expert PDMS >= 0.95 and instruction success >= 95 % over 50 test-town episodes."""
     results = {}
