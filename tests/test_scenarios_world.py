@@ -111,7 +111,7 @@ def test_spec_errors_name_the_bad_key(tmp_path: Path) -> None:
         load("name: x\nfamilies: {intersection: {params: {kind: roundabout}}}\n")
     with pytest.raises(ValueError, match=r"families\.stop\.params\.speed_mps must be a range"):
         load("name: x\nfamilies: {stop: {params: {speed_mps: [9, 3]}}}\n")
-    with pytest.raises(ValueError, match=r"unknown keys \['colour'\]"):
+    with pytest.raises(ValueError, match=r"colour is not a key at the top level; use name"):
         load("name: x\ncolour: red\nfamilies: {stop: {}}\n")
     spec = load("name: x\nfamilies: {curve: {params: {radius_m: 40}}}\nclip: {num_poses: 8, rate_hz: 2.0}\n")
     assert spec.params("curve") == {"radius_m": (40.0, 40.0)} and spec.clip.num_poses == 8

@@ -114,7 +114,7 @@ def test_pipeline_outputs_round_trip_and_bad_inputs(tmp_path: Path) -> None:
     again = CameraControlledVideoPipeline.from_pretrained(tmp_path / "pipe")
     again.set_progress_bar_config(disable=True)
     b = again(image, traj, generator=torch.Generator().manual_seed(3), output_type="np", **kw).frames
-    assert np.array_equal(a, b)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)  # same video; multi-threaded conv sums may differ in the last bit
     with pytest.raises(ValueError, match="RGB uint8"):
         pipe(np.zeros((64, 64), np.uint8), traj, **kw)
     with pytest.raises(ValueError, match="CameraTrajectory"):

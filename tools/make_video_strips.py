@@ -16,7 +16,16 @@ from ct1_sim.data import ClipStore
 from ct1_sim.video.loading import load_video_pipeline
 
 FRAMES = (0, 4, 8, 12, 15)
-WANTED = ("turn_left", "turn_right", "lane_change_left")
+WANTED = ("turn_left", "turn_right", "lane_change")
+
+
+def held_out_highway_lane_change():  # noqa: ANN201
+    """A test-split highway lane-change clip rendered by the scenario generator (for stores without one)."""
+    from ct1_sim.data.scenarios import SceneRenderer, load_spec, make_clip
+
+    spec = load_spec("scenarios/highway.yaml")
+    index = next(i for i in range(10_000) if spec.assign(i) == ("lane_change", "test"))
+    return make_clip(SceneRenderer(448, 256), spec.name, "lane_change", spec.params("lane_change"), "test", index)
 
 
 def main(model: str, data: str, out: str) -> None:
@@ -25,8 +34,9 @@ def main(model: str, data: str, out: str) -> None:
     Path(out).mkdir(parents=True, exist_ok=True)
     test = store.split_ids("test")
     for maneuver in WANTED:
-        cid = next(i for i in test if store.meta(i).get("maneuver") == maneuver)
-        clip = store[cid]
+        cid = next((i for i in test if store.meta(i).get("maneuver", "").startswith(maneuver)), None)
+        clip = store[cid] if cid is not None else held_out_highway_lane_change()
+        cid = cid or "highway lane change, test split (rendered here: none in the store)"
         video = pipe(clip.frames[0], clip.trajectory, generator=torch.Generator().manual_seed(0), output_type="np").frames[0]
         gen = (np.clip(video, 0, 1) * 255).round().astype(np.uint8)
         strip = np.concatenate([np.concatenate([clip.frames[j] for j in FRAMES], 1), np.concatenate([gen[j] for j in FRAMES], 1)], 0)
