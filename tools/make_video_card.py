@@ -112,7 +112,7 @@ Last window's KID / first window's: {roll['last_over_first_KID']:.2f}. The towns
 - Speed: `python benchmarks/run.py video` (the README's benchmark table); p50 per 16-frame video in this eval run
   (other jobs on the machine): {m['seconds_per_video_p50']:.2f} s.
 - Frame strips (top: rendered truth at frames 0, 4, 8, 12, 15; bottom: this model from frame 0):
-  left turn `strips/turn_left.png`, right turn `strips/turn_right.png`, lane change `strips/lane_change_left.png`.
+  left turn `strips/turn_left.png`, right turn `strips/turn_right.png`, lane change `strips/lane_change.png`.
 
 ## Reproduce
 
