@@ -17,7 +17,8 @@ from ct1_sim.metrics import psnr, rot_err, trans_err
 from ct1_sim.video import CameraControlledVideoPipeline
 from ct1_sim.video.camera_estimation import estimate_camera_path
 from ct1_sim.video.ground_prior import ground_plane_depth
-from ct1_sim.video.warp import forward_warp
+from ct1_sim.video.point_cache import snap_depth_edges
+from ct1_sim.video.warp import forward_warp, pixel_rays, splat_points
 from tests.video_helpers import frames_u8, render_clips, tiny_pipeline
 
 K = torch.tensor(intrinsics_from_fov(448, 256, 64.0), dtype=torch.float32)
@@ -84,6 +85,57 @@ def test_z_buffer_keeps_the_nearer_surface() -> None:
     out = forward_warp(image, depth, Ks, T)
     centre = out.frames[0, :, 32, 22]
     assert centre[2] > 0.99 and centre[0] < 0.01  # the box covers the wall where both land
+
+
+def test_driving_towards_a_wall_leaves_no_cracks_in_it() -> None:
+    """Seen from a third of the distance a wall spans three times the pixels: plain 2x2 splats leave a grid of holes,
+    magnified footprints cover it; and a depth step (box in front of the wall) stays a hole for the generator."""
+    h, w = 128, 192
+    Ks = torch.tensor([[100.0, 0, 96], [0, 100.0, 64], [0, 0, 1]])
+    image = torch.rand(3, h, w)
+    depth = torch.full((h, w), 30.0)
+    T = torch.eye(4)[None].clone()
+    T[0, 2, 3] = -20.0  # 20 m forward: the wall is now 10 m ahead
+    plain = splat_points(pixel_rays(Ks, h, w).reshape(3, -1) * depth.reshape(1, -1), image.reshape(3, -1), Ks, T, h, w,
+                         max_crack_px=0)
+    inner = (slice(20, h - 20), slice(20, w - 20))
+    assert float(plain.mask[0, 0][inner].mean()) < 0.5  # the old splat: most of the wall's interior is holes
+    covered = forward_warp(image, depth, Ks, T)
+    assert float(covered.mask[0, 0][inner].min()) == 1.0
+    assert torch.allclose(covered.depth[0, 0][inner], torch.full_like(covered.depth[0, 0][inner], 10.0), rtol=1e-4)
+    box = torch.full((h, w), 20.0)
+    box[48:80, 80:112] = 5.0  # a box 15 m in front of a wall 20 m away
+    T2 = torch.eye(4)[None].clone()
+    T2[0, 0, 3] = -2.0  # 2 m right: the box moves 40 px left, the wall 10 px: a 30-px disocclusion
+    out = forward_warp(image, box, Ks, T2)
+    assert float(out.mask[0, 0, 52:76, 76:98].max()) == 0.0  # uncovered wall: a hole, not a blend of box and wall
+
+
+def test_road_rows_stretched_by_driving_forward_are_closed() -> None:
+    h, w, cam_h = 256, 448, 1.5
+    depth = ground_plane_depth(K, h, w, cam_h, 500.0)
+    image = torch.rand(3, h, w)
+    T = torch.eye(4)[None].clone()
+    T[0, 2, 3] = -6.0
+    out = forward_warp(image, depth, K, T)
+    seen = out.depth[0, 0] > 0
+    rows = torch.nonzero(seen.any(dim=1))[:, 0]
+    road = out.mask[0, 0, int(rows.min()) + 2 : int(rows.max()) - 2]  # rows the old road covers in the new view
+    assert float(road.mean()) > 0.99
+    assert out.closed is not None and bool(out.closed.any())  # some of it by crack closing
+
+
+def test_depth_edges_snap_to_one_side() -> None:
+    """A depth network's blurred step (10 m box on a 40 m background) is snapped so no point floats between them;
+    the road's smooth depth is left alone."""
+    step = torch.full((32, 64), 40.0)
+    step[:, :32] = 10.0
+    blurred = torch.nn.functional.avg_pool2d(step[None, None], (1, 5), stride=1, padding=(0, 2), count_include_pad=False)[0, 0]
+    snapped = snap_depth_edges(blurred)
+    assert set(torch.unique(snapped[:, 4:-4]).tolist()) == {10.0, 40.0}
+    assert torch.equal(snapped[:, :28], step[:, :28]) and torch.equal(snapped[:, 36:], step[:, 36:])
+    road = ground_plane_depth(K, 256, 448, 1.5, 200.0)[140:]
+    assert torch.equal(snap_depth_edges(road), road)
 
 
 # ------------------------------------------------------------------ pipeline

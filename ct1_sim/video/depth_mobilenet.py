@@ -35,6 +35,10 @@ ENCODER_CHANNELS = (16, 24, 32, 96, 320)
 SIZE_MULTIPLE = 32
 
 
+#: Surface pixels nearer than this share of the flat-ground depth count as objects (:func:`object_pixels`).
+OBJECT_BELOW_PRIOR = 0.8
+
+
 @dataclass
 class DepthOutput:
     """``depth``: ``(B,H,W)`` m along the optical axis (sky = ``max_depth_m``); ``log_depth``: ``(B,H,W)`` before the
@@ -130,15 +134,27 @@ class MobileNetDepth(ModelMixin, ConfigMixin):
         return out if return_all else out.depth
 
 
-def depth_loss(out: DepthOutput, truth_m: torch.Tensor, max_depth_m: float, sky_weight: float = 0.2) -> tuple[torch.Tensor, dict[str, float]]:
+def object_pixels(truth_m: torch.Tensor, prior_m: torch.Tensor, below_prior: float = OBJECT_BELOW_PRIOR) -> torch.Tensor:
+    """``(B,H,W)`` bool: surface pixels nearer than ``below_prior`` x the flat-ground depth ``prior_m`` there (trees,
+    houses, cars, poles: everything standing on the road rather than the road itself)."""
+    return (truth_m > 0) & (truth_m < below_prior * prior_m)
+
+
+def depth_loss(out: DepthOutput, truth_m: torch.Tensor, max_depth_m: float, sky_weight: float = 0.2,
+               prior_m: torch.Tensor | None = None, object_weight: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
     """Training loss: L1 on log depth over surface pixels + ``sky_weight`` x sky BCE over all pixels.
 
-    ``truth_m``: ``(B,H,W)`` rendered depth (m; 0 = sky). Surface pixels: ``0 < truth < max_depth_m``.
+    ``truth_m``: ``(B,H,W)`` rendered depth (m; 0 = sky). Surface pixels: ``0 < truth < max_depth_m``. With the
+    flat-ground depth ``prior_m (B,H,W)``, :func:`object_pixels` weigh ``1 + object_weight`` in the L1 mean: the road
+    fills most of a frame and the prior already gets it nearly right, so without it objects are under-trained.
     """
     surface = (truth_m > 0) & (truth_m < max_depth_m)
     sky = truth_m <= 0
+    weight = surface.to(out.log_depth.dtype)
+    if prior_m is not None and object_weight > 0:
+        weight = weight * (1 + object_weight * object_pixels(truth_m, prior_m).to(weight.dtype))
     l1 = (out.log_depth - truth_m.clamp_min(1e-3).log()).abs()
-    l1_log = (l1 * surface).sum() / surface.sum().clamp_min(1)
+    l1_log = (l1 * weight).sum() / weight.sum().clamp_min(1)
     bce = F.binary_cross_entropy_with_logits(out.sky_logit, sky.to(out.sky_logit.dtype))
     loss = l1_log + sky_weight * bce
     return loss, {"l1_log": float(l1_log.detach()), "sky_bce": float(bce.detach())}

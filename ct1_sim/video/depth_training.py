@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from ct1_sim.data import ClipStore
-from ct1_sim.video.depth_mobilenet import MobileNetDepth, depth_loss
+from ct1_sim.video.depth_mobilenet import MobileNetDepth, depth_loss, object_pixels
 from ct1_sim.video.samples import draw_depth_frames
 
 log = logging.getLogger(__name__)
@@ -37,9 +37,11 @@ def freeze_batch_norm(module: torch.nn.Module) -> None:
 @torch.no_grad()
 def depth_scores(depth_net: torch.nn.Module, store: ClipStore, ids: list[str], frames: tuple[int, ...] = (0,)) -> dict[str, float]:
     """Depth network on whole frames of ``ids`` vs the rendered depth, surface pixels only (sky and anything beyond
-    ``max_depth_m`` excluded): AbsRel, RMSE (m), share with max(pred/true, true/pred) < 1.25, and sky accuracy."""
+    ``max_depth_m`` excluded): AbsRel, RMSE (m), share with max(pred/true, true/pred) < 1.25, and sky accuracy;
+    ``abs_rel_objects``: AbsRel over the object pixels alone (:func:`~ct1_sim.video.depth_mobilenet.object_pixels`)."""
     max_d = depth_net.config.max_depth_m
     rel = sq = good = n = 0.0
+    obj_rel = obj_n = 0.0
     sky_right = sky_n = 0.0
     for cid in ids:
         K = torch.from_numpy(store.read_trajectory(cid).K).float()
@@ -53,10 +55,14 @@ def depth_scores(depth_net: torch.nn.Module, store: ClipStore, ids: list[str], f
             sq += float(((p - t) ** 2).sum())
             good += float((torch.maximum(p / t, t / p) < 1.25).sum())
             n += int(valid.sum())
+            prior = depth_net.log_prior(K, truth.shape[0], truth.shape[1]).exp()[0, 0]
+            objects = object_pixels(truth, prior) & valid
+            obj_rel += float((torch.abs(pred[objects] - truth[objects]) / truth[objects]).sum())
+            obj_n += int(objects.sum())
             sky_right += float(((pred >= max_d) == (truth <= 0)).sum())
             sky_n += truth.numel()
     return {"abs_rel": rel / max(n, 1), "rmse_m": (sq / max(n, 1)) ** 0.5, "delta_1.25": good / max(n, 1),
-            "sky_accuracy": sky_right / max(sky_n, 1)}
+            "sky_accuracy": sky_right / max(sky_n, 1), "abs_rel_objects": obj_rel / max(obj_n, 1)}
 
 
 def train_depth_stage(
@@ -83,7 +89,9 @@ def train_depth_stage(
     for step in bar:
         rng = np.random.default_rng([s.seed, 1, step, rank])
         batch = draw_depth_frames(store, train_ids, rng, s.depth.batch_size, s.depth_crop)
-        loss, parts = depth_loss(model(batch.rgb, batch.K, return_all=True), batch.depth, max_d)
+        prior = depth_net.log_prior(batch.K, batch.depth.shape[-2], batch.depth.shape[-1]).exp()[:, 0]
+        loss, parts = depth_loss(model(batch.rgb, batch.K, return_all=True), batch.depth, max_d, prior_m=prior,
+                                 object_weight=s.depth_object_weight)
         runner.step(step, loss)
         running.append(parts["l1_log"])
         done = step + 1
@@ -100,7 +108,8 @@ def train_depth_stage(
             depth_net.train()
             freeze_batch_norm(depth_net.encoder)
             runner.history.append({"step": done, "val": scores})
-            log.info("depth step %d validation: AbsRel %.3f, delta<1.25 %.1f %%, sky acc %.1f %%", done, scores["abs_rel"],
+            log.info("depth step %d validation: AbsRel %.3f (objects %.3f), delta<1.25 %.1f %%, sky acc %.1f %%", done,
+                     scores["abs_rel"], scores["abs_rel_objects"],
                      100 * scores["delta_1.25"], 100 * scores["sky_accuracy"])
         if done % s.checkpoint_every == 0 or done == s.depth.steps:
             runner.checkpoint(done)

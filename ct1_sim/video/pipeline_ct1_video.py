@@ -7,8 +7,9 @@ Geometry keeps camera control exact; a generative model makes what the first fra
 2. frames are generated autoregressively in chunks: the cache is splatted into each camera of the chunk (z-buffer),
    and the inpainting denoiser (:class:`~ct1_sim.video.inpaint_denoiser.InpaintDenoiser`, clean-frame prediction) generates the
    holes from pure noise in a few DDIM steps while the rendered pixels are kept by known-region replacement;
-3. the chunk's last frame is depth-estimated and its generated pixels join the cache, so later chunks (and revisits)
-   render them instead of inventing them anew.
+3. the chunk's last frame is depth-estimated and its generated pixels join the cache (with the estimate aligned to the
+   cache's depth), as do the pixels crack closing stretched over a magnified surface, so later chunks (and revisits)
+   render them at this camera's resolution instead of inventing them anew.
 
 Every frame starts from the same noise so fills agree over time. Paths of any length up to :data:`MAX_FRAMES` frames
 run in one call; :meth:`CameraControlledVideoPipeline.stream` yields frames as they are made.
@@ -37,8 +38,12 @@ from ct1_sim.video.depth_mobilenet import SIZE_MULTIPLE, MobileNetDepth
 from ct1_sim.video.hole_fill import fill_holes
 from ct1_sim.video.inpaint_denoiser import InpaintDenoiser, generation_scheduler
 from ct1_sim.video.point_cache import PointCache
+from ct1_sim.video.warp import WarpResult
 
 log = logging.getLogger(__name__)
+
+#: Rendered pixels needed to align the depth estimate of generated pixels with the cache's depth.
+MIN_ALIGNMENT_PIXELS = 500
 
 #: Most frames one call generates (60 s at 5 Hz); longer drives call it again from the last frame (or stream).
 MAX_FRAMES = 301
@@ -215,14 +220,31 @@ class CameraControlledVideoPipeline(DiffusionPipeline):
                     sample = got.get("latents", sample)
                 step_index += 1
             frames = (sample.float().clamp(-1, 1) + 1) / 2  # (n,3,H,W)
-            last = frames[-1]
-            hole = render.mask[-1, 0] < 0.5
-            if bool(hole.any()):
-                depth = self.depth_net(last[None].to(self.depth_net.dtype), K_t)[0].float()
-                cache.add_frame(last, depth, c2w[idx[-1]], where=hole)
+            self.densify_cache(cache, frames[-1], render, c2w[idx[-1]], K_t)
             cache.prune(c2w[idx[-1]])
             key = idx[-1]
             yield chunk, frames
+
+    def densify_cache(self, cache: PointCache, frame: torch.Tensor, render: WarpResult, c2w_rel: torch.Tensor, K: torch.Tensor) -> int:
+        """Add a chunk's last ``frame (3,H,W)`` to the cache where its render ``render`` (the chunk's) had no point:
+        generated pixels with the depth network's estimate, scaled to agree with the rendered depth (median ratio
+        over the rendered pixels), and crack-closed pixels with their interpolated depth, so the next chunk sees
+        them at this camera's resolution. Returns the number of points added."""
+        hole = render.mask[-1, 0] < 0.5
+        closed = render.closed[-1, 0] if render.closed is not None else torch.zeros_like(hole)
+        new = hole | closed
+        if not bool(new.any()):
+            return 0
+        rendered_depth = render.depth[-1, 0]
+        depth = rendered_depth
+        if bool(hole.any()):
+            estimate = self.depth_net(frame[None].to(self.depth_net.dtype), K)[0].float()
+            known = (~hole) & (rendered_depth > 0)
+            if int(known.sum()) >= MIN_ALIGNMENT_PIXELS:
+                ratio = float(torch.median(rendered_depth[known] / estimate[known].clamp_min(1e-3)))
+                estimate = estimate * min(max(ratio, 0.5), 2.0)
+            depth = torch.where(hole, estimate, rendered_depth)
+        return cache.add_frame(frame, depth, c2w_rel, where=new)
 
     def stream(self, image: Any, trajectory: CameraTrajectory, **kwargs: Any) -> Iterator[tuple[int, np.ndarray]]:
         """Frames as they are generated: ``(index, (H,W,3) uint8)``, frame 0 first (the input), then the first

@@ -60,6 +60,7 @@ class VideoTrainSettings:
     generator_crop: tuple[int, int] = (224, 256)  # (W, H) of generator training crops, px (full pixel scale)
     depth_crop: tuple[int, int] = (224, 256)  # (W, H) of depth training crops, px (full pixel scale)
     depth_val_every: int = 250
+    depth_object_weight: float = 0.0  # extra L1 weight of object pixels in the depth loss (see depth_mobilenet.depth_loss)
     refresh_train_ids_every: int = 0  # > 0: re-list the store's train clips every N steps (a store still being filled)
     ema_decay: float = 0.995
     seed: int = 0
