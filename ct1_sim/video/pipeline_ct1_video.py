@@ -171,7 +171,8 @@ class CameraControlledVideoPipeline(DiffusionPipeline):
         callback_on_step_end: Callable[..., dict[str, Any]] | None = None,
         callback_on_step_end_tensor_inputs: list[str] | None = None,
     ) -> Iterator[tuple[range, torch.Tensor]]:
-        """Yield ``(frame indices, frames (n,3,H,W) float in [0,1])`` chunk by chunk; the first yield is frame 0."""
+        """Yield ``(frame indices, frames (n,3,H,W) float in [0,1])`` chunk by chunk; the first yield is frame 0.
+        Arguments as :meth:`__call__`; ``first_chunk``: length of the first chunk (default ``chunk_size``)."""
         num_frames = len(trajectory) if num_frames is None and isinstance(trajectory, CameraTrajectory) else (num_frames or 16)
         rgb = self.check_inputs(image, trajectory, num_frames, height, width, num_inference_steps, strength, chunk_size)
         inputs = callback_on_step_end_tensor_inputs or ["latents"]
@@ -256,44 +257,27 @@ class CameraControlledVideoPipeline(DiffusionPipeline):
             for j, frame in zip(chunk, arr, strict=True):
                 yield j, frame
 
-    def __call__(
-        self,
-        image: Any,
-        trajectory: CameraTrajectory,
-        num_frames: int | None = None,
-        height: int = 256,
-        width: int = 448,
-        num_inference_steps: int = 4,
-        strength: float = 1.0,
-        chunk_size: int = 4,
-        generator: torch.Generator | None = None,
-        output_type: str = "pil",
-        return_dict: bool = True,
-        callback_on_step_end: Callable[..., dict[str, Any]] | None = None,
-        callback_on_step_end_tensor_inputs: list[str] | None = None,
-    ) -> CameraControlledVideoPipelineOutput | tuple:
-        """Generate ``num_frames`` frames (frame 0 = the input image) whose cameras follow ``trajectory``.
+    def __call__(self, image: Any, trajectory: CameraTrajectory, output_type: str = "pil", return_dict: bool = True,
+                 **generation: Any) -> CameraControlledVideoPipelineOutput | tuple:
+        """Generate the frames (frame 0 = the input image) whose cameras follow ``trajectory``.
 
         Args:
             image: RGB uint8 ``(H,W,3)`` array or PIL image: the current front-camera frame.
             trajectory: camera path (absolute or relative; made relative to its first pose), OpenCV axes, metres.
-            num_frames: frames to produce, including frame 0 (default: one per pose; the path is resampled in time
-                when it differs), at most :data:`MAX_FRAMES`.
-            height, width: output size in pixels (multiples of :attr:`size_multiple`).
-            num_inference_steps: DDIM steps of the schedule.
-            strength: diffusers' img2img meaning: the share of those steps that run, from the hole-filled render
-                noised to that level; 1.0 (default) generates the holes from pure noise.
-            chunk_size: frames generated together before their new content joins the 3D cache.
-            generator: torch generator for the noise (seeded runs are reproducible).
             output_type: ``"pil"``, ``"np"`` or ``"pt"``.
-            callback_on_step_end: ``f(pipe, step_index, timestep, callback_kwargs) -> dict`` after every denoising
-                step of every chunk (``callback_kwargs["latents"]``: the chunk's sample; return it changed to steer).
+            generation: the keyword arguments of :meth:`generate_chunks`: ``num_frames`` (default: one per pose; the
+                path is resampled in time when it differs; at most :data:`MAX_FRAMES`), ``height`` / ``width``
+                (multiples of :attr:`size_multiple`), ``num_inference_steps`` (DDIM steps of the schedule),
+                ``strength`` (diffusers' img2img meaning: the share of those steps that run, from the hole-filled
+                render noised to that level; 1.0, the default, generates the holes from pure noise), ``chunk_size``
+                (frames generated together before their new content joins the 3D cache), ``generator`` (seeded runs
+                are reproducible), ``callback_on_step_end`` (``f(pipe, step_index, timestep, callback_kwargs) ->
+                dict`` after every denoising step of every chunk; ``callback_kwargs["latents"]`` is the chunk's
+                sample: return it changed to steer).
         """
         if output_type not in ("pil", "np", "pt"):
             raise ValueError(f"output_type must be 'pil', 'np' or 'pt', got {output_type!r}")
-        parts = [frames for _, frames in self.generate_chunks(
-            image, trajectory, num_frames, height, width, num_inference_steps, strength, chunk_size, None, generator,
-            callback_on_step_end, callback_on_step_end_tensor_inputs)]
+        parts = [frames for _, frames in self.generate_chunks(image, trajectory, **generation)]
         video = torch.cat(parts, dim=0)[None].float()  # (1,T,3,H,W)
         if output_type == "pt":
             frames: Any = video
