@@ -2,7 +2,8 @@
 
 Subpackages, lower layers first (the layer map, which may import which, is in ``ct1_sim/README.md``): the ground
 modules ``ct1_sim/*.py``, ``geometry``, ``formats`` and ``metrics``, ``data``, ``viz``, ``pretrained``,
-``trajectory`` and ``video``, ``world``, ``sim``, ``replay``, ``service`` and ``ros``, ``cli``.
+``trajectory`` and ``video``, ``world``, ``sim``, ``replay``, ``service`` and ``ros``, ``export``,
+``cli``.
 
 The main object of each layer is exported here and imported on first use, so ``import ct1_sim`` stays cheap:
 
@@ -31,4 +32,5 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "run_replay": "replay",
     "create_app": "service",
     "RosBridgeNode": "ros",
+    "export_mcap": "export",
 })

@@ -36,7 +36,8 @@ LAYERS: dict[str, int] = {
     "replay": 9,
     "service": 9,
     "ros": 9,
-    "cli": 10,
+    "export": 10,
+    "cli": 11,
 }
 #: What code inside the package may import from the package root (it lazily exports every layer).
 ROOT_NAMES = {"__version__"}

@@ -125,11 +125,10 @@ def _register_subcommands() -> None:
     app.command()(friendly_errors(predict))
     app.command(name="ros-bridge")(friendly_errors(ros_bridge))
     app.command()(friendly_errors(generate))
-    from ct1_sim.cli.export import export
     from ct1_sim.cli.replay import replay
     from ct1_sim.cli.viz import viz
 
-    for command in (replay, viz, export):
+    for command in (replay, viz):
         app.command()(friendly_errors(command))
     app.command()(friendly_errors(serve))
     for sub in (train_app, eval_app):
@@ -138,10 +137,11 @@ def _register_subcommands() -> None:
     app.add_typer(train_app, name="train")
     app.add_typer(eval_app, name="eval")
     from ct1_sim.cli.curate import curate_app
+    from ct1_sim.cli.export import export_app
     from ct1_sim.cli.scenarios import scenarios_app
     from ct1_sim.cli.sim import sim_app
 
-    for name, sub_app in (("scenarios", scenarios_app), ("curate", curate_app), ("sim", sim_app)):
+    for name, sub_app in (("scenarios", scenarios_app), ("curate", curate_app), ("sim", sim_app), ("export", export_app)):
         for command in sub_app.registered_commands:
             command.callback = friendly_errors(command.callback)
         app.add_typer(sub_app, name=name)

@@ -2,29 +2,38 @@
 and the conversions between ct1-sim objects and ROS 2 messages (rosbridge JSON dicts)."""
 
 from ct1_sim.ros.bridge import BridgeConfig, RosBridgeNode, prediction_json
-from ct1_sim.ros.images import ImageMessageError, decode_compressed_image, encode_compressed_image
+from ct1_sim.ros.images import ImageMessageError, compress_rgb, decode_compressed_image, encode_compressed_image
 from ct1_sim.ros.messages import (
+    camera_info,
+    header,
     matrix_to_pose,
     ns_to_stamp,
+    odometry,
     odometry_speed,
     path_to_trajectory,
     pose_to_matrix,
     stamp_to_ns,
     trajectory_to_path,
+    transform_stamped,
 )
 
 __all__ = [
     "BridgeConfig",
     "ImageMessageError",
     "RosBridgeNode",
+    "camera_info",
+    "compress_rgb",
     "decode_compressed_image",
     "encode_compressed_image",
+    "header",
     "matrix_to_pose",
     "ns_to_stamp",
+    "odometry",
     "odometry_speed",
     "path_to_trajectory",
     "pose_to_matrix",
     "prediction_json",
     "stamp_to_ns",
     "trajectory_to_path",
+    "transform_stamped",
 ]

@@ -72,8 +72,8 @@ def decode_compressed_image(msg: Mapping[str, Any]) -> np.ndarray:
         raise ImageMessageError(str(err)) from None
 
 
-def encode_compressed_image(rgb: np.ndarray, stamp_ns: int, frame_id: str, fmt: str = "jpeg", quality: int = 90) -> dict[str, Any]:
-    """CompressedImage message dict (``data`` base64, as rosbridge sends ``uint8[]``) of RGB uint8 ``(H,W,3)`` pixels."""
+def compress_rgb(rgb: np.ndarray, fmt: str = "jpeg", quality: int = 90) -> bytes:
+    """The ``fmt`` (``jpeg`` | ``png``) bytes of RGB uint8 ``(H,W,3)`` pixels (``quality`` 1-95 for JPEG; PNG is exact)."""
     from PIL import Image
 
     if fmt not in SUPPORTED_FORMATS:
@@ -83,4 +83,10 @@ def encode_compressed_image(rgb: np.ndarray, stamp_ns: int, frame_id: str, fmt: 
         raise ValueError(f"image must be RGB uint8 (H,W,3), got {arr.shape} {arr.dtype}")
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="JPEG" if fmt == "jpeg" else "PNG", **({"quality": quality} if fmt == "jpeg" else {}))
-    return {"header": header(stamp_ns, frame_id), "format": fmt, "data": base64.b64encode(buf.getvalue()).decode("ascii")}
+    return buf.getvalue()
+
+
+def encode_compressed_image(rgb: np.ndarray, stamp_ns: int, frame_id: str, fmt: str = "jpeg", quality: int = 90) -> dict[str, Any]:
+    """CompressedImage message dict (``data`` base64, as rosbridge sends ``uint8[]``) of RGB uint8 ``(H,W,3)`` pixels."""
+    data = compress_rgb(rgb, fmt, quality)
+    return {"header": header(stamp_ns, frame_id), "format": fmt, "data": base64.b64encode(data).decode("ascii")}

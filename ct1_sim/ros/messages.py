@@ -138,3 +138,34 @@ def odometry_speed(msg: Mapping[str, Any]) -> float:
         value = value.get(key) if isinstance(value, Mapping) else None
     vx, vy = _numbers(value, ("x", "y"), "odometry.twist.twist.linear")
     return math.hypot(vx, vy)
+
+
+def camera_info(K: np.ndarray, image_size: tuple[int, int], stamp_ns: int, frame_id: str) -> dict[str, Any]:
+    """``sensor_msgs/msg/CameraInfo`` of a pinhole camera without distortion: ``K`` (3x3, pixels) for
+    ``image_size`` ``(W, H)``; ``P = [K | 0]`` (a monocular camera), ``R`` the identity."""
+    K = np.asarray(K, dtype=np.float64)
+    w, h = (int(v) for v in image_size)
+    P = np.concatenate([K, np.zeros((3, 1))], axis=1)
+    return {"header": header(stamp_ns, frame_id), "height": h, "width": w, "distortion_model": "plumb_bob",
+            "d": [0.0] * 5, "k": K.reshape(-1).tolist(), "r": np.eye(3).reshape(-1).tolist(), "p": P.reshape(-1).tolist(),
+            "binning_x": 0, "binning_y": 0}
+
+
+def transform_stamped(T: np.ndarray, stamp_ns: int, frame_id: str, child_frame_id: str) -> dict[str, Any]:
+    """``geometry_msgs/msg/TransformStamped``: ``T`` (4x4) is ``frame_id``-from-``child_frame_id`` (the child's
+    pose in the parent frame, metres)."""
+    pose = matrix_to_pose(T)
+    return {"header": header(stamp_ns, frame_id), "child_frame_id": child_frame_id,
+            "transform": {"translation": pose["position"], "rotation": pose["orientation"]}}
+
+
+def odometry(T: np.ndarray, stamp_ns: int, frame_id: str, child_frame_id: str,
+             linear: tuple[float, float, float] = (0.0, 0.0, 0.0),
+             angular: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> dict[str, Any]:
+    """``nav_msgs/msg/Odometry``: pose ``T`` (4x4, ``child_frame_id`` in ``frame_id``) and the twist in the child
+    frame (``linear`` m/s, ``angular`` rad/s); covariances zero (unknown)."""
+    return {"header": header(stamp_ns, frame_id), "child_frame_id": child_frame_id,
+            "pose": {"pose": matrix_to_pose(T), "covariance": [0.0] * 36},
+            "twist": {"twist": {"linear": dict(zip("xyz", map(float, linear), strict=True)),
+                                "angular": dict(zip("xyz", map(float, angular), strict=True))},
+                      "covariance": [0.0] * 36}}

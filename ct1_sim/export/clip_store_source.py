@@ -1,0 +1,51 @@
+"""A clip of a :class:`~ct1_sim.data.ClipStore` as a :class:`~ct1_sim.export.recording.Recording`: its frames on
+the true-camera topic, its camera path as the ego (``map`` = the first camera's body frame) and as the true
+future path, its instruction at frame 0's time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ct1_sim.data import ClipStore
+from ct1_sim.export.mcap_file import TRUE_IMAGE_TOPIC, TRUE_PATH_TOPIC
+from ct1_sim.export.recording import ImageStream, PathSet, Recording, camera_path_in_map, stamps_ns_of
+
+
+def pick_one(names: list[str], item: str | None, what: str, where: Path) -> str:
+    """``item`` when it is one of ``names``; the only name when ``item`` is None; else a ``ValueError`` listing them."""
+    if item is not None:
+        if item not in names:
+            shown = ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10 else "")
+            raise ValueError(f"no {what} {item!r} in {where}; choose one of: {shown or '(none)'}")
+        return item
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise ValueError(f"{where} holds no {what}s; nothing to export")
+    shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+    raise ValueError(f"{where} holds {len(names)} {what}s; choose one with --item NAME ({shown})")
+
+
+def load_clip(path: Path, item: str | None) -> Recording:
+    """The clip ``item`` of the store at ``path`` (the only clip when ``item`` is None)."""
+    store = ClipStore.open(path)
+    clip_id = pick_one(store.ids(), item, "clip", path)
+    traj = store.read_trajectory(clip_id)
+    stamps = stamps_ns_of(traj)
+    if stamps[0] < 0:
+        raise ValueError(f"{path}: clip {clip_id!r} has negative timestamps; MCAP times start at 0")
+    n = len(traj)
+
+    def frames():  # noqa: ANN202 - a generator of (H,W,3) uint8 frames, one chunk read at a time
+        for i in range(n):
+            try:
+                yield store.read_frames(clip_id, [i])[0]
+            except IndexError:
+                raise ValueError(f"{path}: clip {clip_id!r} holds fewer frames than its {n} poses; the clip is damaged: "
+                                 "re-render or re-curate it") from None
+
+    meta = store.meta(clip_id)
+    image = ImageStream(TRUE_IMAGE_TOPIC, frames, stamps, traj.K, traj.image_size, name=f"{path} clip {clip_id!r}")
+    return Recording(source=f"{path} clip {clip_id}", kind="clip store", images=[image], ego_stamps_ns=stamps,
+                     map_from_base=camera_path_in_map(traj), instructions=[(int(stamps[0]), meta["instruction"])],
+                     paths=[PathSet(TRUE_PATH_TOPIC, int(stamps[0]), [traj])])

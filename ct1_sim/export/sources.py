@@ -1,0 +1,37 @@
+"""What a SOURCE path given to ``ct1-sim export mcap`` is, told from what it holds, and its loader.
+
+| kind | what it holds |
+| --- | --- |
+| clip store | a ``zarr.json`` of a ct1-sim clip store (``ct1-sim scenarios render``, ``curate``) |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ct1_sim.export.clip_store_source import load_clip
+from ct1_sim.export.recording import Recording
+
+#: Loader of each kind: (path, item) -> Recording.
+LOADERS: dict[str, Callable[[Path, str | None], Recording]] = {
+    "clip store": load_clip,
+}
+ACCEPTED = "a clip store (STORE.zarr)"
+
+
+def source_kind(path: Path) -> str:
+    """Which kind of source ``path`` is; ``ValueError`` naming what was found and what is accepted otherwise."""
+    if not path.exists():
+        raise ValueError(f"{path} does not exist; give {ACCEPTED}")
+    if path.is_dir() and (path / "zarr.json").is_file():
+        return "clip store"
+    found = sorted(p.name for p in path.iterdir())[:8] if path.is_dir() else [path.name]
+    raise ValueError(f"{path} is not a source ct1-sim exports (found: {', '.join(found) or 'an empty folder'}); "
+                     f"give {ACCEPTED}")
+
+
+def load_source(path: str | Path, item: str | None = None) -> Recording:
+    """The :class:`Recording` of ``path``; ``item`` picks one clip / sample / scene when the source holds several."""
+    path = Path(path)
+    return LOADERS[source_kind(path)](path, item)

@@ -1,0 +1,225 @@
+"""``ct1-sim export mcap``: a drive as a ROS 2 MCAP file, read back by independent readers (``mcap`` + the
+``mcap_ros2`` decoder, and ``rosbags`` with its own ROS 2 Jazzy types) and compared with the source."""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.spatial.transform import Rotation
+from typer.testing import CliRunner
+
+from ct1_sim.cli.app import app
+from ct1_sim.data import Clip, ClipStore
+from tests.conftest import make_trajectory
+
+SIZE = (40, 24)  # W, H
+T0_US = 1_700_000_000_000_000  # an epoch time: stamps must keep every digit
+INSTRUCTION = "turn left at the intersection"
+
+
+def smooth_frames(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``(n,H,W,3)`` uint8 frames of smooth gradients (so JPEG's error is small and meaningful)."""
+    w, h = SIZE
+    yy, xx = np.mgrid[0:h, 0:w]
+    frames = []
+    for _ in range(n):
+        a, b, c = rng.uniform(0.5, 4.0, 3)
+        rgb = np.stack([128 + 100 * np.sin(xx / w * a + c), 128 + 100 * np.cos(yy / h * b), (xx + yy) * 2.0], axis=-1)
+        frames.append(np.clip(rgb, 0, 255).astype(np.uint8))
+    return np.stack(frames)
+
+
+def drive_poses(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` camera-to-world poses (OpenCV) of a camera moving forward and turning a little."""
+    c2w = np.tile(np.eye(4), (n, 1, 1))
+    c2w[:, :3, :3] = Rotation.from_euler("yxz", np.cumsum(rng.normal(0, 0.05, (n, 3)), axis=0)).as_matrix()
+    c2w[:, :3, 3] = np.cumsum(rng.normal([0.1, 0.0, 1.5], 0.2, (n, 3)), axis=0) + [100.0, -3.0, 50.0]
+    return c2w
+
+
+def make_clip(rng: np.random.Generator, clip_id: str = "clip-a", n: int = 6) -> Clip:
+    traj = make_trajectory(drive_poses(rng, n), rate_hz=5.0, size=SIZE)
+    traj = traj.replace(timestamps_us=traj.timestamps_us + T0_US)
+    return Clip(id=clip_id, frames=smooth_frames(rng, n), trajectory=traj, instruction=INSTRUCTION,
+                meta={"source": "test", "scene": "s", "maneuver": "left", "split": "test"})
+
+
+@pytest.fixture
+def store(tmp_path: Path, rng: np.random.Generator) -> tuple[Path, Clip]:
+    clip = make_clip(rng)
+    path = tmp_path / "clips.zarr"
+    ClipStore.create(path).append(clip)
+    return path, clip
+
+
+def export(*args: str) -> Any:
+    return CliRunner().invoke(app, ["export", "mcap", *args])
+
+
+def read_mcap(path: Path) -> dict[str, list[tuple[int, str, Any]]]:
+    """Per topic: (log time ns, schema name, decoded message) in file order, by mcap's reader and the ROS 2 decoder."""
+    from mcap.reader import make_reader
+    from mcap_ros2.decoder import DecoderFactory
+
+    out: dict[str, list[tuple[int, str, Any]]] = defaultdict(list)
+    with open(path, "rb") as f:
+        for schema, channel, message, decoded in make_reader(f, decoder_factories=[DecoderFactory()]).iter_decoded_messages(log_time_order=True):
+            out[channel.topic].append((message.log_time, schema.name, decoded))
+    return out
+
+
+def stamp_ns(h: Any) -> int:
+    return h.stamp.sec * 1_000_000_000 + h.stamp.nanosec
+
+
+def pose_matrix(position: Any, orientation: Any) -> np.ndarray:
+    T = np.eye(4)
+    T[:3, :3] = Rotation.from_quat([orientation.x, orientation.y, orientation.z, orientation.w]).as_matrix()
+    T[:3, 3] = [position.x, position.y, position.z]
+    return T
+
+
+def relative(c2w: np.ndarray) -> np.ndarray:
+    return np.linalg.inv(c2w[0]) @ c2w
+
+
+def test_clip_store_exports_frames_poses_path_and_instruction_exactly(store: tuple[Path, Clip], tmp_path: Path) -> None:
+    path, clip = store
+    out = tmp_path / "clip.mcap"
+    result = export(str(path), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    topics = read_mcap(out)
+    n = len(clip.frames)
+    stamps = [int(t) * 1000 for t in clip.trajectory.timestamps_us]
+    assert {t: len(m) for t, m in topics.items()} == {
+        "/ct1/image/compressed": n, "/ct1/image/camera_info": n, "/tf": n, "/odom": n, "/tf_static": 1,
+        "/ct1/instruction": 1, "/ct1/trajectories/true": 1}
+    # images: exact PNG, stamped (header and log time) at the clip's own times
+    images = topics["/ct1/image/compressed"]
+    assert [t for t, _, _ in images] == stamps == [stamp_ns(m.header) for _, _, m in images]
+    assert all(s == "sensor_msgs/msg/CompressedImage" and m.format == "png" for _, s, m in images)
+    decoded = np.stack([np.asarray(Image.open(io.BytesIO(bytes(m.data))).convert("RGB")) for _, _, m in images])
+    np.testing.assert_array_equal(decoded, clip.frames)
+    for _, _, info in topics["/ct1/image/camera_info"]:
+        assert (info.width, info.height) == SIZE
+        np.testing.assert_allclose(np.reshape(info.k, (3, 3)), clip.trajectory.K, atol=1e-9)
+        assert info.header.frame_id == images[0][2].header.frame_id
+    # ego: map -> base_link (odometry and /tf) composed with the static base_link -> camera gives the camera path
+    (static,) = topics["/tf_static"][0][2].transforms
+    assert (static.header.frame_id, static.child_frame_id) == ("base_link", images[0][2].header.frame_id)
+    base_from_cam = pose_matrix(static.transform.translation, static.transform.rotation)
+    odom = [m for _, _, m in topics["/odom"]]
+    assert [stamp_ns(m.header) for m in odom] == stamps and all(m.header.frame_id == "map" for m in odom)
+    cam = np.stack([pose_matrix(m.pose.pose.position, m.pose.pose.orientation) @ base_from_cam for m in odom])
+    np.testing.assert_allclose(relative(cam), relative(clip.trajectory.c2w), atol=1e-6)
+    tfs = [m.transforms[0] for _, _, m in topics["/tf"]]
+    assert [(t.header.frame_id, t.child_frame_id) for t in tfs] == [("map", "base_link")] * n
+    tf_cam = np.stack([pose_matrix(t.transform.translation, t.transform.rotation) @ base_from_cam for t in tfs])
+    np.testing.assert_allclose(tf_cam, cam, atol=1e-9)
+    assert np.linalg.norm(odom[2].twist.twist.linear.x) > 1.0  # moving forward (base x) at ~7.5 m/s
+    # map is REP 103: the first camera looks along map x, with z up
+    np.testing.assert_allclose(cam[0][:3, 2], [1, 0, 0], atol=1e-9)
+    np.testing.assert_allclose(cam[0][:3, 1], [0, 0, -1], atol=1e-9)
+    # the true future path, in base_link at the first stamp, its poses at their own times
+    (log_time, _, true_path), = topics["/ct1/trajectories/true"]
+    assert log_time == stamps[0] and true_path.header.frame_id == "base_link"
+    assert [stamp_ns(p.header) for p in true_path.poses] == stamps
+    path_cam = np.stack([pose_matrix(p.pose.position, p.pose.orientation) @ base_from_cam for p in true_path.poses])
+    np.testing.assert_allclose(relative(path_cam), relative(clip.trajectory.c2w), atol=1e-6)
+    # the instruction, when the clip starts
+    assert [(t, m.data) for t, _, m in topics["/ct1/instruction"]] == [(stamps[0], INSTRUCTION)]
+
+
+def test_rosbags_reads_every_message_with_its_own_ros2_types(store: tuple[Path, Clip], tmp_path: Path) -> None:
+    """The schemas the file carries are ROS 2's: rosbags parses them and decodes every message with its own built-in
+    Jazzy definitions (not the file's), giving the same fields."""
+    from mcap.reader import make_reader
+    from rosbags.typesys import Stores, get_typestore, get_types_from_msg
+
+    path, clip = store
+    out = tmp_path / "clip.mcap"
+    assert export(str(path), "--out", str(out)).exit_code == 0
+    typestore = get_typestore(Stores.ROS2_JAZZY)
+    seen: dict[str, int] = defaultdict(int)
+    with open(out, "rb") as f:
+        for schema, channel, message in make_reader(f).iter_messages():
+            assert schema.encoding == "ros2msg" and channel.message_encoding == "cdr"
+            top = schema.data.decode().split("=" * 80)[0]
+            assert schema.name in get_types_from_msg(top, schema.name)  # the file's text parses as ROS 2 .msg
+            msg = typestore.deserialize_cdr(message.data, schema.name)
+            seen[channel.topic] += 1
+            if channel.topic == "/ct1/image/compressed":
+                pixels = np.asarray(Image.open(io.BytesIO(bytes(msg.data))).convert("RGB"))
+                np.testing.assert_array_equal(pixels, clip.frames[seen[channel.topic] - 1])
+            if channel.topic == "/odom":
+                assert (msg.header.frame_id, msg.child_frame_id) == ("map", "base_link")
+            if channel.topic == "/ct1/instruction":
+                assert msg.data == INSTRUCTION
+    assert seen["/ct1/image/compressed"] == len(clip.frames) and seen["/tf_static"] == 1
+
+
+def test_jpeg_frames_decode_close_to_the_source(store: tuple[Path, Clip], tmp_path: Path) -> None:
+    path, clip = store
+    out = tmp_path / "clip.mcap"
+    result = export(str(path), "--out", str(out), "--image-format", "jpeg", "--jpeg-quality", "95")
+    assert result.exit_code == 0, result.output
+    images = read_mcap(out)["/ct1/image/compressed"]
+    assert all(m.format == "jpeg" for _, _, m in images)
+    decoded = np.stack([np.asarray(Image.open(io.BytesIO(bytes(m.data))).convert("RGB")) for _, _, m in images])
+    assert decoded.shape == clip.frames.shape
+    assert np.abs(decoded.astype(int) - clip.frames).mean() < 4.0
+
+
+def test_a_store_of_several_clips_needs_item(tmp_path: Path, rng: np.random.Generator) -> None:
+    path = tmp_path / "clips.zarr"
+    store = ClipStore.create(path)
+    for clip_id in ("clip-a", "clip-b"):
+        store.append(make_clip(rng, clip_id, n=3))
+    out = tmp_path / "x.mcap"
+    result = export(str(path), "--out", str(out))
+    assert result.exit_code == 2 and "--item" in result.output and "clip-a" in result.output and not out.exists()
+    result = export(str(path), "--out", str(out), "--item", "nope")
+    assert result.exit_code == 2 and "no clip 'nope'" in result.output and "clip-b" in result.output
+    assert export(str(path), "--out", str(out), "--item", "clip-b").exit_code == 0
+    assert len(read_mcap(out)["/ct1/image/compressed"]) == 3
+
+
+def test_bad_sources_are_named_and_leave_no_file(tmp_path: Path) -> None:
+    out = tmp_path / "x.mcap"
+    result = export(str(tmp_path / "missing"), "--out", str(out))
+    assert result.exit_code == 2 and "does not exist" in result.output and "clip store" in result.output
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "notes.txt").write_text("hello")
+    result = export(str(odd), "--out", str(out))
+    assert result.exit_code == 2 and "not a source" in result.output and "notes.txt" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_existing_out_is_kept_without_force_and_replaced_with_it(store: tuple[Path, Clip], tmp_path: Path) -> None:
+    path, _ = store
+    out = tmp_path / "x.mcap"
+    out.write_bytes(b"keep me")
+    result = export(str(path), "--out", str(out))
+    assert result.exit_code == 2 and "--force" in result.output and out.read_bytes() == b"keep me"
+    assert export(str(path), "--out", str(out), "--force").exit_code == 0
+    assert len(read_mcap(out)["/ct1/image/compressed"]) == 6
+
+
+def test_a_damaged_store_names_the_clip_and_keeps_the_old_file(store: tuple[Path, Clip], tmp_path: Path) -> None:
+    path, _ = store
+    out = tmp_path / "x.mcap"
+    out.write_bytes(b"keep me")
+    chunks = sorted(p for p in (path / "clips" / "clip-a" / "frames").rglob("*") if p.is_file() and p.name != "zarr.json")
+    chunks[-1].write_bytes(chunks[-1].read_bytes()[:10])  # the last frame's chunk truncated
+    result = export(str(path), "--out", str(out), "--force")
+    assert result.exit_code == 2, result.output
+    assert "clip-a" in result.output and "damaged" in result.output and "Traceback" not in result.output
+    assert out.read_bytes() == b"keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clips.zarr", "x.mcap"]  # no temporary file left behind
