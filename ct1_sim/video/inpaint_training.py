@@ -61,7 +61,7 @@ def draw_inpaint_batch(
     plucker_scale_m: float, max_depth_m: float,
 ) -> InpaintBatch:
     """``batch_size`` true-depth warps with their targets, cropped to ``crop (w,h)`` at offsets on the ``fold`` grid."""
-    from ct1_sim.video.pipeline_ct1_video import relative_plucker
+    from ct1_sim.video.rollout_session import relative_plucker
 
     cw, ch = crop
     targets, warps, masks, pluckers = [], [], [], []

@@ -32,18 +32,12 @@ from diffusers.utils import BaseOutput
 from ct1_sim.clip_spec import MAX_PATH_REACH_M
 from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.geometry.intrinsics import scale_intrinsics
-from ct1_sim.geometry.plucker import plucker_embedding
 from ct1_sim.rgb_input import as_rgb_array
 from ct1_sim.video.depth_mobilenet import SIZE_MULTIPLE, MobileNetDepth
-from ct1_sim.video.hole_fill import fill_holes
 from ct1_sim.video.inpaint_denoiser import InpaintDenoiser, generation_scheduler
-from ct1_sim.video.point_cache import PointCache
-from ct1_sim.video.warp import WarpResult
+from ct1_sim.video.rollout_session import VideoSession
 
 log = logging.getLogger(__name__)
-
-#: Rendered pixels needed to align the depth estimate of generated pixels with the cache's depth.
-MIN_ALIGNMENT_PIXELS = 500
 
 #: Most frames one call generates (60 s at 5 Hz); longer drives call it again from the last frame (or stream).
 MAX_FRAMES = 301
@@ -54,13 +48,6 @@ class CameraControlledVideoPipelineOutput(BaseOutput):
     """``frames``: one video: ``[[PIL.Image]*T]`` (pil), ``(1,T,H,W,3)`` float in [0,1] (np) or ``(1,T,3,H,W)`` (pt)."""
 
     frames: Any
-
-
-def relative_plucker(c2w_rel: np.ndarray, K: np.ndarray, size: tuple[int, int], height: int, width: int, scale_m: float) -> torch.Tensor:
-    """Plücker embedding ``(T,6,height,width)`` of relative poses with translations divided by ``scale_m``."""
-    scaled = np.asarray(c2w_rel, dtype=np.float64).copy()
-    scaled[:, :3, 3] /= scale_m
-    return torch.from_numpy(plucker_embedding(scaled, K, size, height, width))
 
 
 def chunk_ranges(num_frames: int, chunk_size: int, first_chunk: int) -> list[range]:
@@ -180,72 +167,28 @@ class CameraControlledVideoPipeline(DiffusionPipeline):
         if bad:
             raise ValueError(f"callback_on_step_end_tensor_inputs {bad} are not available; choose from {self._callback_tensor_inputs}")
         c2w_np, K = self.prepare_trajectory(trajectory, num_frames, width, height)
-        device, dtype = self._execution_device, self.denoiser.dtype
-        frame0 = self.prepare_image(rgb, width, height, trajectory.image_size).to(device)
+        frame0 = self.prepare_image(rgb, width, height, trajectory.image_size).to(self._execution_device)
         yield range(1), frame0[None]
 
-        K_t = torch.from_numpy(K).to(device=device, dtype=torch.float32)
-        c2w = torch.from_numpy(c2w_np).to(device=device, dtype=torch.float32)
-        cache = PointCache(K_t, (width, height))
-        cache.add_frame(frame0, self.depth_net(frame0[None].to(self.depth_net.dtype), K_t)[0].float(), c2w[0])
-        key = 0  # the last frame added to the cache: Plücker rays are relative to it (as the generator was trained)
-        timesteps = self.get_timesteps(num_inference_steps, strength)
-        noise = torch.randn((1, 3, height, width), generator=generator, dtype=torch.float32).to(device)
-        fold, scale = self.denoiser.config.fold, self.denoiser.config.plucker_scale_m
-        step_index = 0
+        session = VideoSession(self, frame0, K, self.get_timesteps(num_inference_steps, strength), strength, generator,
+                               callback_on_step_end)
         for chunk in chunk_ranges(num_frames, chunk_size, first_chunk or chunk_size):
-            n = len(chunk)
-            idx = list(chunk)
-            render = cache.render(c2w[idx])
-            warped, mask = render.frames * 2 - 1, render.mask
-            rel = np.linalg.inv(c2w_np[key]) @ c2w_np[idx]
-            plucker = relative_plucker(rel, K, (width, height), height // fold, width // fold, scale).to(device)
-            condition = self.denoiser.prepare_condition(warped.to(dtype), mask.to(dtype), plucker.to(dtype))
-            eps = noise.expand(n, -1, -1, -1).to(dtype)
-            known = warped.to(dtype)
-            if strength >= 1:
-                sample = eps * self.scheduler.init_noise_sigma
-            else:
-                sample = self.scheduler.add_noise(fill_holes(known * mask, mask), eps, timesteps[:1].expand(n))
-            for i, t in enumerate(timesteps):
-                x0 = self.denoiser(sample, t.expand(n).to(device), condition)
-                sample = self.scheduler.step(x0, t, sample).prev_sample
-                # known-region replacement (RePaint): rendered pixels are the cache's, noised to the next level
-                if i + 1 < len(timesteps):
-                    ref = self.scheduler.add_noise(known, eps, timesteps[i + 1 : i + 2].expand(n))
-                else:
-                    ref = known
-                sample = mask * ref + (1 - mask) * sample
-                if callback_on_step_end is not None:
-                    got = callback_on_step_end(self, step_index, t, {"latents": sample})
-                    sample = got.get("latents", sample)
-                step_index += 1
-            frames = (sample.float().clamp(-1, 1) + 1) / 2  # (n,3,H,W)
-            self.densify_cache(cache, frames[-1], render, c2w[idx[-1]], K_t)
-            cache.prune(c2w[idx[-1]])
-            key = idx[-1]
-            yield chunk, frames
+            yield chunk, session.generate(c2w_np[list(chunk)])
 
-    def densify_cache(self, cache: PointCache, frame: torch.Tensor, render: WarpResult, c2w_rel: torch.Tensor, K: torch.Tensor) -> int:
-        """Add a chunk's last ``frame (3,H,W)`` to the cache where its render ``render`` (the chunk's) had no point:
-        generated pixels with the depth network's estimate, scaled to agree with the rendered depth (median ratio
-        over the rendered pixels), and crack-closed pixels with their interpolated depth, so the next chunk sees
-        them at this camera's resolution. Returns the number of points added."""
-        hole = render.mask[-1, 0] < 0.5
-        closed = render.closed[-1, 0] if render.closed is not None else torch.zeros_like(hole)
-        new = hole | closed
-        if not bool(new.any()):
-            return 0
-        rendered_depth = render.depth[-1, 0]
-        depth = rendered_depth
-        if bool(hole.any()):
-            estimate = self.depth_net(frame[None].to(self.depth_net.dtype), K)[0].float()
-            known = (~hole) & (rendered_depth > 0)
-            if int(known.sum()) >= MIN_ALIGNMENT_PIXELS:
-                ratio = float(torch.median(rendered_depth[known] / estimate[known].clamp_min(1e-3)))
-                estimate = estimate * min(max(ratio, 0.5), 2.0)
-            depth = torch.where(hole, estimate, rendered_depth)
-        return cache.add_frame(frame, depth, c2w_rel, where=new)
+    def start_session(self, image: Any, K: np.ndarray, image_size: tuple[int, int], height: int = 256, width: int = 448,
+                      num_inference_steps: int = 4, strength: float = 1.0, generator: torch.Generator | None = None) -> VideoSession:
+        """A :class:`~ct1_sim.video.rollout_session.VideoSession` from ``image`` (RGB uint8 array or PIL image) seen
+        with pixel intrinsics ``K`` at ``image_size (W,H)``: call ``session.generate(c2w_rel)`` with each new camera
+        pose (relative to this one) as a closed loop makes it."""
+        rgb = as_rgb_array(image, min_side=16)
+        multiple = self.size_multiple
+        if height % multiple or width % multiple or height <= 0 or width <= 0:
+            raise ValueError(f"height and width must be positive multiples of {multiple}; got {height}x{width}")
+        if num_inference_steps < 1 or not 0 < strength <= 1 or int(num_inference_steps * strength) < 1:
+            raise ValueError(f"need num_inference_steps >= 1 and strength in (0, 1] leaving a step; got {num_inference_steps}, {strength}")
+        frame0 = self.prepare_image(rgb, width, height, image_size).to(self._execution_device)
+        return VideoSession(self, frame0, scale_intrinsics(np.asarray(K, dtype=np.float64), image_size, (width, height)),
+                            self.get_timesteps(num_inference_steps, strength), strength, generator)
 
     def stream(self, image: Any, trajectory: CameraTrajectory, **kwargs: Any) -> Iterator[tuple[int, np.ndarray]]:
         """Frames as they are generated: ``(index, (H,W,3) uint8)``, frame 0 first (the input), then the first

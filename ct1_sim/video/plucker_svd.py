@@ -18,8 +18,9 @@ import torch
 from diffusers import StableVideoDiffusionPipeline
 
 from ct1_sim.geometry import CameraTrajectory
-from ct1_sim.video.pipeline_ct1_video import CameraControlledVideoPipeline, relative_plucker
+from ct1_sim.video.pipeline_ct1_video import CameraControlledVideoPipeline
 from ct1_sim.video.pose_encoder import PluckerPoseEncoder, inject_pose_features
+from ct1_sim.video.rollout_session import relative_plucker
 
 
 class PluckerSVDPipeline(StableVideoDiffusionPipeline):
