@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from ct1_sim.cli.options import RERUN_HELP, rerun_target
+
+if TYPE_CHECKING:
+    from ct1_sim.replay.sources import Source
 
 
 def replay(
@@ -26,6 +31,7 @@ def replay(
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "cpu",
     width: Annotated[int | None, typer.Option(help="Resize nuScenes frames to this width (px; height kept in proportion).")] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html at the end.")] = True,
+    rerun: Annotated[Path | None, typer.Option("--rerun", help=RERUN_HELP)] = None,
 ) -> None:
     """Replay nuScenes scenes (or a clip store): predict at every keyframe, score against the true future."""
     from ct1_sim.replay import ClipStoreSource, NuScenesSource, ReplaySettings, WorldSpec, run_replay
@@ -38,6 +44,7 @@ def replay(
         raise ValueError("--scenes and --width apply to --dataroot only; a clip store is replayed whole")
     if workers > 1 and ray_address:
         raise ValueError("give --workers N or --ray-address ADDR, not both")
+    rerun_target(rerun)
     size = None
     if width is not None:
         from ct1_sim.data.nuscenes import NuScenesReader
@@ -55,6 +62,8 @@ def replay(
     except RuntimeError as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2) from None
+    if rerun is not None:
+        record_replay(rerun, source, out)
     o = summary["overall"]
 
     def f(key: str) -> str:
@@ -62,4 +71,33 @@ def replay(
 
     typer.echo(f"replayed {o['keyframes']} keyframes in {o['scenes']} scenes: minADE@{samples} {f('min_ade')} m, "
                f"minFDE {f('min_fde')} m, L2 1/2/3 s {f('l2_1s')}/{f('l2_2s')}/{f('l2_3s')} m, compliance {f('compliance')}")
-    typer.echo(f"wrote {out / 'keyframes.zarr'}, {out / 'summary.csv'}" + (f" and {out / 'report.html'}" if report else ""))
+    typer.echo(f"wrote {out / 'keyframes.zarr'}, {out / 'summary.csv'}" + (f" and {out / 'report.html'}" if report else "")
+               + (f"; rerun recording {rerun}" if rerun is not None else ""))
+
+
+def record_replay(path: Path, source: Source, out: Path) -> None:
+    """Write the rerun recording of the replay in ``out``: per keyframe (at its timestamp) the conditioning frame
+    at its true camera pose, the K predicted paths and the true path, the keyframe's metrics and instruction. The
+    frames are read again from ``source``; the paths and metrics are the ones in ``out``'s scene tables."""
+    from ct1_sim.replay import METRICS, ReplayOutput
+    from ct1_sim.replay.table import table_rows
+    from ct1_sim.viz.rerun_recording import rerun_recording
+
+    output = ReplayOutput(out)
+    frame = 0
+    with rerun_recording(path, world_up="z") as rec:
+        for scene in source.scene_names():
+            table = output.scene_table(scene, arrays=True)
+            if not table:
+                continue
+            keyframes = {kf.index: kf for kf in source.load(scene).keyframes}
+            for i, row in enumerate(table_rows(table)):
+                kf = keyframes[row["keyframe"]]
+                image = kf.frames[0]
+                camera = kf.truth.with_image_size(image.shape[1], image.shape[0])
+                rec.set_time(row["timestamp_us"], frame)
+                rec.camera(image, camera.c2w[0], camera.K)
+                rec.paths(table["pred_c2w"][i], camera.c2w[0], truth_c2w=table["true_c2w"][i])
+                rec.scalars({k: row[k] for k in METRICS})
+                rec.instruction(row["instruction"])
+                frame += 1

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+from ct1_sim.cli.options import RERUN_HELP, rerun_target
 
 sim_app = typer.Typer(help="Closed-loop driving: a policy drives a route through a procedural town.", no_args_is_help=True)
 
@@ -42,6 +44,7 @@ def run(
                                                                             "the route's, ~1.5x a free-flow drive).")] = None,
     speed: Annotated[float, typer.Option(min=0.0, max=30.0, help="Initial speed (m/s).")] = 6.0,
     seed: Annotated[int, typer.Option(min=0, help="Episode seed (start and route when not given).")] = 0,
+    rerun: Annotated[Path | None, typer.Option("--rerun", help=RERUN_HELP)] = None,
 ) -> None:
     """Drive one episode; write the camera video, a bird's-eye plot with the driven path, and metrics.json."""
     from ct1_sim.sim.env import ANNOUNCE_M, DrivingEnv
@@ -49,6 +52,7 @@ def run(
     from ct1_sim.sim.policies import make_policy
 
     _check_world(world)
+    rerun_target(rerun)
     chosen = make_policy(policy)
     options = {**_town_options(town, town_seed), "speed": speed}
     if route is not None:
@@ -57,14 +61,59 @@ def run(
         options["seconds"] = seconds
     env = DrivingEnv(action_type=chosen.action_type, split=split, announce_m=getattr(chosen, "announce_m", ANNOUNCE_M))
     try:
-        record = write_drive(out, env, chosen, seed=seed, options=options)
+        if rerun is None:
+            record = write_drive(out, env, chosen, seed=seed, options=options)
+        else:
+            record = record_drive(rerun, out, env, chosen, seed=seed, options=options)
     finally:
         env.close()
     s = record.summary
     typer.echo(f"{policy}: {s['route']} -> {s['termination']} after {s['duration_s']:.1f} s; PDMS {s['pdms']:.3f} "
                f"(NC {s['nc']:.0f}, DAC {s['dac']:.0f}, TTC {s['ttc']:.0f}, EP {s['ep']:.3f}, C {s['comfort']:.0f}), "
                f"route completion {s['route_completion']:.2f}, {s['steps_per_s']:.0f} steps/s")
-    typer.echo(f"wrote {out}/camera.mp4, bev.png, metrics.json")
+    typer.echo(f"wrote {out}/camera.mp4, bev.png, metrics.json" + (f"; rerun recording {rerun}" if rerun is not None else ""))
+
+
+#: Per-step figures of ``EpisodeRecord.steps`` that the recording plots (m/s, rad, m/s^2, m, 0/1 flags).
+STEP_SCALARS = ("v", "steer", "accel", "progress_m", "collision", "drivable", "ttc_violation")
+
+
+def record_drive(path: Path, out: Path, env: Any, policy: Any, *, seed: int, options: dict[str, Any]) -> Any:
+    """:func:`~ct1_sim.sim.episode.write_drive` plus a rerun recording: every camera frame at its pose (map frame,
+    z up) at the episode's time, the route, each step's figures and instruction, the episode's PDMS terms at its
+    end, and for a policy that keeps ``plans`` (ct1) the K sampled paths of every replan."""
+    import numpy as np
+
+    from ct1_sim.sim.episode import TERMS, write_drive
+    from ct1_sim.viz.rerun_recording import rerun_recording
+
+    base = env.unwrapped
+    poses: list[np.ndarray] = []  # camera-to-world of frame i (frame 0: the reset state)
+
+    def stamp(frame: int) -> int:  # µs of frame ``frame``
+        return round(frame * base.dt * 1e6)
+
+    with rerun_recording(path, world_up="z") as rec:
+        def on_frame(image: np.ndarray) -> None:
+            poses.append(base.world.camera_pose(base.state))
+            rec.set_time(stamp(len(poses) - 1), len(poses) - 1)
+            rec.camera(image, poses[-1], base.world.K)
+
+        record = write_drive(out, env, policy, seed=seed, options=options, on_frame=on_frame)
+        rec.static_path("route", np.column_stack([base.route.path, np.zeros(len(base.route.path))]))
+        instruction = None
+        for i, row in enumerate(record.steps, start=1):
+            rec.set_time(stamp(i), i)
+            rec.scalars({k: row[k] for k in STEP_SCALARS})
+            if row["instruction"] != instruction:
+                instruction = row["instruction"]
+                rec.instruction(instruction)
+        rec.scalars({f"episode/{k}": record.summary[k] for k in TERMS})
+        for plan in getattr(policy, "plans", ()):
+            frame = round(plan.time_s / base.dt)
+            rec.set_time(stamp(frame), frame)
+            rec.paths(plan.samples_c2w, poses[frame], chosen=plan.chosen)
+    return record
 
 
 @sim_app.command("eval")

@@ -6,7 +6,7 @@ ahead, in the ego frame, as a ``path`` action (followed by pure pursuit)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,6 +28,15 @@ def rear_axle_path(c2w_rel: np.ndarray, camera_height_m: float, pitch_deg: float
     fwd[:, 2] = 0.0
     fwd /= np.maximum(np.linalg.norm(fwd, axis=1, keepdims=True), 1e-9)
     return cams[:, :2, 3] - CAMERA_AHEAD_M * fwd[:, :2]
+
+
+class Plan(NamedTuple):
+    """One replan: at ``time_s`` (episode time) the K sampled camera paths ``samples_c2w (K,T,4,4)``, relative to
+    the camera of that frame (OpenCV, metres), and the index of the medoid that was followed."""
+
+    time_s: float
+    samples_c2w: np.ndarray
+    chosen: int
 
 
 class CT1Policy:
@@ -57,12 +66,15 @@ class CT1Policy:
         self.plan_xy: np.ndarray | None = None  # (T,2) rear-axle path in the map frame
         self.plan_t = -np.inf
         self.calls = 0
+        self.plans: list[Plan] = []  # every replan of the episode, in order
 
     def _replan(self, obs: dict[str, Any]) -> None:
         pred = self.model.predict(obs["camera"], obs["instruction"], num_samples=self.num_samples,
                                   seed=self.seed + self.calls, speed=float(obs["speed"][0]))
         self.calls += 1
-        best = pred.trajectories[medoid_index(pred.trajectories)]
+        chosen = medoid_index(pred.trajectories)
+        best = pred.trajectories[chosen]
+        self.plans.append(Plan(float(obs["time"][0]), np.stack([s.relative_to_first().c2w for s in pred.trajectories]), chosen))
         local = rear_axle_path(best.relative_to_first().c2w, self.spec.camera_height_m, self.spec.camera_pitch_deg)
         x, y, yaw = obs["pose"]
         c, s = np.cos(yaw), np.sin(yaw)

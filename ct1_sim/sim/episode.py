@@ -96,15 +96,22 @@ def plot_record(path: Path, env: Any, record: EpisodeRecord, title: str = "") ->
                                      f"{record.summary['termination']})")
 
 
-def write_drive(out: Path, env: Any, policy: Policy, *, seed: int, options: dict[str, Any] | None = None) -> EpisodeRecord:
+def write_drive(out: Path, env: Any, policy: Policy, *, seed: int, options: dict[str, Any] | None = None,
+                on_frame: Callable[[np.ndarray], None] | None = None) -> EpisodeRecord:
     """Drive one episode and write ``out/camera.mp4``, ``out/bev.png`` and ``out/metrics.json``. The folder is built
-    beside ``out`` and moved into place at the end (replacing an earlier one): an interrupted run leaves none."""
+    beside ``out`` and moved into place at the end (replacing an earlier one): an interrupted run leaves none.
+    ``on_frame`` also gets each camera frame, as in :func:`run_episode`."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with staged_folder(out, out.parent, replace=True) as stage:
         video = Mp4Stream(stage / "camera.mp4", fps=1.0 / env.unwrapped.dt)
         try:
-            record = run_episode(env, policy, seed=seed, options=options, on_frame=video.append)
+            def each_frame(frame: np.ndarray) -> None:
+                video.append(frame)
+                if on_frame is not None:
+                    on_frame(frame)
+
+            record = run_episode(env, policy, seed=seed, options=options, on_frame=each_frame)
         finally:
             video.close()
         plot_record(stage / "bev.png", env, record)
