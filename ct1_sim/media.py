@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -56,3 +57,31 @@ def write_gif(frames: np.ndarray, path: str | Path, fps: float = 5.0) -> Path:
     with atomic_write(path) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
     return path
+
+
+def _last_line(err: BaseException) -> str:
+    """The last line of an error (ffmpeg's errors carry its whole banner before the reason)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[-1] if lines else type(err).__name__
+
+
+def read_mp4(path: str | Path) -> Iterator[np.ndarray]:
+    """The frames of a video file, one uint8 ``(H,W,3)`` RGB array at a time (lossy H.264 frames as decoded).
+
+    Raises ``ValueError`` naming the file when it is missing, not a video, or truncated before its first frame.
+    """
+    import imageio.v2 as imageio
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path} is missing; write the output again")
+    try:
+        reader = imageio.get_reader(str(path), format="FFMPEG")
+    except (OSError, RuntimeError, ValueError) as err:
+        raise ValueError(f"{path} is not a readable video ({_last_line(err)}); write it again") from None
+    with reader:
+        try:
+            for frame in reader:
+                yield np.ascontiguousarray(frame[..., :3])
+        except (OSError, RuntimeError) as err:
+            raise ValueError(f"{path} is truncated or damaged ({_last_line(err)}); write it again") from None

@@ -223,3 +223,125 @@ def test_a_damaged_store_names_the_clip_and_keeps_the_old_file(store: tuple[Path
     assert "clip-a" in result.output and "damaged" in result.output and "Traceback" not in result.output
     assert out.read_bytes() == b"keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clips.zarr", "x.mcap"]  # no temporary file left behind
+
+
+# ---------------------------------------------------------------------------------------------- demo output folders
+def decode_png(msg: Any) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(bytes(msg.data))).convert("RGB"))
+
+
+def path_cameras(path_msg: Any, base_from_cam: np.ndarray) -> np.ndarray:
+    return np.stack([pose_matrix(p.pose.position, p.pose.orientation) @ base_from_cam for p in path_msg.poses])
+
+
+def static_camera(topics: dict[str, list[tuple[int, str, Any]]]) -> np.ndarray:
+    (static,) = topics["/tf_static"][0][2].transforms
+    return pose_matrix(static.transform.translation, static.transform.rotation)
+
+
+@pytest.fixture(scope="module")
+def demo_without_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real ``ct1-sim demo`` folder written without models (each sample's true future, ~6 s)."""
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CT1_SIM_MODELS", str(out.parent / "no-models"))
+        result = CliRunner().invoke(app, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_demo_sample_exports_its_frame_true_path_and_instruction(demo_without_models: Path, tmp_path: Path) -> None:
+    import json
+
+    from ct1_sim.formats import read_trajectory
+
+    row = json.loads((demo_without_models / "summary.json").read_text())["samples"][0]
+    out = tmp_path / "demo.mcap"
+    result = export(str(demo_without_models), "--out", str(out), "--item", row["name"])
+    assert result.exit_code == 0, result.output
+    topics = read_mcap(out)
+    truth = read_trajectory(demo_without_models / row["name"] / "trajectory.json", "json")
+    stamps = [int(t) * 1000 for t in truth.timestamps_us]
+    assert {t: len(m) for t, m in topics.items()} == {
+        "/ct1/image/compressed": 1, "/ct1/image/camera_info": 1, "/tf": len(truth), "/odom": len(truth),
+        "/tf_static": 1, "/ct1/instruction": 1, "/ct1/trajectories/true": 1}
+    (t_image, _, image), = topics["/ct1/image/compressed"]
+    assert t_image == stamps[0]
+    np.testing.assert_array_equal(decode_png(image), np.asarray(Image.open(demo_without_models / row["name"] / "input.png").convert("RGB")))
+    base_from_cam = static_camera(topics)
+    np.testing.assert_allclose(relative(path_cameras(topics["/ct1/trajectories/true"][0][2], base_from_cam)),
+                               relative(truth.c2w), atol=1e-6)
+    assert [stamp_ns(m.header) for _, _, m in topics["/odom"]] == stamps
+    assert topics["/ct1/instruction"][0][2].data == row["instruction"]
+
+
+def test_demo_folder_with_several_samples_needs_item(demo_without_models: Path, tmp_path: Path) -> None:
+    result = export(str(demo_without_models), "--out", str(tmp_path / "x.mcap"))
+    assert result.exit_code == 2 and "--item" in result.output and "samples" in result.output
+
+
+def write_demo_like(folder: Path, rng: np.random.Generator, k: int = 3, chosen: int = 1) -> tuple[list[Any], np.ndarray]:
+    """A demo folder of one sample as ``ct1-sim demo`` writes it with both models: K sample trajectories, the
+    input frame and the generated video along sample ``chosen``."""
+    import json
+
+    from ct1_sim.formats import write_trajectory
+    from ct1_sim.media import write_mp4
+
+    name = "turn_left-x"
+    sample_dir = folder / name
+    samples = [make_trajectory(drive_poses(rng, 5), rate_hz=5.0, size=(80, 48)) for _ in range(k)]
+    for i, traj in enumerate(samples):
+        (sample_dir / f"sample_{i:02d}").mkdir(parents=True)
+        write_trajectory(traj, sample_dir / f"sample_{i:02d}" / "trajectory.json", "json")
+    write_trajectory(samples[0], sample_dir / "trajectory.json", "json")
+    video = np.stack([np.roll(smooth_frames(rng, 1)[0], i, axis=1) for i in range(5)])  # 40x24: half the paths' size
+    Image.fromarray(video[0]).save(sample_dir / "input.png")
+    write_mp4(video, sample_dir / "generated.mp4", fps=5.0)
+    row = {"name": name, "instruction": INSTRUCTION, "predicted_maneuvers": ["turn_left"] * k,
+           "files": {"json": "trajectory.json"}, "video_sample": chosen, "video_frames": 5, "video_fps": 5.0}
+    (folder / "summary.json").write_text(json.dumps({"status": {}, "samples": [row]}))
+    (folder / "index.html").write_text("<html></html>")
+    return samples, video
+
+
+def test_demo_sample_with_models_exports_k_paths_the_chosen_one_and_the_video(tmp_path: Path, rng: np.random.Generator) -> None:
+    samples, video = write_demo_like(tmp_path / "demo", rng, k=3, chosen=1)
+    out = tmp_path / "demo.mcap"
+    result = export(str(tmp_path / "demo"), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    topics = read_mcap(out)
+    stamps = [int(t) * 1000 for t in samples[1].timestamps_us]
+    base_from_cam = static_camera(topics)
+    (t_best, _, best), = topics["/ct1/trajectories/best"]
+    assert t_best == stamps[0] and [stamp_ns(p.header) for p in best.poses] == stamps
+    np.testing.assert_allclose(relative(path_cameras(best, base_from_cam)), relative(samples[1].c2w), atol=1e-6)
+    got = topics["/ct1/trajectories/samples"]
+    assert [t for t, _, _ in got] == [stamps[0]] * 3
+    for (_, _, msg), traj in zip(got, samples, strict=True):  # in sample order
+        np.testing.assert_allclose(relative(path_cameras(msg, base_from_cam)), relative(traj.c2w), atol=1e-6)
+    # the generated frames, at the chosen path's times, decode to the video's frames (H.264 decoded by OpenCV)
+    frames = topics["/ct1/video/compressed"]
+    assert [t for t, _, _ in frames] == stamps
+    decoded = np.stack([decode_png(m) for _, _, m in frames])
+    assert decoded.shape == video.shape
+    from tests.video_helpers import read_video  # OpenCV's FFmpeg backend, not the exporter's imageio reader
+
+    opencv = np.stack(read_video(tmp_path / "demo" / "turn_left-x" / "generated.mp4"))
+    assert np.abs(decoded.astype(int) - opencv).mean() < 2.0
+    info = topics["/ct1/video/camera_info"][0][2]
+    assert (info.width, info.height) == (40, 24)
+    np.testing.assert_allclose(np.reshape(info.k, (3, 3))[:2], samples[1].K[:2] / 2, atol=1e-9)  # scaled to the video
+    # the ego follows the chosen path
+    odom = np.stack([pose_matrix(m.pose.pose.position, m.pose.pose.orientation) @ base_from_cam for _, _, m in topics["/odom"]])
+    np.testing.assert_allclose(relative(odom), relative(samples[1].c2w), atol=1e-6)
+
+
+def test_a_truncated_demo_video_is_named_and_leaves_no_file(tmp_path: Path, rng: np.random.Generator) -> None:
+    write_demo_like(tmp_path / "demo", rng)
+    video = tmp_path / "demo" / "turn_left-x" / "generated.mp4"
+    video.write_bytes(video.read_bytes()[: video.stat().st_size // 3])
+    out = tmp_path / "demo.mcap"
+    result = export(str(tmp_path / "demo"), "--out", str(out))
+    assert result.exit_code == 2 and "generated.mp4" in result.output and "Traceback" not in result.output, result.output
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["demo"]

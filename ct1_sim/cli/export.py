@@ -51,9 +51,9 @@ def poses(
 
 @export_app.command()
 def mcap(
-    source: Annotated[Path, typer.Argument(help="A clip store (STORE.zarr).")],
+    source: Annotated[Path, typer.Argument(help="A clip store (STORE.zarr) or a `ct1-sim demo` output folder.")],
     out: Annotated[Path, typer.Option(help="Output file (.mcap; written under a temporary name, renamed at the end).")],
-    item: Annotated[str | None, typer.Option(help="Which clip to export when SOURCE holds several.")] = None,
+    item: Annotated[str | None, typer.Option(help="Which clip (store) or sample (demo folder) to export when SOURCE holds several.")] = None,
     image_format: Annotated[str, typer.Option(help="png (exact) | jpeg (smaller).")] = "png",
     jpeg_quality: Annotated[int, typer.Option(min=1, max=95, help="JPEG quality (with --image-format jpeg).")] = 90,
     force: Annotated[bool, typer.Option(help="Replace --out when it exists.")] = False,

@@ -8,22 +8,7 @@ from pathlib import Path
 
 from ct1_sim.data import ClipStore
 from ct1_sim.export.mcap_file import TRUE_IMAGE_TOPIC, TRUE_PATH_TOPIC
-from ct1_sim.export.recording import ImageStream, PathSet, Recording, camera_path_in_map, stamps_ns_of
-
-
-def pick_one(names: list[str], item: str | None, what: str, where: Path) -> str:
-    """``item`` when it is one of ``names``; the only name when ``item`` is None; else a ``ValueError`` listing them."""
-    if item is not None:
-        if item not in names:
-            shown = ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10 else "")
-            raise ValueError(f"no {what} {item!r} in {where}; choose one of: {shown or '(none)'}")
-        return item
-    if len(names) == 1:
-        return names[0]
-    if not names:
-        raise ValueError(f"{where} holds no {what}s; nothing to export")
-    shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
-    raise ValueError(f"{where} holds {len(names)} {what}s; choose one with --item NAME ({shown})")
+from ct1_sim.export.recording import ImageStream, PathSet, Recording, camera_path_in_map, pick_one, stamps_ns_of
 
 
 def load_clip(path: Path, item: str | None) -> Recording:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -103,3 +104,18 @@ def body_velocities(stamps_ns: np.ndarray, map_from_base: np.ndarray) -> tuple[n
     if n > 1:
         linear[-1], angular[-1] = linear[-2], angular[-2]
     return linear, angular
+
+
+def pick_one(names: list[str], item: str | None, what: str, where: Path) -> str:
+    """``item`` when it is one of ``names``; the only name when ``item`` is None; else a ``ValueError`` listing them."""
+    if item is not None:
+        if item not in names:
+            shown = ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10 else "")
+            raise ValueError(f"no {what} {item!r} in {where}; choose one of: {shown or '(none)'}")
+        return item
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise ValueError(f"{where} holds no {what}s; nothing to export")
+    shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+    raise ValueError(f"{where} holds {len(names)} {what}s; choose one with --item NAME ({shown})")

@@ -3,6 +3,7 @@
 | kind | what it holds |
 | --- | --- |
 | clip store | a ``zarr.json`` of a ct1-sim clip store (``ct1-sim scenarios render``, ``curate``) |
+| demo output | ``summary.json`` listing samples, a folder per sample (``ct1-sim demo``) |
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from pathlib import Path
 
 from ct1_sim.export.clip_store_source import load_clip
 from ct1_sim.export.recording import Recording
+from ct1_sim.export.rollout_source import is_demo_folder, load_demo
 
 #: Loader of each kind: (path, item) -> Recording.
 LOADERS: dict[str, Callable[[Path, str | None], Recording]] = {
     "clip store": load_clip,
+    "demo output": load_demo,
 }
-ACCEPTED = "a clip store (STORE.zarr)"
+ACCEPTED = "a clip store (STORE.zarr) or a `ct1-sim demo` output folder"
 
 
 def source_kind(path: Path) -> str:
@@ -26,6 +29,8 @@ def source_kind(path: Path) -> str:
         raise ValueError(f"{path} does not exist; give {ACCEPTED}")
     if path.is_dir() and (path / "zarr.json").is_file():
         return "clip store"
+    if path.is_dir() and is_demo_folder(path):
+        return "demo output"
     found = sorted(p.name for p in path.iterdir())[:8] if path.is_dir() else [path.name]
     raise ValueError(f"{path} is not a source ct1-sim exports (found: {', '.join(found) or 'an empty folder'}); "
                      f"give {ACCEPTED}")
