@@ -345,3 +345,62 @@ def test_a_truncated_demo_video_is_named_and_leaves_no_file(tmp_path: Path, rng:
     result = export(str(tmp_path / "demo"), "--out", str(out))
     assert result.exit_code == 2 and "generated.mp4" in result.output and "Traceback" not in result.output, result.output
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+
+
+# ------------------------------------------------------------------------------------------- generate outputs
+def test_generate_output_exports_the_samples_the_chosen_path_and_the_video(tmp_path: Path) -> None:
+    """A real ``ct1-sim generate`` (the shipped trajectory model, a tiny video model, 5 frames), exported from its MP4,
+    against an independent prediction with the same seed and an OpenCV decode of the MP4."""
+    import json
+
+    from ct1_sim.cli.predict import load_image
+    from ct1_sim.data.samples import SAMPLES_DIR, load_samples
+    from ct1_sim.world import WorldModel
+    from tests.video_helpers import read_video, tiny_pipeline
+
+    sample = load_samples()[0]
+    image = SAMPLES_DIR / f"{sample.name}.png"
+    tiny_pipeline().save_pretrained(tmp_path / "video")
+    gen = tmp_path / "gen" / "left.mp4"
+    result = CliRunner().invoke(app, ["generate", "--image", str(image), "--instruction", INSTRUCTION, "--samples", "3",
+                                      "--frames", "5", "--steps", "1", "--video-model", str(tmp_path / "video"),
+                                      "--device", "cpu", "--out", str(gen)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "gen.mcap"
+    result = export(str(gen), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    topics = read_mcap(out)
+    chosen = json.loads(gen.with_suffix(".json").read_text())["chosen"]
+    samples = WorldModel.from_pretrained(None, None, device="cpu", runtime="torch").predict(
+        load_image(image), INSTRUCTION, num_samples=3, seed=0).trajectories
+    base_from_cam = static_camera(topics)
+    got = [m for _, _, m in topics["/ct1/trajectories/samples"]]
+    assert len(got) == 3
+    for msg, traj in zip(got, samples, strict=True):
+        np.testing.assert_allclose(relative(path_cameras(msg, base_from_cam)), relative(traj.c2w), atol=1e-6)
+    (_, _, best), = topics["/ct1/trajectories/best"]
+    np.testing.assert_allclose(relative(path_cameras(best, base_from_cam)), relative(samples[chosen].c2w), atol=1e-6)
+    path = samples[chosen]
+    t0 = int(path.timestamps_us[0]) * 1000
+    (t_input, _, frame0), = topics["/ct1/image/compressed"]
+    assert t_input == t0
+    np.testing.assert_array_equal(decode_png(frame0), load_image(image))
+    video = topics["/ct1/video/compressed"]
+    expected_us = np.linspace(path.timestamps_us[0], path.timestamps_us[-1], 5).round().astype(np.int64)
+    assert [t for t, _, _ in video] == (expected_us * 1000).tolist()
+    opencv = np.stack(read_video(gen))
+    assert np.abs(np.stack([decode_png(m) for _, _, m in video]).astype(int) - opencv).mean() < 2.0
+    assert [(t, m.data) for t, _, m in topics["/ct1/instruction"]] == [(t0, INSTRUCTION)]
+
+
+def test_an_old_generate_summary_without_trajectories_says_to_run_generate_again(tmp_path: Path) -> None:
+    import json
+
+    from ct1_sim.media import write_mp4
+
+    gen = tmp_path / "old.mp4"
+    write_mp4(smooth_frames(np.random.default_rng(0), 2), gen)
+    gen.with_suffix(".json").write_text(json.dumps({"chosen": 0, "maneuvers": ["turn_left"], "fps": 5.0, "frames": 2}))
+    result = export(str(gen), "--out", str(tmp_path / "x.mcap"))
+    assert result.exit_code == 2 and "no trajectories" in result.output and "generate" in result.output
+    assert not (tmp_path / "x.mcap").exists()

@@ -36,7 +36,8 @@ def generate(
 ) -> None:
     """Generate the future video for IMAGE following INSTRUCTION or TRAJECTORY."""
     from ct1_sim.cli.predict import load_image
-    from ct1_sim.formats import read_trajectory
+    from ct1_sim.atomic_files import write_text_atomic
+    from ct1_sim.formats import read_trajectory, trajectory_to_dict
     from ct1_sim.media import write_gif, write_mp4
     from ct1_sim.viz.side_by_side import side_by_side
     from ct1_sim.world import WorldModel
@@ -59,8 +60,11 @@ def generate(
     write_mp4(result.frames, out, fps=result.fps)
     gif = write_gif(result.frames, out.with_suffix(".gif"), fps=result.fps)
     side = write_mp4(side_frames, out.with_name(out.stem + "-side.mp4"), fps=result.fps)
-    summary = {"chosen": result.chosen, "maneuvers": result.maneuvers, "fps": result.fps, "frames": len(result.frames)}
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=1))
+    # what `ct1-sim export mcap` reads back: the input frame's path, the instruction and the K trajectories
+    summary = {"chosen": result.chosen, "maneuvers": result.maneuvers, "fps": result.fps, "frames": len(result.frames),
+               "instruction": instruction, "image": str(image.resolve()), "seed": result.seed,
+               "trajectories": [trajectory_to_dict(t) for t in result.trajectories]}
+    write_text_atomic(out.with_suffix(".json"), json.dumps(summary, indent=1))
     if rerun is not None:
         record_rollout(rerun, result, instruction or f"follow {trajectory.name}")
     typer.echo(f"followed sample {result.chosen} ({result.maneuvers[result.chosen]}); wrote {out}, {gif}, {side}"

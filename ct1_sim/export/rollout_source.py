@@ -1,4 +1,5 @@
-"""A ``ct1-sim demo`` output folder (one sample of it) as a :class:`~ct1_sim.export.recording.Recording`.
+"""A ``ct1-sim generate`` output (``OUT.mp4`` + ``OUT.json``) or a ``ct1-sim demo`` output folder (one sample of
+it) as a :class:`~ct1_sim.export.recording.Recording`.
 
 What a rollout holds: the input frame (true camera topic, at the first pose's time), the K sampled paths and the
 chosen one (their medoid, the one the video follows), the generated frames (the video topic, at the chosen path's
@@ -9,6 +10,7 @@ the demo writes each sample's true future instead: it becomes the true path and 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +18,14 @@ import numpy as np
 
 from ct1_sim.export.mcap_file import GENERATED_IMAGE_TOPIC, TRUE_IMAGE_TOPIC, TRUE_PATH_TOPIC
 from ct1_sim.export.recording import ImageStream, PathSet, Recording, camera_path_in_map, pick_one, stamps_ns_of
-from ct1_sim.formats import read_trajectory
+from ct1_sim.formats import read_trajectory, trajectory_from_dict
 from ct1_sim.geometry import CameraTrajectory, scale_intrinsics
 from ct1_sim.media import read_mp4
 from ct1_sim.metrics import medoid_index
 from ct1_sim.rgb_input import decode_image
 from ct1_sim.ros import contract as c
+
+log = logging.getLogger(__name__)
 
 SUMMARY = "summary.json"
 
@@ -43,9 +47,11 @@ def _video_stream(video: Path, ref: CameraTrajectory, n: int) -> ImageStream:
                        scale_intrinsics(ref.K, ref.image_size, size), size, name=str(video))
 
 
-def rollout_recording(source: str, kind: str, *, instruction: str, input_image: Path, samples: list[CameraTrajectory],
-                      chosen: int | None, truth: CameraTrajectory | None, video: Path | None, video_frames: int | None) -> Recording:
-    """The recording of one rollout; ``samples`` may be empty (then ``truth`` is the ego's path)."""
+def rollout_recording(source: str, kind: str, *, instruction: str | None, input_image: Path | None,
+                      samples: list[CameraTrajectory], chosen: int | None, truth: CameraTrajectory | None,
+                      video: Path | None, video_frames: int | None) -> Recording:
+    """The recording of one rollout; ``samples`` may be empty (then ``truth`` is the ego's path), ``input_image``,
+    ``instruction`` and ``video`` None when the rollout has none."""
     ref = samples[chosen] if samples and chosen is not None else truth
     if ref is None:
         raise ValueError(f"{source} holds no trajectory; write the output again")
@@ -53,17 +59,19 @@ def rollout_recording(source: str, kind: str, *, instruction: str, input_image: 
     if stamps[0] < 0:
         raise ValueError(f"{source}: the trajectory has negative timestamps; MCAP times start at 0")
     t0 = int(stamps[0])
-    pixels = decode_image(input_image, name=str(input_image))
-    size = (pixels.shape[1], pixels.shape[0])
-    images = [ImageStream(TRUE_IMAGE_TOPIC, lambda: iter([pixels]), np.array([t0]), scale_intrinsics(ref.K, ref.image_size, size),
-                          size, name=str(input_image))]
+    images = []
+    if input_image is not None:
+        pixels = decode_image(input_image, name=str(input_image))
+        size = (pixels.shape[1], pixels.shape[0])
+        images.append(ImageStream(TRUE_IMAGE_TOPIC, lambda: iter([pixels]), np.array([t0]),
+                                  scale_intrinsics(ref.K, ref.image_size, size), size, name=str(input_image)))
     if video is not None and video_frames:
         images.append(_video_stream(video, ref, int(video_frames)))
     paths = [PathSet(TRUE_PATH_TOPIC, t0, [truth])] if truth is not None else []
     if samples and chosen is not None:
         paths += [PathSet(c.BEST_TOPIC, t0, [samples[chosen]]), PathSet(c.SAMPLES_TOPIC, t0, samples)]
     return Recording(source=source, kind=kind, images=images, ego_stamps_ns=stamps, map_from_base=camera_path_in_map(ref),
-                     instructions=[(t0, instruction)], paths=paths)
+                     instructions=[(t0, instruction)] if instruction else [], paths=paths)
 
 
 def _row(path: Path, item: str | None) -> dict[str, Any]:
@@ -99,3 +107,38 @@ def load_demo(path: Path, item: str | None) -> Recording:
     return rollout_recording(f"{path} sample {row['name']}", "demo output", instruction=str(row.get("instruction", "")),
                              input_image=folder / "input.png", samples=samples, chosen=chosen, truth=truth,
                              video=video, video_frames=row.get("video_frames"))
+
+
+def generate_summary(path: Path) -> Path | None:
+    """The ``OUT.json`` of a ``ct1-sim generate`` output given as ``OUT.mp4`` or ``OUT.json``, or None."""
+    if not path.is_file() or path.suffix.lower() not in (".mp4", ".json"):
+        return None
+    summary = path.with_suffix(".json")
+    try:
+        data = json.loads(summary.read_text())
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(data, dict) and "chosen" in data and "maneuvers" in data else None
+
+
+def load_generate(path: Path, item: str | None) -> Recording:
+    """A ``ct1-sim generate`` output: ``path`` is its ``OUT.mp4`` or ``OUT.json`` (``item`` is not used)."""
+    summary = path.with_suffix(".json")
+    data = json.loads(summary.read_text())
+    if "trajectories" not in data:
+        raise ValueError(f"{summary} holds no trajectories (an older ct1-sim wrote it); run `ct1-sim generate` again")
+    if item is not None:
+        raise ValueError(f"{path} is one generate output; --item is for clip stores and demo folders: leave it out")
+    try:
+        samples = [trajectory_from_dict(d) for d in data["trajectories"]]
+        chosen, frames = int(data["chosen"]), int(data["frames"])
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{summary} is damaged ({err}); run `ct1-sim generate` again") from None
+    if not 0 <= chosen < len(samples):
+        raise ValueError(f"{summary} names sample {chosen} of {len(samples)}; run `ct1-sim generate` again")
+    image = Path(str(data.get("image", "")))
+    if not image.is_file():
+        log.warning("the input frame %s that %s names is gone; exporting without it", image, summary)
+    return rollout_recording(str(path.with_suffix(".mp4")), "generate output", instruction=data.get("instruction"),
+                             input_image=image if image.is_file() else None, samples=samples, chosen=chosen, truth=None,
+                             video=path.with_suffix(".mp4"), video_frames=frames)

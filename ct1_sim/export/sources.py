@@ -4,6 +4,7 @@
 | --- | --- |
 | clip store | a ``zarr.json`` of a ct1-sim clip store (``ct1-sim scenarios render``, ``curate``) |
 | demo output | ``summary.json`` listing samples, a folder per sample (``ct1-sim demo``) |
+| generate output | ``OUT.mp4`` or ``OUT.json`` of ``ct1-sim generate --out OUT.mp4`` (the JSON names the chosen sample) |
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from pathlib import Path
 
 from ct1_sim.export.clip_store_source import load_clip
 from ct1_sim.export.recording import Recording
-from ct1_sim.export.rollout_source import is_demo_folder, load_demo
+from ct1_sim.export.rollout_source import generate_summary, is_demo_folder, load_demo, load_generate
 
 #: Loader of each kind: (path, item) -> Recording.
 LOADERS: dict[str, Callable[[Path, str | None], Recording]] = {
     "clip store": load_clip,
     "demo output": load_demo,
+    "generate output": load_generate,
 }
-ACCEPTED = "a clip store (STORE.zarr) or a `ct1-sim demo` output folder"
+ACCEPTED = "a clip store (STORE.zarr), a `ct1-sim demo` output folder or a `ct1-sim generate` OUT.mp4"
 
 
 def source_kind(path: Path) -> str:
@@ -31,6 +33,8 @@ def source_kind(path: Path) -> str:
         return "clip store"
     if path.is_dir() and is_demo_folder(path):
         return "demo output"
+    if generate_summary(path) is not None:
+        return "generate output"
     found = sorted(p.name for p in path.iterdir())[:8] if path.is_dir() else [path.name]
     raise ValueError(f"{path} is not a source ct1-sim exports (found: {', '.join(found) or 'an empty folder'}); "
                      f"give {ACCEPTED}")
