@@ -1,9 +1,9 @@
 """Closed-loop driving simulation: a Gymnasium environment over the procedural town world, policies and
 episode metrics (NAVSIM's PDM score).
 
-Importing the package registers ``ct1sim/ProceduralDriving-v0`` with Gymnasium (``gym.make`` also imports it
-from the id ``"ct1_sim.sim:ct1sim/ProceduralDriving-v0"``). ``ct1sim/NeuralDriving-v0`` (the neural world model
-as the world) is not registered yet.
+Importing the package registers ``ct1sim/ProceduralDriving-v0`` and ``ct1sim/NeuralDriving-v0`` (the video model
+renders the camera, the procedural twin keeps map, traffic and scores: :mod:`ct1_sim.sim.neural`) with Gymnasium
+(``gym.make`` also imports them from ids such as ``"ct1_sim.sim:ct1sim/NeuralDriving-v0"``).
 
 Example:
     >>> import gymnasium as gym
@@ -20,6 +20,8 @@ from ct1_sim.lazy_exports import lazy_exports
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "DrivingEnv": "env",
     "ProceduralWorld": "procedural",
+    "NeuralWorld": "neural",
+    "make_neural_env": "env",
     "EpisodeMetrics": "metrics",
     "pdm_score": "metrics",
     "Policy": "policies",
@@ -34,5 +36,9 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
 
 PROCEDURAL_ENV_ID = "ct1sim/ProceduralDriving-v0"
 
+NEURAL_ENV_ID = "ct1sim/NeuralDriving-v0"
+
 if PROCEDURAL_ENV_ID not in gymnasium.registry:
     gymnasium.register(id=PROCEDURAL_ENV_ID, entry_point="ct1_sim.sim.env:DrivingEnv")
+if NEURAL_ENV_ID not in gymnasium.registry:
+    gymnasium.register(id=NEURAL_ENV_ID, entry_point="ct1_sim.sim.env:make_neural_env")

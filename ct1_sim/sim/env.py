@@ -64,13 +64,16 @@ class DrivingEnv(gym.Env):
         camera: render the camera (off: a black frame; for fast runs that do not look).
         agents: number of moving vehicles per town (default: the town's own, 8-14).
         announce_m: how far before its junction box (m, from the front bumper) a maneuver's instruction is given.
+        world: the world to drive in (default: a :class:`~ct1_sim.sim.procedural.ProceduralWorld`; the neural
+            world :class:`~ct1_sim.sim.neural.NeuralWorld` renders the camera with the video model).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}
 
     def __init__(self, action_type: str = "ackermann", split: str = "test", num_towns: int = 50, dt: float = 0.1,
                  max_seconds: float | None = None, route_length_m: float = DEFAULT_ROUTE_M, camera: bool = True,
-                 agents: int | None = None, announce_m: float = ANNOUNCE_M, render_mode: str | None = None) -> None:
+                 agents: int | None = None, announce_m: float = ANNOUNCE_M, render_mode: str | None = None,
+                 world: ProceduralWorld | None = None) -> None:
         if action_type not in ACTION_TYPES:
             raise ValueError(f"unknown action type {action_type!r}; choose one of {', '.join(ACTION_TYPES)}")
         if split not in ("train", "val", "test"):
@@ -91,7 +94,7 @@ class DrivingEnv(gym.Env):
         self.announce_m = float(announce_m)
         self.limits = VehicleLimits()
         self.vehicle = KinematicBicycle(self.limits)
-        self.world = ProceduralWorld(camera=camera, agents=agents)
+        self.world = world if world is not None else ProceduralWorld(camera=camera, agents=agents)
         self.adapter = CommandAdapter(action_type, self.limits)
         self.action_space = self.adapter.space
         spec = self.world.spec
@@ -248,3 +251,15 @@ class DrivingEnv(gym.Env):
 
     def close(self) -> None:
         self.world.close()
+
+
+def make_neural_env(dt: float = 0.2, video_pipeline: Any = None, video_model: str | None = None, device: str = "auto",
+                    num_inference_steps: int = 4, twin_frames: bool = False, **kwargs: Any) -> DrivingEnv:
+    """``ct1sim/NeuralDriving-v0``: :class:`DrivingEnv` in the neural world (the video model renders the camera) at
+    5 Hz by default; other arguments as :class:`DrivingEnv`."""
+    from ct1_sim.sim.neural import NeuralWorld
+
+    world = NeuralWorld(video_pipeline, video_model, device=device, num_inference_steps=num_inference_steps,
+                        twin_frames=twin_frames, agents=kwargs.pop("agents", None))
+    kwargs.pop("camera", None)
+    return DrivingEnv(dt=dt, world=world, **kwargs)
