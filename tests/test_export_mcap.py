@@ -404,3 +404,65 @@ def test_an_old_generate_summary_without_trajectories_says_to_run_generate_again
     result = export(str(gen), "--out", str(tmp_path / "x.mcap"))
     assert result.exit_code == 2 and "no trajectories" in result.output and "generate" in result.output
     assert not (tmp_path / "x.mcap").exists()
+
+
+# ------------------------------------------------------------------------------------------- simulator episodes
+@pytest.fixture(scope="module")
+def episode(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real 1-s ``ct1-sim sim run`` of the expert policy (11 frames at 10 Hz)."""
+    out = tmp_path_factory.mktemp("sim") / "drive"
+    result = CliRunner().invoke(app, ["sim", "run", "--policy", "expert", "--seconds", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_sim_episode_exports_camera_ego_and_instructions(episode: Path, tmp_path: Path) -> None:
+    import json
+
+    from ct1_sim.formats import read_trajectory
+    from tests.video_helpers import read_video
+
+    out = tmp_path / "drive.mcap"
+    result = export(str(episode), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    topics = read_mcap(out)
+    camera = read_trajectory(episode / "camera.json", "json")
+    metrics = json.loads((episode / "metrics.json").read_text())
+    n, stamps = len(camera), [int(t) * 1000 for t in camera.timestamps_us]
+    assert n == len(metrics["steps"]) + 1 == len(metrics["frames"])  # the reset frame and one per step
+    assert stamps == [round(i * 0.1 * 1e9) for i in range(n)]
+    assert {t: len(topics[t]) for t in ("/ct1/image/compressed", "/ct1/image/camera_info", "/odom", "/tf", "/tf_static")} == {
+        "/ct1/image/compressed": n, "/ct1/image/camera_info": n, "/odom": n, "/tf": n, "/tf_static": 1}
+    assert [t for t, _, _ in topics["/ct1/image/compressed"]] == stamps
+    # the ego: the rear axle in the town's map frame at full precision; with the mount it gives camera.json's poses
+    base_from_cam = static_camera(topics)
+    odom = [m for _, _, m in topics["/odom"]]
+    np.testing.assert_allclose([(m.pose.pose.position.x, m.pose.pose.position.y, m.pose.pose.position.z) for m in odom],
+                               [(f["x"], f["y"], 0.0) for f in metrics["frames"]], atol=1e-9)
+    cams = np.stack([pose_matrix(m.pose.pose.position, m.pose.pose.orientation) @ base_from_cam for m in odom])
+    np.testing.assert_allclose(cams, camera.c2w, atol=1e-6)
+    np.testing.assert_allclose([m.twist.twist.linear.x for m in odom], [f["v"] for f in metrics["frames"]], atol=1e-9)
+    np.testing.assert_allclose(base_from_cam[:3, 3], [1.5, 0.0, camera.c2w[0, 2, 3]], atol=1e-6)  # 1.5 m ahead of the axle
+    info = topics["/ct1/image/camera_info"][0][2]
+    np.testing.assert_allclose(np.reshape(info.k, (3, 3)), camera.K, atol=1e-9)
+    frames = np.stack([decode_png(m) for _, _, m in topics["/ct1/image/compressed"]])
+    assert np.abs(frames.astype(int) - np.stack(read_video(episode / "camera.mp4"))).mean() < 2.0
+    changes = [(round(r["t"] * 1e9), r["instruction"]) for i, r in enumerate(metrics["steps"])
+               if i == 0 or r["instruction"] != metrics["steps"][i - 1]["instruction"]]
+    assert [(t, m.data) for t, _, m in topics["/ct1/instruction"]] == changes
+
+
+def test_an_episode_whose_files_disagree_is_refused(episode: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    broken = tmp_path / "drive"
+    shutil.copytree(episode, broken)
+    metrics = json.loads((broken / "metrics.json").read_text())
+    metrics["frames"] = metrics["frames"][:-1]
+    (broken / "metrics.json").write_text(json.dumps(metrics))
+    result = export(str(broken), "--out", str(tmp_path / "x.mcap"))
+    assert result.exit_code == 2 and "camera poses" in result.output and "sim run" in result.output, result.output
+    (broken / "camera.json").unlink()
+    result = export(str(broken), "--out", str(tmp_path / "x.mcap"))
+    assert result.exit_code == 2 and "no camera.json" in result.output and not (tmp_path / "x.mcap").exists()

@@ -51,7 +51,7 @@ def poses(
 
 @export_app.command()
 def mcap(
-    source: Annotated[Path, typer.Argument(help="A clip store (STORE.zarr), a `ct1-sim demo` output folder or a `ct1-sim generate` OUT.mp4 (or its OUT.json).")],
+    source: Annotated[Path, typer.Argument(help="A clip store (STORE.zarr), a `ct1-sim demo` output folder, a `ct1-sim generate` OUT.mp4 (or its OUT.json) or a `ct1-sim sim run` episode folder.")],
     out: Annotated[Path, typer.Option(help="Output file (.mcap; written under a temporary name, renamed at the end).")],
     item: Annotated[str | None, typer.Option(help="Which clip (store) or sample (demo folder) to export when SOURCE holds several.")] = None,
     image_format: Annotated[str, typer.Option(help="png (exact) | jpeg (smaller).")] = "png",

@@ -32,7 +32,7 @@ def _town_options(town: int | None, town_seed: int | None) -> dict:
 
 @sim_app.command("run")
 def run(
-    out: Annotated[Path, typer.Option(help="Folder to write camera.mp4, bev.png and metrics.json to (replaced whole).")],
+    out: Annotated[Path, typer.Option(help="Folder to write camera.mp4, camera.json (its camera path), bev.png and metrics.json to (replaced whole).")],
     world: Annotated[str, typer.Option(help="procedural (the neural world is not implemented yet).")] = "procedural",
     policy: Annotated[str, typer.Option(help="expert | constant-velocity | ct1")] = "expert",
     town: Annotated[int | None, typer.Option(min=0, help="Town index in --split (default 0).")] = None,
@@ -71,7 +71,7 @@ def run(
     typer.echo(f"{policy}: {s['route']} -> {s['termination']} after {s['duration_s']:.1f} s; PDMS {s['pdms']:.3f} "
                f"(NC {s['nc']:.0f}, DAC {s['dac']:.0f}, TTC {s['ttc']:.0f}, EP {s['ep']:.3f}, C {s['comfort']:.0f}), "
                f"route completion {s['route_completion']:.2f}, {s['steps_per_s']:.0f} steps/s")
-    typer.echo(f"wrote {out}/camera.mp4, bev.png, metrics.json" + (f"; rerun recording {rerun}" if rerun is not None else ""))
+    typer.echo(f"wrote {out}/camera.mp4, camera.json, bev.png, metrics.json" + (f"; rerun recording {rerun}" if rerun is not None else ""))
 
 
 #: Per-step figures of ``EpisodeRecord.steps`` that the recording plots (m/s, rad, m/s^2, m, 0/1 flags).

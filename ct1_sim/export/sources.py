@@ -4,6 +4,7 @@
 | --- | --- |
 | clip store | a ``zarr.json`` of a ct1-sim clip store (``ct1-sim scenarios render``, ``curate``) |
 | demo output | ``summary.json`` listing samples, a folder per sample (``ct1-sim demo``) |
+| simulator episode | ``camera.mp4``, ``camera.json`` and ``metrics.json`` (``ct1-sim sim run --out FOLDER``) |
 | generate output | ``OUT.mp4`` or ``OUT.json`` of ``ct1-sim generate --out OUT.mp4`` (the JSON names the chosen sample) |
 """
 
@@ -15,14 +16,17 @@ from pathlib import Path
 from ct1_sim.export.clip_store_source import load_clip
 from ct1_sim.export.recording import Recording
 from ct1_sim.export.rollout_source import generate_summary, is_demo_folder, load_demo, load_generate
+from ct1_sim.export.sim_source import is_episode_folder, load_episode
 
 #: Loader of each kind: (path, item) -> Recording.
 LOADERS: dict[str, Callable[[Path, str | None], Recording]] = {
     "clip store": load_clip,
     "demo output": load_demo,
     "generate output": load_generate,
+    "simulator episode": load_episode,
 }
-ACCEPTED = "a clip store (STORE.zarr), a `ct1-sim demo` output folder or a `ct1-sim generate` OUT.mp4"
+ACCEPTED = ("a clip store (STORE.zarr), a `ct1-sim demo` output folder, a `ct1-sim generate` OUT.mp4 or a "
+            "`ct1-sim sim run` episode folder")
 
 
 def source_kind(path: Path) -> str:
@@ -33,6 +37,8 @@ def source_kind(path: Path) -> str:
         return "clip store"
     if path.is_dir() and is_demo_folder(path):
         return "demo output"
+    if path.is_dir() and is_episode_folder(path):
+        return "simulator episode"
     if generate_summary(path) is not None:
         return "generate output"
     found = sorted(p.name for p in path.iterdir())[:8] if path.is_dir() else [path.name]

@@ -1,6 +1,6 @@
 """Running one episode of a policy in a :class:`~ct1_sim.sim.env.DrivingEnv`, writing a drive's outputs (camera
-MP4, bird's-eye plot, ``metrics.json``) into a folder that appears whole or not at all, and averaging episodes
-into a per-policy summary."""
+MP4 and its camera path, bird's-eye plot, ``metrics.json``) into a folder that appears whole or not at all, and
+averaging episodes into a per-policy summary."""
 
 from __future__ import annotations
 
@@ -98,24 +98,44 @@ def plot_record(path: Path, env: Any, record: EpisodeRecord, title: str = "") ->
 
 def write_drive(out: Path, env: Any, policy: Policy, *, seed: int, options: dict[str, Any] | None = None,
                 on_frame: Callable[[np.ndarray], None] | None = None) -> EpisodeRecord:
-    """Drive one episode and write ``out/camera.mp4``, ``out/bev.png`` and ``out/metrics.json``. The folder is built
-    beside ``out`` and moved into place at the end (replacing an earlier one): an interrupted run leaves none.
-    ``on_frame`` also gets each camera frame, as in :func:`run_episode`."""
+    """Drive one episode and write ``out/camera.mp4``, its camera path ``out/camera.json`` (ct1-sim JSON: one
+    OpenCV camera-to-world pose per frame in the town's map frame, z up, metres, at the episode's times; frame 0 is
+    the reset), ``out/bev.png`` and ``out/metrics.json`` (``summary``, the rounded per-step ``steps`` and, per
+    camera frame, the ego's rear-axle state at full precision: ``frames`` of ``t_us``, ``x``, ``y`` (m), ``yaw``
+    (rad), ``v`` (m/s)). The folder is built beside ``out`` and moved into place at the end (replacing an earlier
+    one): an interrupted run leaves none. ``on_frame`` also gets each camera frame, as in :func:`run_episode`."""
+    from ct1_sim.formats import write_json
+    from ct1_sim.geometry import CameraTrajectory
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    base = env.unwrapped
+    poses: list[np.ndarray] = []
+    states: list[dict[str, float]] = []
+    sizes: set[tuple[int, int]] = set()
     with staged_folder(out, out.parent, replace=True) as stage:
-        video = Mp4Stream(stage / "camera.mp4", fps=1.0 / env.unwrapped.dt)
+        video = Mp4Stream(stage / "camera.mp4", fps=1.0 / base.dt)
         try:
             def each_frame(frame: np.ndarray) -> None:
                 video.append(frame)
+                st = base.state
+                poses.append(base.world.camera_pose(st))
+                states.append({"x": float(st.x), "y": float(st.y), "yaw": float(st.yaw), "v": float(st.v)})
+                sizes.add((frame.shape[1], frame.shape[0]))
                 if on_frame is not None:
                     on_frame(frame)
 
             record = run_episode(env, policy, seed=seed, options=options, on_frame=each_frame)
         finally:
             video.close()
+        (size,) = sizes
+        stamps_us = np.round(np.arange(len(poses)) * base.dt * 1e6).astype(np.int64)
+        write_json(CameraTrajectory(c2w=np.stack(poses), K=base.world.K, image_size=size, timestamps_us=stamps_us),
+                   stage / "camera.json")
         plot_record(stage / "bev.png", env, record)
-        (stage / "metrics.json").write_text(json.dumps({"summary": record.summary, "steps": record.steps}, indent=1))
+        frames = [{"t_us": int(t), **st} for t, st in zip(stamps_us, states, strict=True)]
+        (stage / "metrics.json").write_text(json.dumps({"summary": record.summary, "steps": record.steps, "frames": frames},
+                                                       indent=1))
     return record
 
 
