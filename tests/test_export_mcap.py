@@ -466,3 +466,69 @@ def test_an_episode_whose_files_disagree_is_refused(episode: Path, tmp_path: Pat
     (broken / "camera.json").unlink()
     result = export(str(broken), "--out", str(tmp_path / "x.mcap"))
     assert result.exit_code == 2 and "no camera.json" in result.output and not (tmp_path / "x.mcap").exists()
+
+
+# ------------------------------------------------------------------------------------------------- replay runs
+@pytest.fixture(scope="module")
+def replay_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A replay of the nuScenes-format fixture (two scenes of 15 keyframes) with the constant-velocity baseline."""
+    from tests.nuscenes_fixture import VERSION, write_fixture
+
+    root = tmp_path_factory.mktemp("replay")
+    write_fixture(root / "nus", gap=False, jump=False)
+    result = CliRunner().invoke(app, ["replay", "--dataroot", str(root / "nus"), "--version", VERSION, "--out", str(root / "out"),
+                                      "--samples", "2", "--predictor", "constant-velocity", "--no-report"])
+    assert result.exit_code == 0, result.output
+    return root / "nus", root / "out"
+
+
+def test_replay_scene_exports_keyframes_samples_best_truth_and_instructions(replay_run: tuple[Path, Path], tmp_path: Path) -> None:
+    from ct1_sim.metrics import medoid_index
+    from ct1_sim.replay import NuScenesSource, read_table
+    from tests.nuscenes_fixture import VERSION
+
+    dataroot, run = replay_run
+    out = tmp_path / "scene.mcap"
+    result = export(str(run), "--item", "scene-0001", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    topics = read_mcap(out)
+    table = read_table(run / "scenes" / "scene-0001" / "keyframes.zarr", arrays=True)
+    keyframes = NuScenesSource(str(dataroot), VERSION).load("scene-0001").keyframes
+    n, stamps = len(keyframes), [int(t) * 1000 for t in table["timestamp_us"]]
+    assert n == len(stamps) == 15 and stamps == [kf.timestamp_us * 1000 for kf in keyframes]
+    assert {t: len(m) for t, m in topics.items()} == {
+        "/ct1/image/compressed": n, "/ct1/image/camera_info": n, "/tf": n, "/odom": n, "/tf_static": 1,
+        "/ct1/instruction": n, "/ct1/trajectories/best": n, "/ct1/trajectories/samples": 2 * n, "/ct1/trajectories/true": n}
+    assert [t for t, _, _ in topics["/ct1/image/compressed"]] == stamps
+    for (_, _, msg), kf in zip(topics["/ct1/image/compressed"], keyframes, strict=True):
+        np.testing.assert_array_equal(decode_png(msg), kf.frames[0])
+    base_from_cam = static_camera(topics)
+    odom = np.stack([pose_matrix(m.pose.pose.position, m.pose.pose.orientation) @ base_from_cam for _, _, m in topics["/odom"]])
+    np.testing.assert_allclose(relative(odom), relative(np.stack([kf.truth.c2w[0] for kf in keyframes])), atol=1e-6)
+    samples = topics["/ct1/trajectories/samples"]
+    for i, kf in enumerate(keyframes):
+        pred = table["pred_c2w"][i]  # (K,T,4,4) relative to the keyframe's camera
+        for k in range(2):
+            t, _, msg = samples[2 * i + k]
+            assert t == stamps[i] and [stamp_ns(p.header) for p in msg.poses] == [int(u) * 1000 for u in kf.truth.timestamps_us]
+            np.testing.assert_allclose(relative(path_cameras(msg, base_from_cam)), pred[k], atol=1e-6)
+        best = topics["/ct1/trajectories/best"][i][2]
+        np.testing.assert_allclose(relative(path_cameras(best, base_from_cam)), pred[medoid_index(list(pred))], atol=1e-6)
+        true = topics["/ct1/trajectories/true"][i][2]
+        np.testing.assert_allclose(relative(path_cameras(true, base_from_cam)), relative(kf.truth.c2w), atol=1e-6)
+    assert [m.data for _, _, m in topics["/ct1/instruction"]] == table["instruction"].tolist()
+
+
+def test_replay_run_needs_a_scene_and_its_source(replay_run: tuple[Path, Path], tmp_path: Path) -> None:
+    import shutil
+
+    dataroot, run = replay_run
+    result = export(str(run), "--out", str(tmp_path / "x.mcap"))
+    assert result.exit_code == 2 and "2 scenes" in result.output and "scene-0002" in result.output
+    moved = tmp_path / "run"
+    shutil.copytree(run, moved)
+    run_json = (moved / "run.json").read_text().replace(str(dataroot.resolve()), str(tmp_path / "gone"))
+    (moved / "run.json").write_text(run_json)
+    result = export(str(moved), "--item", "scene-0001", "--out", str(tmp_path / "x.mcap"))
+    assert result.exit_code == 2 and "gone" in result.output and "Traceback" not in result.output, result.output
+    assert not (tmp_path / "x.mcap").exists()

@@ -51,9 +51,9 @@ def poses(
 
 @export_app.command()
 def mcap(
-    source: Annotated[Path, typer.Argument(help="A clip store (STORE.zarr), a `ct1-sim demo` output folder, a `ct1-sim generate` OUT.mp4 (or its OUT.json) or a `ct1-sim sim run` episode folder.")],
+    source: Annotated[Path, typer.Argument(help="A clip store (STORE.zarr), a `ct1-sim demo` output folder, a `ct1-sim generate` OUT.mp4 (or its OUT.json), a `ct1-sim sim run` episode folder or a `ct1-sim replay` run folder.")],
     out: Annotated[Path, typer.Option(help="Output file (.mcap; written under a temporary name, renamed at the end).")],
-    item: Annotated[str | None, typer.Option(help="Which clip (store) or sample (demo folder) to export when SOURCE holds several.")] = None,
+    item: Annotated[str | None, typer.Option(help="Which clip (store), sample (demo folder) or scene (replay run) to export when SOURCE holds several.")] = None,
     image_format: Annotated[str, typer.Option(help="png (exact) | jpeg (smaller).")] = "png",
     jpeg_quality: Annotated[int, typer.Option(min=1, max=95, help="JPEG quality (with --image-format jpeg).")] = 90,
     force: Annotated[bool, typer.Option(help="Replace --out when it exists.")] = False,

@@ -5,7 +5,7 @@ from ct1_sim.replay.instruction_maneuver import maneuver_of_instruction
 from ct1_sim.replay.runner import WorldSpec, run_replay
 from ct1_sim.replay.scene import ReplaySettings, SceneResult, keyframe_seed, replay_scene
 from ct1_sim.replay.scoring import METRICS, score_keyframe
-from ct1_sim.replay.sources import ClipStoreSource, Keyframe, NuScenesSource
+from ct1_sim.replay.sources import ClipStoreSource, Keyframe, NuScenesSource, source_from_description
 from ct1_sim.replay.storage import ReplayOutput
 from ct1_sim.replay.table import read_table, write_table
 
@@ -24,5 +24,6 @@ __all__ = [
     "replay_scene",
     "run_replay",
     "score_keyframe",
+    "source_from_description",
     "write_table",
 ]

@@ -154,3 +154,15 @@ class ClipStoreSource:
 
 
 Source = NuScenesSource | ClipStoreSource
+
+
+def source_from_description(description: dict) -> Source:
+    """The source a ``describe()`` dict (as a replay's ``run.json`` keeps it) names; ``ValueError`` for another dict."""
+    kind = description.get("kind") if isinstance(description, dict) else None
+    if kind == "nuscenes" and isinstance(description.get("dataroot"), str) and isinstance(description.get("version"), str):
+        size = description.get("image_size")
+        return NuScenesSource(description["dataroot"], description["version"], (), tuple(size) if size else None)
+    if kind == "clips" and isinstance(description.get("path"), str):
+        return ClipStoreSource(description["path"])
+    raise ValueError(f"not a replay source description (kind 'nuscenes' with dataroot and version, or 'clips' with "
+                     f"path): {description!r}")
