@@ -318,8 +318,10 @@ def test_demo_sample_with_models_exports_k_paths_the_chosen_one_and_the_video(tm
     np.testing.assert_allclose(relative(path_cameras(best, base_from_cam)), relative(samples[1].c2w), atol=1e-6)
     got = topics["/ct1/trajectories/samples"]
     assert [t for t, _, _ in got] == [stamps[0]] * 3
-    for (_, _, msg), traj in zip(got, samples, strict=True):  # in sample order
+    for k, ((_, _, msg), traj) in enumerate(zip(got, samples, strict=True)):  # in sample order
         np.testing.assert_allclose(relative(path_cameras(msg, base_from_cam)), relative(traj.c2w), atol=1e-6)
+        (t_alone, _, alone), = topics[f"/ct1/trajectories/samples/{k}"]  # each sample alone too, for 3D panels
+        assert t_alone == stamps[0] and alone == msg
     # the generated frames, at the chosen path's times, decode to the video's frames (H.264 decoded by OpenCV)
     frames = topics["/ct1/video/compressed"]
     assert [t for t, _, _ in frames] == stamps
@@ -498,7 +500,8 @@ def test_replay_scene_exports_keyframes_samples_best_truth_and_instructions(repl
     assert n == len(stamps) == 15 and stamps == [kf.timestamp_us * 1000 for kf in keyframes]
     assert {t: len(m) for t, m in topics.items()} == {
         "/ct1/image/compressed": n, "/ct1/image/camera_info": n, "/tf": n, "/odom": n, "/tf_static": 1,
-        "/ct1/instruction": n, "/ct1/trajectories/best": n, "/ct1/trajectories/samples": 2 * n, "/ct1/trajectories/true": n}
+        "/ct1/instruction": n, "/ct1/trajectories/best": n, "/ct1/trajectories/samples": 2 * n, "/ct1/trajectories/true": n,
+        "/ct1/trajectories/samples/0": n, "/ct1/trajectories/samples/1": n}
     assert [t for t, _, _ in topics["/ct1/image/compressed"]] == stamps
     for (_, _, msg), kf in zip(topics["/ct1/image/compressed"], keyframes, strict=True):
         np.testing.assert_array_equal(decode_png(msg), kf.frames[0])

@@ -8,6 +8,7 @@ Topics (the ROS bridge's contract, ``bridges/README.md``, where it names one):
 | ``/ct1/video/compressed`` + ``/ct1/video/camera_info`` | CompressedImage + CameraInfo | generated frames |
 | ``/ct1/trajectories/best`` | Path | the chosen sample (the medoid) |
 | ``/ct1/trajectories/samples`` | Path | the K samples, K messages at one stamp, in sample order |
+| ``/ct1/trajectories/samples/<k>`` | Path | sample k alone (a viewer's 3D panel draws a topic's last message) |
 | ``/ct1/trajectories/true`` | Path | the true future of a clip |
 | ``/odom`` | Odometry | the ego (``map`` -> ``base_link``) |
 | ``/tf``, ``/tf_static`` | TFMessage | ``map -> base_link`` at each ego stamp; ``base_link -> ct1_camera_optical`` |
@@ -103,7 +104,10 @@ def _messages(rec: Recording, image_format: str, quality: int) -> Iterator[Messa
     fixed: list[Message] = [(t0, 0, TF_STATIC_TOPIC, TF_TYPE, {"transforms": [static]})]
     fixed += [(t, 1, c.INSTRUCTION_TOPIC, c.INSTRUCTION_TYPE, {"data": text}) for t, text in sorted(rec.instructions)]
     for p in rec.paths:
-        fixed += [(p.stamp_ns, 4, p.topic, c.PATH_TYPE, trajectory_to_path(t, p.stamp_ns, BASE_FRAME)) for t in p.trajectories]
+        paths = [trajectory_to_path(t, p.stamp_ns, BASE_FRAME) for t in p.trajectories]
+        fixed += [(p.stamp_ns, 4, p.topic, c.PATH_TYPE, msg) for msg in paths]
+        if len(paths) > 1:
+            fixed += [(p.stamp_ns, 4, f"{p.topic}/{k}", c.PATH_TYPE, msg) for k, msg in enumerate(paths)]
     streams: list[Iterator[Message]] = [iter(sorted(fixed, key=lambda m: (m[0], m[1]))), _ego_messages(rec, 2)]
     streams += [_image_messages(s, 5 + i, image_format, quality) for i, s in enumerate(rec.images)]
     return heapq.merge(*streams, key=lambda m: (m[0], m[1]))
