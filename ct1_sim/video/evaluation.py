@@ -14,7 +14,8 @@ of the camera estimators). Measures, frames 1..T-1:
 - metric camera control: PnP of each frame against frame 0 lifted with the true depth (median rotation deg, camera
   centre m, share of frames not localised; :mod:`ct1_sim.video.metric_camera`);
 - CamI2V's RotErr / TransErr / CamMC from :func:`ct1_sim.video.camera_estimation.estimate_camera_path`;
-- the depth network on frame 0 against the rendered depth (AbsRel, RMSE, delta<1.25, sky accuracy).
+- the depth network on frame 0 against the rendered depth (AbsRel, also over object pixels alone, RMSE, delta<1.25,
+  sky accuracy).
 """
 
 from __future__ import annotations
@@ -200,7 +201,8 @@ def write_video_report(results: dict[str, Any], report_dir: str | Path) -> Path:
               f"{pub['CamMC']}: different data, for scale only.", "",
               "Bars: " + ", ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in results["bars"].items()), "",
               f"Pipeline time per video (p50, this machine): {results['seconds_per_video_p50']:.2f} s", "",
-              "Depth network on frame 0 of the same clips (surface pixels, sky excluded): AbsRel {abs_rel:.3f}, RMSE {rmse_m:.2f} m, "
+              "Depth network on frame 0 of the same clips (surface pixels, sky excluded): AbsRel {abs_rel:.3f} (objects "
+              "{abs_rel_objects:.3f}), RMSE {rmse_m:.2f} m, "
               "delta<1.25 {d:.1f} %, sky accuracy {sky:.1f} %".format(d=100 * results["depth"]["delta_1.25"],
                                                                         sky=100 * results["depth"]["sky_accuracy"], **results["depth"])]
     roll = results.get("rollouts")
