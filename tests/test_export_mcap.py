@@ -89,6 +89,14 @@ def relative(c2w: np.ndarray) -> np.ndarray:
     return np.linalg.inv(c2w[0]) @ c2w
 
 
+def static_camera(topics: dict[str, list[tuple[int, str, Any]]]) -> np.ndarray:
+    """``base_link``-from-``ct1_camera_optical`` (4x4) composed from the ``/tf_static`` chain through ``ct1_camera_link``."""
+    link, optical = topics["/tf_static"][0][2].transforms
+    assert (link.child_frame_id, optical.header.frame_id) == ("ct1_camera_link", "ct1_camera_link")
+    return (pose_matrix(link.transform.translation, link.transform.rotation)
+            @ pose_matrix(optical.transform.translation, optical.transform.rotation))
+
+
 def test_clip_store_exports_frames_poses_path_and_instruction_exactly(store: tuple[Path, Clip], tmp_path: Path) -> None:
     path, clip = store
     out = tmp_path / "clip.mcap"
@@ -111,9 +119,11 @@ def test_clip_store_exports_frames_poses_path_and_instruction_exactly(store: tup
         np.testing.assert_allclose(np.reshape(info.k, (3, 3)), clip.trajectory.K, atol=1e-9)
         assert info.header.frame_id == images[0][2].header.frame_id
     # ego: map -> base_link (odometry and /tf) composed with the static base_link -> camera gives the camera path
-    (static,) = topics["/tf_static"][0][2].transforms
-    assert (static.header.frame_id, static.child_frame_id) == ("base_link", images[0][2].header.frame_id)
-    base_from_cam = pose_matrix(static.transform.translation, static.transform.rotation)
+    link, optical = topics["/tf_static"][0][2].transforms
+    assert [(t.header.frame_id, t.child_frame_id) for t in (link, optical)] == [
+        ("base_link", "ct1_camera_link"), ("ct1_camera_link", images[0][2].header.frame_id)]
+    np.testing.assert_allclose(pose_matrix(link.transform.translation, link.transform.rotation), np.eye(4), atol=1e-12)
+    base_from_cam = static_camera(topics)
     odom = [m for _, _, m in topics["/odom"]]
     assert [stamp_ns(m.header) for m in odom] == stamps and all(m.header.frame_id == "map" for m in odom)
     cam = np.stack([pose_matrix(m.pose.pose.position, m.pose.pose.orientation) @ base_from_cam for m in odom])
@@ -234,9 +244,6 @@ def path_cameras(path_msg: Any, base_from_cam: np.ndarray) -> np.ndarray:
     return np.stack([pose_matrix(p.pose.position, p.pose.orientation) @ base_from_cam for p in path_msg.poses])
 
 
-def static_camera(topics: dict[str, list[tuple[int, str, Any]]]) -> np.ndarray:
-    (static,) = topics["/tf_static"][0][2].transforms
-    return pose_matrix(static.transform.translation, static.transform.rotation)
 
 
 @pytest.fixture(scope="module")
@@ -535,3 +542,42 @@ def test_replay_run_needs_a_scene_and_its_source(replay_run: tuple[Path, Path], 
     result = export(str(moved), "--item", "scene-0001", "--out", str(tmp_path / "x.mcap"))
     assert result.exit_code == 2 and "gone" in result.output and "Traceback" not in result.output, result.output
     assert not (tmp_path / "x.mcap").exists()
+
+
+def test_ct1_policy_episode_exports_every_replan_k_paths_and_the_followed_one(tmp_path: Path) -> None:
+    """The ct1 policy replans every 0.5 s: each replan's K samples and its medoid, rooted at that frame's camera."""
+    import json
+
+    from ct1_sim.formats import read_trajectory
+
+    drive = tmp_path / "drive"
+    result = CliRunner().invoke(app, ["sim", "run", "--policy", "ct1", "--seconds", "1", "--out", str(drive)])
+    assert result.exit_code == 0, result.output
+    plans = json.loads((drive / "plans.json").read_text())
+    assert [p["time_us"] for p in plans] == [0, 500_000]
+    out = tmp_path / "drive.mcap"
+    assert export(str(drive), "--out", str(out)).exit_code == 0
+    topics = read_mcap(out)
+    camera = read_trajectory(drive / "camera.json", "json")
+    k = len(plans[0]["samples_c2w"])
+    assert len(topics["/ct1/trajectories/best"]) == 2 and len(topics["/ct1/trajectories/samples"]) == 2 * k
+    tf = {stamp_ns(m.transforms[0].header): m.transforms[0] for _, _, m in topics["/tf"]}
+    link, optical = topics["/tf_static"][0][2].transforms
+    base_from_link = pose_matrix(link.transform.translation, link.transform.rotation)
+    link_from_cam = pose_matrix(optical.transform.translation, optical.transform.rotation)
+    for i, plan in enumerate(plans):
+        stamp = plan["time_us"] * 1000
+        (t, _, best) = topics["/ct1/trajectories/best"][i]
+        assert t == stamp and best.header.frame_id == "ct1_camera_link"
+        assert [stamp_ns(p.header) for p in best.poses] == [stamp + o * 1000 for o in plan["offsets_us"]]
+        # in the map: the ego's pose at the replan, the mount, then the path; it starts at that frame's camera
+        map_from_base = pose_matrix(tf[stamp].transform.translation, tf[stamp].transform.rotation)
+        world = np.stack([map_from_base @ base_from_link @ pose_matrix(p.pose.position, p.pose.orientation) @ link_from_cam
+                          for p in best.poses])
+        frame = round(plan["time_us"] / 100_000)
+        np.testing.assert_allclose(world[0], camera.c2w[frame], atol=1e-6)
+        np.testing.assert_allclose(relative(world), np.asarray(plan["samples_c2w"][plan["chosen"]]), atol=1e-6)
+        for j in range(k):
+            _, _, msg = topics["/ct1/trajectories/samples"][i * k + j]
+            got = np.stack([pose_matrix(p.pose.position, p.pose.orientation) @ link_from_cam for p in msg.poses])
+            np.testing.assert_allclose(relative(got), np.asarray(plan["samples_c2w"][j]), atol=1e-6)

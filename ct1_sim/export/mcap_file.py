@@ -11,7 +11,7 @@ Topics (the ROS bridge's contract, ``bridges/README.md``, where it names one):
 | ``/ct1/trajectories/samples/<k>`` | Path | sample k alone (a viewer's 3D panel draws a topic's last message) |
 | ``/ct1/trajectories/true`` | Path | the true future of a clip |
 | ``/odom`` | Odometry | the ego (``map`` -> ``base_link``) |
-| ``/tf``, ``/tf_static`` | TFMessage | ``map -> base_link`` at each ego stamp; ``base_link -> ct1_camera_optical`` |
+| ``/tf``, ``/tf_static`` | TFMessage | ``map -> base_link`` at each ego stamp; ``base_link -> ct1_camera_link -> ct1_camera_optical`` |
 | ``/ct1/instruction`` | String | the instruction, at the time it was given |
 
 Every message's log time is its own stamp. The file is written under a temporary name beside ``out`` and renamed
@@ -30,7 +30,15 @@ from typing import Any
 import numpy as np
 
 from ct1_sim.atomic_files import atomic_write
-from ct1_sim.export.recording import BASE_FRAME, MAP_FRAME, ImageStream, Recording, body_velocities
+from ct1_sim.export.recording import (
+    BASE_FRAME,
+    CAMERA_LINK_FRAME,
+    MAP_FRAME,
+    ImageStream,
+    Recording,
+    body_velocities,
+    link_from_optical,
+)
 from ct1_sim.export.ros2_schemas import schema_text
 from ct1_sim.ros import contract as c
 from ct1_sim.ros.images import compress_rgb
@@ -100,11 +108,14 @@ def _messages(rec: Recording, image_format: str, quality: int) -> Iterator[Messa
     if not starts:
         raise ValueError(f"{rec.source} holds nothing to export (no frames, poses, paths or instructions)")
     t0 = min(starts)
-    static = transform_stamped(rec.base_from_camera, t0, BASE_FRAME, rec.images[0].frame_id if rec.images else c.CAMERA_FRAME)
-    fixed: list[Message] = [(t0, 0, TF_STATIC_TOPIC, TF_TYPE, {"transforms": [static]})]
+    optical = rec.images[0].frame_id if rec.images else c.CAMERA_FRAME
+    base_from_link = rec.base_from_camera @ np.linalg.inv(link_from_optical())
+    static = [transform_stamped(base_from_link, t0, BASE_FRAME, CAMERA_LINK_FRAME),
+              transform_stamped(link_from_optical(), t0, CAMERA_LINK_FRAME, optical)]
+    fixed: list[Message] = [(t0, 0, TF_STATIC_TOPIC, TF_TYPE, {"transforms": static})]
     fixed += [(t, 1, c.INSTRUCTION_TOPIC, c.INSTRUCTION_TYPE, {"data": text}) for t, text in sorted(rec.instructions)]
     for p in rec.paths:
-        paths = [trajectory_to_path(t, p.stamp_ns, BASE_FRAME) for t in p.trajectories]
+        paths = [trajectory_to_path(t, p.stamp_ns, rec.path_frame) for t in p.trajectories]
         fixed += [(p.stamp_ns, 4, p.topic, c.PATH_TYPE, msg) for msg in paths]
         if len(paths) > 1:
             fixed += [(p.stamp_ns, 4, f"{p.topic}/{k}", c.PATH_TYPE, msg) for k, msg in enumerate(paths)]

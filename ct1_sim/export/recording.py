@@ -5,8 +5,12 @@ Frames (REP 103, as the ROS bridge publishes them):
 - ``map``: the world, z up. For a clip or a prediction, whose world has no known up axis, it is the REP 103 body
   frame of the first camera pose (x forward, y left, z up at the camera centre), as the bridge's paths are.
 - ``base_link``: the ego (REP 103 body axes), moving: ``/tf`` carries ``map -> base_link`` at every ego stamp.
-- ``ct1_camera_optical``: the camera (OpenCV = ROS optical axes), fixed on ``base_link`` (``/tf_static``).
-- Paths (``nav_msgs/msg/Path``) are in ``base_link`` rooted at their first pose, stamped at that pose's time.
+- ``ct1_camera_link`` (REP 103 body axes) and ``ct1_camera_optical`` (OpenCV = ROS optical axes): the camera,
+  fixed on ``base_link`` (``/tf_static``: ``base_link -> ct1_camera_link -> ct1_camera_optical``). Where the ego
+  is the camera itself (clips, predictions, replays) ``ct1_camera_link`` is ``base_link``.
+- Paths (``nav_msgs/msg/Path``) are in ``path_frame`` rooted at their first pose, stamped at that pose's time:
+  ``base_link`` as the ROS bridge publishes them, or ``ct1_camera_link`` where the ego is not the camera
+  (the simulator's rear axle).
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from ct1_sim.ros.contract import CAMERA_FRAME, PATH_FRAME
 MAP_FRAME = "map"
 BASE_FRAME = PATH_FRAME
 CAMERA_OPTICAL_FRAME = CAMERA_FRAME
+CAMERA_LINK_FRAME = "ct1_camera_link"
 
 
-def base_from_optical() -> np.ndarray:
-    """4x4 ``base_link``-from-``ct1_camera_optical`` rotation (no offset: the camera is at the ego origin)."""
+def link_from_optical() -> np.ndarray:
+    """4x4 rotation from a camera's optical frame to its body-axes link frame (x forward, y left, z up): also
+    ``base_link``-from-``ct1_camera_optical`` where the ego is the camera."""
     T = np.eye(4)
     T[:3, :3] = frame_rotation("ros_body", "ros_optical")
     return T
@@ -68,7 +74,8 @@ class PathSet:
 class Recording:
     """Everything one MCAP file holds. ``ego_stamps_ns (N,)`` and ``map_from_base (N,4,4)`` give the ego path
     (REP 103 ``base_link`` in ``map``, metres); ``ego_velocity (N,3)`` its velocity in ``base_link`` (m/s) and
-    ``ego_yaw_rate (N,)`` (rad/s), when known; ``base_from_camera`` the fixed camera mount."""
+    ``ego_yaw_rate (N,)`` (rad/s), when known; ``base_from_camera`` the fixed camera mount (``base_link`` from
+    ``ct1_camera_optical``); ``path_frame`` the frame the paths are rooted in."""
 
     source: str
     kind: str
@@ -77,9 +84,10 @@ class Recording:
     map_from_base: np.ndarray = field(default_factory=lambda: np.zeros((0, 4, 4)))
     ego_velocity: np.ndarray | None = None
     ego_yaw_rate: np.ndarray | None = None
-    base_from_camera: np.ndarray = field(default_factory=base_from_optical)
+    base_from_camera: np.ndarray = field(default_factory=link_from_optical)
     instructions: list[tuple[int, str]] = field(default_factory=list)
     paths: list[PathSet] = field(default_factory=list)
+    path_frame: str = BASE_FRAME
 
 
 def stamps_ns_of(traj: CameraTrajectory, start_ns: int = 0) -> np.ndarray:

@@ -3,7 +3,8 @@
 The folder's ``camera.mp4`` frames go on the true-camera topic at ``camera.json``'s times with its intrinsics; the
 ego is the rear axle of ``metrics.json``'s ``frames`` (``base_link`` on the ground, x forward, in the town's ``map``
 frame, z up); the camera mount (``base_link -> ct1_camera_optical``) is read off frame 0 of both; the instruction
-is published whenever the policy's observation changed it.
+is published whenever the policy's observation changed it. A ct1-policy episode's ``plans.json`` gives, at each
+replan, the K sampled paths and the followed one (in ``ct1_camera_link``, rooted at that frame's camera).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from typing import Any
 import numpy as np
 
 from ct1_sim.export.mcap_file import TRUE_IMAGE_TOPIC
-from ct1_sim.export.recording import ImageStream, Recording
+from ct1_sim.export.recording import CAMERA_LINK_FRAME, ImageStream, PathSet, Recording
 from ct1_sim.formats import read_trajectory
+from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.media import read_mp4
+from ct1_sim.ros import contract as c
 
-CAMERA_VIDEO, CAMERA_PATH, METRICS = "camera.mp4", "camera.json", "metrics.json"
+CAMERA_VIDEO, CAMERA_PATH, METRICS, PLANS = "camera.mp4", "camera.json", "metrics.json", "plans.json"
 #: How far (m, and rotation-matrix entries) the camera mount may vary between frames before the files disagree.
 MOUNT_TOLERANCE = 1e-6
 
@@ -57,6 +60,23 @@ def _map_from_base(frames: list[dict[str, Any]], path: Path) -> tuple[np.ndarray
     return T, v, yaw
 
 
+def _plans(path: Path, camera: CameraTrajectory) -> list[PathSet]:
+    """The replans of ``plans.json`` (none when the policy kept none) as best + samples path sets."""
+    if not (path / PLANS).is_file():
+        return []
+    out = []
+    try:
+        for plan in json.loads((path / PLANS).read_text()):
+            t_us, chosen = int(plan["time_us"]), int(plan["chosen"])
+            times = t_us + np.asarray(plan["offsets_us"], dtype=np.int64)
+            samples = [CameraTrajectory(c2w=np.asarray(c2w, dtype=np.float64), K=camera.K, image_size=camera.image_size,
+                                        timestamps_us=times) for c2w in plan["samples_c2w"]]
+            out += [PathSet(c.BEST_TOPIC, t_us * 1000, [samples[chosen]]), PathSet(c.SAMPLES_TOPIC, t_us * 1000, samples)]
+    except (KeyError, TypeError, ValueError, IndexError) as err:
+        raise _rerun_hint(path, f"has a damaged {PLANS} ({err!r})") from None
+    return out
+
+
 def load_episode(path: Path, item: str | None) -> Recording:
     """The episode in folder ``path`` (``item`` is not used: a folder holds one episode)."""
     if item is not None:
@@ -89,4 +109,5 @@ def load_episode(path: Path, item: str | None) -> Recording:
     image = ImageStream(TRUE_IMAGE_TOPIC, lambda: read_mp4(video), stamps, camera.K, camera.image_size, name=str(video))
     return Recording(source=str(path), kind="simulator episode", images=[image], ego_stamps_ns=stamps,
                      map_from_base=map_from_base, ego_velocity=np.column_stack([speed, np.zeros((len(speed), 2))]),
-                     ego_yaw_rate=yaw_rate, base_from_camera=mounts[0], instructions=instructions)
+                     ego_yaw_rate=yaw_rate, base_from_camera=mounts[0], instructions=instructions,
+                     paths=_plans(path, camera), path_frame=CAMERA_LINK_FRAME)

@@ -32,11 +32,13 @@ def rear_axle_path(c2w_rel: np.ndarray, camera_height_m: float, pitch_deg: float
 
 class Plan(NamedTuple):
     """One replan: at ``time_s`` (episode time) the K sampled camera paths ``samples_c2w (K,T,4,4)``, relative to
-    the camera of that frame (OpenCV, metres), and the index of the medoid that was followed."""
+    the camera of that frame (OpenCV, metres), at ``offsets_us (T,)`` µs after it, and the index of the medoid that
+    was followed."""
 
     time_s: float
     samples_c2w: np.ndarray
     chosen: int
+    offsets_us: np.ndarray
 
 
 class CT1Policy:
@@ -74,7 +76,8 @@ class CT1Policy:
         self.calls += 1
         chosen = medoid_index(pred.trajectories)
         best = pred.trajectories[chosen]
-        self.plans.append(Plan(float(obs["time"][0]), np.stack([s.relative_to_first().c2w for s in pred.trajectories]), chosen))
+        self.plans.append(Plan(float(obs["time"][0]), np.stack([s.relative_to_first().c2w for s in pred.trajectories]), chosen,
+                               best.timestamps_us - best.timestamps_us[0]))
         local = rear_axle_path(best.relative_to_first().c2w, self.spec.camera_height_m, self.spec.camera_pitch_deg)
         x, y, yaw = obs["pose"]
         c, s = np.cos(yaw), np.sin(yaw)

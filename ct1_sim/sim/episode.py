@@ -102,8 +102,11 @@ def write_drive(out: Path, env: Any, policy: Policy, *, seed: int, options: dict
     OpenCV camera-to-world pose per frame in the town's map frame, z up, metres, at the episode's times; frame 0 is
     the reset), ``out/bev.png`` and ``out/metrics.json`` (``summary``, the rounded per-step ``steps`` and, per
     camera frame, the ego's rear-axle state at full precision: ``frames`` of ``t_us``, ``x``, ``y`` (m), ``yaw``
-    (rad), ``v`` (m/s)). The folder is built beside ``out`` and moved into place at the end (replacing an earlier
-    one): an interrupted run leaves none. ``on_frame`` also gets each camera frame, as in :func:`run_episode`."""
+    (rad), ``v`` (m/s)); for a policy that keeps ``plans`` (ct1), ``out/plans.json``: every replan's ``time_us``,
+    the ``chosen`` sample, the samples' pose ``offsets_us`` after it and ``samples_c2w`` (K,T,4,4) relative to that
+    frame's camera (OpenCV, metres). The folder is built beside ``out`` and moved into place at the end (replacing
+    an earlier one): an interrupted run leaves none. ``on_frame`` also gets each camera frame, as in
+    :func:`run_episode`."""
     from ct1_sim.formats import write_json
     from ct1_sim.geometry import CameraTrajectory
 
@@ -133,6 +136,11 @@ def write_drive(out: Path, env: Any, policy: Policy, *, seed: int, options: dict
         write_json(CameraTrajectory(c2w=np.stack(poses), K=base.world.K, image_size=size, timestamps_us=stamps_us),
                    stage / "camera.json")
         plot_record(stage / "bev.png", env, record)
+        plans = getattr(policy, "plans", None)
+        if plans is not None:
+            (stage / "plans.json").write_text(json.dumps([
+                {"time_us": round(p.time_s * 1e6), "chosen": int(p.chosen), "offsets_us": [int(t) for t in p.offsets_us],
+                 "samples_c2w": np.asarray(p.samples_c2w).tolist()} for p in plans]))
         frames = [{"t_us": int(t), **st} for t, st in zip(stamps_us, states, strict=True)]
         (stage / "metrics.json").write_text(json.dumps({"summary": record.summary, "steps": record.steps, "frames": frames},
                                                        indent=1))
