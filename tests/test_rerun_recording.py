@@ -12,14 +12,13 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
+import rerun as rr  # in the dev extra (ct1-sim[rerun]): a missing install fails here instead of skipping
 from typer.testing import CliRunner
 
 from ct1_sim.cli.app import app
 from ct1_sim.data.samples import SAMPLES_DIR, load_samples
 from ct1_sim.replay import NuScenesSource, read_table
 from tests.nuscenes_fixture import VERSION, write_fixture
-
-rr = pytest.importorskip("rerun", reason="rerun-sdk is in the dev extra (pip install -e '.[dev]')")
 
 SAMPLE = load_samples()[0]
 IMAGE = str(SAMPLES_DIR / f"{SAMPLE.name}.png")
