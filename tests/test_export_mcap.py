@@ -150,7 +150,7 @@ def test_rosbags_reads_every_message_with_its_own_ros2_types(store: tuple[Path, 
     """The schemas the file carries are ROS 2's: rosbags parses them and decodes every message with its own built-in
     Jazzy definitions (not the file's), giving the same fields."""
     from mcap.reader import make_reader
-    from rosbags.typesys import Stores, get_typestore, get_types_from_msg
+    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
     path, clip = store
     out = tmp_path / "clip.mcap"
@@ -210,6 +210,15 @@ def test_bad_sources_are_named_and_leave_no_file(tmp_path: Path) -> None:
     result = export(str(odd), "--out", str(out))
     assert result.exit_code == 2 and "not a source" in result.output and "notes.txt" in result.output
     assert "Traceback" not in result.output and not out.exists()
+
+
+def test_bad_options_are_refused_before_the_source_is_read(store: tuple[Path, Clip], tmp_path: Path) -> None:
+    path, _ = store
+    result = export(str(path), "--out", str(tmp_path / "x.bag"))
+    assert result.exit_code == 2 and "must end in .mcap" in result.output
+    result = export(str(path), "--out", str(tmp_path / "x.mcap"), "--image-format", "bmp")
+    assert result.exit_code == 2 and "png, jpeg" in result.output and "bmp" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clips.zarr"]
 
 
 def test_existing_out_is_kept_without_force_and_replaced_with_it(store: tuple[Path, Clip], tmp_path: Path) -> None:

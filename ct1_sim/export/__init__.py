@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ct1_sim.export.mcap_file import IMAGE_FORMATS, write_mcap
+from ct1_sim.export.mcap_file import IMAGE_FORMATS, check_output, write_mcap
 from ct1_sim.export.recording import ImageStream, PathSet, Recording
 from ct1_sim.export.sources import load_source, source_kind
 
@@ -16,8 +16,7 @@ def export_mcap(source: str | Path, out: str | Path, *, item: str | None = None,
     Returns the recording that was written and the message count per topic.
     """
     out = Path(out)
-    if out.exists() and not overwrite:  # before reading the source: a mistake costs nothing
-        raise FileExistsError(f"{out} already exists; replace it with overwrite=True (--force) or choose another path")
+    check_output(out, image_format=image_format, jpeg_quality=jpeg_quality, overwrite=overwrite)  # before any work
     recording = load_source(source, item)
     return recording, write_mcap(recording, out, image_format=image_format, jpeg_quality=jpeg_quality, overwrite=overwrite)
 

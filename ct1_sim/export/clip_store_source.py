@@ -4,11 +4,21 @@ future path, its instruction at frame 0's time."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import numpy as np
 
 from ct1_sim.data import ClipStore
 from ct1_sim.export.mcap_file import TRUE_IMAGE_TOPIC, TRUE_PATH_TOPIC
-from ct1_sim.export.recording import ImageStream, PathSet, Recording, camera_path_in_map, pick_one, stamps_ns_of
+from ct1_sim.export.recording import (
+    ImageStream,
+    PathSet,
+    Recording,
+    camera_path_in_map,
+    pick_one,
+    stamps_ns_of,
+)
 
 
 def load_clip(path: Path, item: str | None) -> Recording:
@@ -21,7 +31,7 @@ def load_clip(path: Path, item: str | None) -> Recording:
         raise ValueError(f"{path}: clip {clip_id!r} has negative timestamps; MCAP times start at 0")
     n = len(traj)
 
-    def frames():  # noqa: ANN202 - a generator of (H,W,3) uint8 frames, one chunk read at a time
+    def frames() -> Iterator[np.ndarray]:  # one (H,W,3) uint8 frame at a time: one chunk read each
         for i in range(n):
             try:
                 yield store.read_frames(clip_id, [i])[0]

@@ -124,6 +124,18 @@ def _messages(rec: Recording, image_format: str, quality: int) -> Iterator[Messa
     return heapq.merge(*streams, key=lambda m: (m[0], m[1]))
 
 
+def check_output(out: Path, *, image_format: str, jpeg_quality: int, overwrite: bool) -> None:
+    """Refuse (``ValueError``, ``FileExistsError``) options :func:`write_mcap` cannot use, before any work."""
+    if image_format not in IMAGE_FORMATS:
+        raise ValueError(f"image format must be one of {', '.join(IMAGE_FORMATS)}, got {image_format!r}")
+    if not 1 <= jpeg_quality <= 95:
+        raise ValueError(f"JPEG quality must be 1-95, got {jpeg_quality}")
+    if out.suffix != ".mcap":
+        raise ValueError(f"the output must end in .mcap (Foxglove and ros2 bag pick the reader by it), got {out.name}")
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} already exists; replace it with overwrite=True (--force) or choose another path")
+
+
 def write_mcap(rec: Recording, out: str | Path, *, image_format: str = "png", jpeg_quality: int = 90,
                overwrite: bool = False) -> dict[str, int]:
     """Write ``rec`` to ``out`` (``.mcap``, zstd chunks) atomically; returns the message count per topic.
@@ -135,14 +147,7 @@ def write_mcap(rec: Recording, out: str | Path, *, image_format: str = "png", jp
     from mcap_ros2.writer import Writer
 
     out = Path(out)
-    if image_format not in IMAGE_FORMATS:
-        raise ValueError(f"image format must be one of {', '.join(IMAGE_FORMATS)}, got {image_format!r}")
-    if not 1 <= jpeg_quality <= 95:
-        raise ValueError(f"JPEG quality must be 1-95, got {jpeg_quality}")
-    if out.suffix != ".mcap":
-        raise ValueError(f"the output must end in .mcap, got {out.name}")
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} already exists; replace it with overwrite=True (--force) or choose another path")
+    check_output(out, image_format=image_format, jpeg_quality=jpeg_quality, overwrite=overwrite)
     counts: Counter[str] = Counter()
     with atomic_write(out) as tmp, open(tmp, "wb") as f:
         writer = Writer(f)

@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 
 from ct1_sim.export.mcap_file import TRUE_IMAGE_TOPIC, TRUE_PATH_TOPIC
-from ct1_sim.export.recording import ImageStream, PathSet, Recording, camera_path_in_map, pick_one, stamps_ns_of
+from ct1_sim.export.recording import (
+    ImageStream,
+    PathSet,
+    Recording,
+    camera_path_in_map,
+    pick_one,
+    stamps_ns_of,
+)
 from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.metrics import medoid_index
 from ct1_sim.replay import ReplayOutput, read_table, source_from_description

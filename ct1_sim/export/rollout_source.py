@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 
 from ct1_sim.export.mcap_file import GENERATED_IMAGE_TOPIC, TRUE_IMAGE_TOPIC, TRUE_PATH_TOPIC
-from ct1_sim.export.recording import ImageStream, PathSet, Recording, camera_path_in_map, pick_one, stamps_ns_of
+from ct1_sim.export.recording import (
+    ImageStream,
+    PathSet,
+    Recording,
+    camera_path_in_map,
+    pick_one,
+    stamps_ns_of,
+)
 from ct1_sim.formats import read_trajectory, trajectory_from_dict
 from ct1_sim.geometry import CameraTrajectory, scale_intrinsics
 from ct1_sim.media import read_mp4
