@@ -486,6 +486,20 @@ def test_an_episode_whose_files_disagree_is_refused(episode: Path, tmp_path: Pat
     assert result.exit_code == 2 and "no camera.json" in result.output and not (tmp_path / "x.mcap").exists()
 
 
+def test_a_truncated_episode_video_is_named_and_leaves_no_file(episode: Path, tmp_path: Path) -> None:
+    import shutil
+
+    broken = tmp_path / "drive"
+    shutil.copytree(episode, broken)
+    video = broken / "camera.mp4"
+    video.write_bytes(video.read_bytes()[: video.stat().st_size // 2])
+    out = tmp_path / "x.mcap"
+    out.write_bytes(b"keep me")
+    result = export(str(broken), "--out", str(out), "--force")
+    assert result.exit_code == 2 and "camera.mp4" in result.output and "Traceback" not in result.output, result.output
+    assert out.read_bytes() == b"keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["drive", "x.mcap"]
+
+
 # ------------------------------------------------------------------------------------------------- replay runs
 @pytest.fixture(scope="module")
 def replay_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
