@@ -1,4 +1,5 @@
-"""``ct1-sim sim run|eval``: closed-loop driving in the procedural town world."""
+"""``ct1-sim sim run|eval``: closed-loop driving in the procedural town world or the neural world (the video model
+renders the camera; the procedural twin keeps the map, traffic and scores)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,27 @@ WORLDS = ("procedural", "neural")
 
 
 def _check_world(world: str) -> None:
-    if world == "neural":
-        raise ValueError("the neural world (the world model as renderer) is not implemented yet; use --world procedural")
     if world not in WORLDS:
-        raise ValueError(f"unknown world {world!r}; choose procedural")
+        raise ValueError(f"unknown world {world!r}; choose {' or '.join(WORLDS)}")
+
+
+def _world_env(world: str, video: Any, **kwargs: Any) -> Any:
+    """A ``DrivingEnv`` in ``world``; ``video``: the loaded video pipeline for the neural world (else unused)."""
+    from ct1_sim.sim.env import DrivingEnv, make_neural_env
+
+    if world == "neural":
+        kwargs.pop("camera", None)
+        return make_neural_env(video_pipeline=video, **kwargs)
+    return DrivingEnv(**kwargs)
+
+
+def _video_pipeline(world: str, video_model: Path | None, device: str) -> Any:
+    if world != "neural":
+        return None
+    from ct1_sim.paths import VIDEO_MODEL, default_model_dir
+    from ct1_sim.video.loading import load_video_pipeline
+
+    return load_video_pipeline(video_model or default_model_dir(VIDEO_MODEL), device=device)
 
 
 def _town_options(town: int | None, town_seed: int | None) -> dict:
@@ -33,7 +51,9 @@ def _town_options(town: int | None, town_seed: int | None) -> dict:
 @sim_app.command("run")
 def run(
     out: Annotated[Path, typer.Option(help="Folder to write camera.mp4, camera.json (its camera path), bev.png and metrics.json to (replaced whole).")],
-    world: Annotated[str, typer.Option(help="procedural (the neural world is not implemented yet).")] = "procedural",
+    world: Annotated[str, typer.Option(help="procedural | neural (the video model renders the camera at 5 Hz).")] = "procedural",
+    video_model: Annotated[Path | None, typer.Option(help="Video model folder for --world neural (default: the shipped one).")] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda: where the neural world's video model runs.")] = "auto",
     policy: Annotated[str, typer.Option(help="expert | constant-velocity | ct1")] = "expert",
     town: Annotated[int | None, typer.Option(min=0, help="Town index in --split (default 0).")] = None,
     town_seed: Annotated[int | None, typer.Option(min=0, help="A raw town seed instead of --town.")] = None,
@@ -47,7 +67,7 @@ def run(
     rerun: Annotated[Path | None, typer.Option("--rerun", help=RERUN_HELP)] = None,
 ) -> None:
     """Drive one episode; write the camera video, a bird's-eye plot with the driven path, and metrics.json."""
-    from ct1_sim.sim.env import ANNOUNCE_M, DrivingEnv
+    from ct1_sim.sim.env import ANNOUNCE_M
     from ct1_sim.sim.episode import write_drive
     from ct1_sim.sim.policies import make_policy
 
@@ -59,7 +79,8 @@ def run(
         options["route"] = route
     if seconds is not None:
         options["seconds"] = seconds
-    env = DrivingEnv(action_type=chosen.action_type, split=split, announce_m=getattr(chosen, "announce_m", ANNOUNCE_M))
+    env = _world_env(world, _video_pipeline(world, video_model, device), action_type=chosen.action_type, split=split,
+                     announce_m=getattr(chosen, "announce_m", ANNOUNCE_M))
     try:
         if rerun is None:
             record = write_drive(out, env, chosen, seed=seed, options=options)
@@ -119,7 +140,9 @@ def record_drive(path: Path, out: Path, env: Any, policy: Any, *, seed: int, opt
 @sim_app.command("eval")
 def evaluate(
     out: Annotated[Path, typer.Option(help="Folder for summary.json, per-episode metrics and failure plots.")],
-    world: Annotated[str, typer.Option(help="procedural (the neural world is not implemented yet).")] = "procedural",
+    world: Annotated[str, typer.Option(help="procedural | neural (the video model renders the camera at 5 Hz).")] = "procedural",
+    video_model: Annotated[Path | None, typer.Option(help="Video model folder for --world neural (default: the shipped one).")] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda: where the neural world's video model runs.")] = "auto",
     policies: Annotated[str, typer.Option(help="Comma-separated: expert, constant-velocity, ct1.")] = "expert,constant-velocity",
     episodes: Annotated[int, typer.Option(min=1, max=10000, help="Episodes per policy.")] = 10,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first episode (episode i uses seed + i).")] = 0,
@@ -132,7 +155,7 @@ def evaluate(
 ) -> None:
     """Run every policy on the same episodes (same towns, starts and routes) and write summary.json."""
     from ct1_sim.atomic_files import write_text_atomic
-    from ct1_sim.sim.env import ANNOUNCE_M, DrivingEnv
+    from ct1_sim.sim.env import ANNOUNCE_M
     from ct1_sim.sim.episode import plot_record, run_episode, summarize
     from ct1_sim.sim.policies import make_policy
 
@@ -143,8 +166,9 @@ def evaluate(
     chosen = [make_policy(n) for n in names]
     summary: dict = {"world": world, "split": split, "episodes": episodes, "seed": seed, "policies": {}}
     out.mkdir(parents=True, exist_ok=True)
-    looks = {p.name: camera if camera is not None else bool(getattr(p, "needs_camera", False)) for p in chosen}
-    envs = {p.name: DrivingEnv(action_type=p.action_type, split=split, num_towns=towns, camera=looks[p.name],
+    looks = {p.name: world == "neural" or (camera if camera is not None else bool(getattr(p, "needs_camera", False))) for p in chosen}
+    video = _video_pipeline(world, video_model, device)
+    envs = {p.name: _world_env(world, video, action_type=p.action_type, split=split, num_towns=towns, camera=looks[p.name],
                                announce_m=getattr(p, "announce_m", ANNOUNCE_M)) for p in chosen}
     records: dict[str, list] = {p.name: [] for p in chosen}
     drawn = dict.fromkeys(records, 0)
