@@ -16,6 +16,12 @@ sim_app = typer.Typer(help="Closed-loop driving: a policy drives a route through
 WORLDS = ("procedural", "neural")
 
 
+#: Options shared by ``sim run`` and ``sim eval``: the world and, for the neural one, its video model.
+WorldOption = Annotated[str, typer.Option(help="procedural | neural (the video model renders the camera at 5 Hz).")]
+VideoModelOption = Annotated[Path | None, typer.Option(help="Video model folder for --world neural (default: the shipped one).")]
+DeviceOption = Annotated[str, typer.Option(help="auto | cpu | cuda: where the neural world's video model runs.")]
+
+
 def _check_world(world: str) -> None:
     if world not in WORLDS:
         raise ValueError(f"unknown world {world!r}; choose {' or '.join(WORLDS)}")
@@ -51,9 +57,9 @@ def _town_options(town: int | None, town_seed: int | None) -> dict:
 @sim_app.command("run")
 def run(
     out: Annotated[Path, typer.Option(help="Folder to write camera.mp4, camera.json (its camera path), bev.png and metrics.json to (replaced whole).")],
-    world: Annotated[str, typer.Option(help="procedural | neural (the video model renders the camera at 5 Hz).")] = "procedural",
-    video_model: Annotated[Path | None, typer.Option(help="Video model folder for --world neural (default: the shipped one).")] = None,
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda: where the neural world's video model runs.")] = "auto",
+    world: WorldOption = "procedural",
+    video_model: VideoModelOption = None,
+    device: DeviceOption = "auto",
     policy: Annotated[str, typer.Option(help="expert | constant-velocity | ct1")] = "expert",
     town: Annotated[int | None, typer.Option(min=0, help="Town index in --split (default 0).")] = None,
     town_seed: Annotated[int | None, typer.Option(min=0, help="A raw town seed instead of --town.")] = None,
@@ -140,9 +146,9 @@ def record_drive(path: Path, out: Path, env: Any, policy: Any, *, seed: int, opt
 @sim_app.command("eval")
 def evaluate(
     out: Annotated[Path, typer.Option(help="Folder for summary.json, per-episode metrics and failure plots.")],
-    world: Annotated[str, typer.Option(help="procedural | neural (the video model renders the camera at 5 Hz).")] = "procedural",
-    video_model: Annotated[Path | None, typer.Option(help="Video model folder for --world neural (default: the shipped one).")] = None,
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda: where the neural world's video model runs.")] = "auto",
+    world: WorldOption = "procedural",
+    video_model: VideoModelOption = None,
+    device: DeviceOption = "auto",
     policies: Annotated[str, typer.Option(help="Comma-separated: expert, constant-velocity, ct1.")] = "expert,constant-velocity",
     episodes: Annotated[int, typer.Option(min=1, max=10000, help="Episodes per policy.")] = 10,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first episode (episode i uses seed + i).")] = 0,

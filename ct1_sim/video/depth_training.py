@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from ct1_sim.data import ClipStore
 from ct1_sim.video.depth_mobilenet import MobileNetDepth, depth_loss, object_pixels
-from ct1_sim.video.samples import draw_depth_frames
+from ct1_sim.video.samples import draw_depth_frames, refreshed_train_ids
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def train_depth_stage(
     depth_net.load_imagenet_encoder()  # a resumed run's checkpoint overwrites it below
     groups = [{"params": list(depth_net.encoder.parameters()), "lr_scale": ENCODER_LR_SCALE},
               {"params": [p for n, p in depth_net.named_parameters() if not n.startswith("encoder.")], "lr_scale": 1.0}]
-    runner = runner_factory("depth", depth_net, s.depth, out, s.ema_decay, rank, groups)
+    runner = runner_factory("depth", depth_net, s.depth, out, s.ema_decay, rank, groups, checkpoint_every=s.checkpoint_every)
     model = torch.nn.parallel.DistributedDataParallel(depth_net) if world > 1 else depth_net
     max_d = depth_net.config.max_depth_m
     bar = tqdm(range(runner.start, s.depth.steps), initial=runner.start, total=s.depth.steps, desc="train video: depth",
@@ -100,21 +100,17 @@ def train_depth_stage(
             runner.history.append({"step": done, "l1_log_depth": float(np.mean(running)), **{k: v for k, v in parts.items() if k != "l1_log"}})
             running = []
         if rank == 0 and val_ids and (done % s.depth_val_every == 0 or done == s.depth.steps):
-            live = {k: v.clone() for k, v in depth_net.state_dict().items()}
-            depth_net.load_state_dict(runner.ema)
-            depth_net.eval()
-            scores = depth_scores(depth_net, store, val_ids)
-            depth_net.load_state_dict(live)
+            with runner.ema_weights():
+                depth_net.eval()
+                scores = depth_scores(depth_net, store, val_ids)
             depth_net.train()
             freeze_batch_norm(depth_net.encoder)
             runner.history.append({"step": done, "val": scores})
             log.info("depth step %d validation: AbsRel %.3f (objects %.3f), delta<1.25 %.1f %%, sky acc %.1f %%", done,
                      scores["abs_rel"], scores["abs_rel_objects"],
                      100 * scores["delta_1.25"], 100 * scores["sky_accuracy"])
-        if done % s.checkpoint_every == 0 or done == s.depth.steps:
-            runner.checkpoint(done)
-        if s.refresh_train_ids_every and done % s.refresh_train_ids_every == 0:
-            train_ids = store.split_ids("train")  # the store is still being rendered: train on what has landed
-    depth_net.load_state_dict(runner.ema)
+        runner.save_if_due(done)
+        train_ids = refreshed_train_ids(store, train_ids, s.refresh_train_ids_every, done)
+    runner.load_ema()
     depth_net.eval()
     return runner.history

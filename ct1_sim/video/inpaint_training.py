@@ -27,6 +27,7 @@ from tqdm import tqdm
 from ct1_sim.data import ClipStore
 from ct1_sim.geometry import mirror_c2w
 from ct1_sim.video.inpaint_denoiser import InpaintDenoiser, generation_scheduler
+from ct1_sim.video.samples import refreshed_train_ids
 from ct1_sim.video.warp import forward_warp
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def train_generator_stage(
     timesteps, EMA weights.
     """
     scheduler = generation_scheduler()
-    runner = runner_factory("generator", denoiser, s.denoise, out, s.ema_decay, rank)
+    runner = runner_factory("generator", denoiser, s.denoise, out, s.ema_decay, rank, checkpoint_every=s.checkpoint_every)
     model = torch.nn.parallel.DistributedDataParallel(denoiser) if world > 1 else denoiser
     cfg = denoiser.config
 
@@ -145,20 +146,15 @@ def train_generator_stage(
             runner.history.append({"step": done, **mean})
             running = []
         if rank == 0 and val_batches and (done % s.val_every == 0 or done == s.denoise.steps):
-            live = {k: v.clone() for k, v in denoiser.state_dict().items()}
-            denoiser.load_state_dict(runner.ema)
-            denoiser.eval()
-            with torch.no_grad():
+            with runner.ema_weights(), torch.no_grad():
+                denoiser.eval()
                 vals = [inpaint_loss(denoiser, denoiser, scheduler, b, torch.Generator().manual_seed(k))[1] for k, b in enumerate(val_batches)]
-            denoiser.load_state_dict(live)
             denoiser.train()
             scores = {k: float(np.mean([v[k] for v in vals])) for k in vals[0]}
             runner.history.append({"step": done, "val": scores})
             log.info("generator step %d validation MSE: holes %.4f, valid %.4f", done, scores["mse_hole"], scores["mse_valid"])
-        if done % s.checkpoint_every == 0 or done == s.denoise.steps:
-            runner.checkpoint(done)
-        if s.refresh_train_ids_every and done % s.refresh_train_ids_every == 0:
-            train_ids = store.split_ids("train")  # the store is still being rendered: train on what has landed
-    denoiser.load_state_dict(runner.ema)
+        runner.save_if_due(done)
+        train_ids = refreshed_train_ids(store, train_ids, s.refresh_train_ids_every, done)
+    runner.load_ema()
     denoiser.eval()
     return runner.history

@@ -49,3 +49,9 @@ def draw_depth_frames(
         Ks.append(K)
     rgb = torch.from_numpy(np.ascontiguousarray(np.stack(rgbs))).permute(0, 3, 1, 2).float() / 255.0
     return DepthFrames(rgb, torch.from_numpy(np.ascontiguousarray(np.stack(depths))), torch.from_numpy(np.stack(Ks)).float())
+
+
+def refreshed_train_ids(store: ClipStore, ids: list[str], every: int, done: int) -> list[str]:
+    """The store's train clips re-listed every ``every`` steps (0: never), for a store still being rendered: a run
+    then trains on what has landed; ``ids`` otherwise."""
+    return store.split_ids("train") if every and done % every == 0 else ids

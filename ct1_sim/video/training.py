@@ -89,9 +89,10 @@ class _StageRunner(TrainingRun):
     of the stage's lr)."""
 
     def __init__(self, name: str, module: torch.nn.Module, s: StageSettings, out: Path, ema_decay: float, rank: int,
-                 param_groups: list[dict[str, Any]] | None = None) -> None:
+                 param_groups: list[dict[str, Any]] | None = None, checkpoint_every: int | None = None) -> None:
         super().__init__(module, out / "checkpoints" / name, lr=s.lr, total_steps=s.steps, warmup_steps=s.warmup_steps,
-                         ema_decay=ema_decay, ema_warmup=True, param_groups=param_groups, rank=rank)
+                         ema_decay=ema_decay, ema_warmup=True, param_groups=param_groups, rank=rank,
+                         checkpoint_every=checkpoint_every)
         self.name = name
 
 
