@@ -175,28 +175,17 @@ def _footprint_contributions(
     return out
 
 
-def _nearest_valid(valid: torch.Tensor, values: torch.Tensor, dim: int, step: int, max_gap: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """For every pixel, the distance (px, 0 = none within ``max_gap``) to the nearest valid pixel in direction
-    ``step`` (+1/-1) along ``dim`` and that pixel's ``values``."""
-    dist = torch.zeros_like(valid, dtype=torch.long)
-    found = torch.zeros_like(values)
+def _nearest_valid(valid: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """For every pixel, the index along ``dim`` of the nearest valid pixel at or before it (-1: none) and at or after
+    it (``size``: none): two running maxima, no loop over distances."""
     size = valid.shape[dim]
-    for k in range(1, max_gap + 1):
-        if k >= size:
-            break
-        shifted_valid = torch.zeros_like(valid)
-        shifted_vals = torch.zeros_like(values)
-        src = slice(k, None) if step > 0 else slice(None, -k)
-        dst = slice(None, -k) if step > 0 else slice(k, None)
-        index_src = [slice(None)] * valid.ndim
-        index_dst = [slice(None)] * valid.ndim
-        index_src[dim], index_dst[dim] = src, dst
-        shifted_valid[tuple(index_dst)] = valid[tuple(index_src)]
-        shifted_vals[tuple(index_dst)] = values[tuple(index_src)]
-        new = (dist == 0) & shifted_valid
-        dist = torch.where(new, torch.full_like(dist, k), dist)
-        found = torch.where(new, shifted_vals, found)
-    return dist, found
+    shape = [1] * valid.ndim
+    shape[dim] = size
+    ar = torch.arange(size, device=valid.device).view(shape).expand_as(valid)
+    before = torch.where(valid, ar, -1).cummax(dim).values
+    rev = torch.where(valid.flip(dim), ar, -1).cummax(dim).values.flip(dim)  # positions counted from the far end
+    after = torch.where(rev >= 0, size - 1 - rev, size)
+    return before, after
 
 
 def close_cracks(result: WarpResult, max_gap: int = MAX_CRACK_PX, depth_tolerance: float = CRACK_DEPTH_TOLERANCE) -> WarpResult:
@@ -209,11 +198,15 @@ def close_cracks(result: WarpResult, max_gap: int = MAX_CRACK_PX, depth_toleranc
     for dim in (2, 3):  # rows (vertical gaps), then columns
         valid = mask > 0.5
         values = torch.cat([frames, depth], dim=1)  # (N,C+1,H,W)
-        d_a, v_a = _nearest_valid(valid, values, dim, -1, max_gap)
-        d_b, v_b = _nearest_valid(valid, values, dim, +1, max_gap)
+        before, after = _nearest_valid(valid, dim)
+        pos = torch.arange(valid.shape[dim], device=valid.device).view([1, 1, -1, 1] if dim == 2 else [1, 1, 1, -1])
+        d_a, d_b = pos - before, after - pos
+        last = valid.shape[dim] - 1
+        v_a = values.gather(dim, before.clamp(0, last).expand_as(values))
+        v_b = values.gather(dim, after.clamp(0, last).expand_as(values))
         za, zb = v_a[:, -1:], v_b[:, -1:]
         same = (za - zb).abs() <= depth_tolerance * torch.minimum(za, zb).clamp_min(1e-6)
-        fill = (~valid) & (d_a > 0) & (d_b > 0) & (d_a + d_b <= max_gap + 1) & same
+        fill = (~valid) & (before >= 0) & (after <= last) & (d_a + d_b <= max_gap + 1) & same
         wa = (d_b / (d_a + d_b).clamp_min(1)).to(values.dtype)
         mixed = v_a * wa + v_b * (1 - wa)
         frames = torch.where(fill, mixed[:, :-1], frames)
