@@ -50,3 +50,12 @@ def test_export_from_another_format_and_errors(trajectory, tmp_path: Path) -> No
         export_pose_file(trajectory, "svd", tmp_path, "c")
     result = CliRunner().invoke(app, ["export", "--for", "nope", str(path), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "unknown export target" in result.output
+
+
+def test_an_exported_pose_file_names_its_own_suffix_once(trajectory, tmp_path: Path) -> None:
+    """Exporting drive.ct1.txt gives drive.ct1.txt / drive.txt, not drive.ct1.ct1.txt / drive.ct1.txt."""
+    src = export_pose_file(trajectory, "ct1", tmp_path / "in", "drive")
+    for target, name in (("ct1", "drive.ct1.txt"), ("cameractrl", "drive.txt"), ("motionctrl", "drive.motionctrl.json")):
+        result = CliRunner().invoke(app, ["export", "poses", "--for", target, str(src), "--out", str(tmp_path / target)])
+        assert result.exit_code == 0, result.output
+        assert [p.name for p in (tmp_path / target).iterdir()] == [name]

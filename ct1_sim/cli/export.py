@@ -36,11 +36,11 @@ def poses(
 ) -> None:
     """Export TRAJECTORY as the pose file another project's inference script reads."""
     from ct1_sim.cli.options import pixel_size
-    from ct1_sim.formats import read_trajectory
+    from ct1_sim.formats import pose_file_stem, read_trajectory
     from ct1_sim.formats.export import READ_BACK, export_pose_file
 
     traj = read_trajectory(trajectory, format, image_size=pixel_size(width, height), rate_hz=fps)
-    path = export_pose_file(traj, target, out, trajectory.stem)
+    path = export_pose_file(traj, target, out, pose_file_stem(trajectory))
     w, h = traj.image_size
     typer.echo(f"wrote {path} ({len(traj)} poses for {target.lower()})")
     needs = READ_BACK[target.lower()]

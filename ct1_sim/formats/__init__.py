@@ -26,6 +26,16 @@ FORMATS = ("realestate10k", "ct1", "motionctrl", "json")
 #: (``sample_00.json``, ``sample_00.ct1.txt``). Readers do not rely on it: :func:`guess_format` reads the content.
 FORMAT_SUFFIXES = {"realestate10k": ".txt", "ct1": ".ct1.txt", "motionctrl": ".motionctrl.json", "json": ".json"}
 
+
+def pose_file_stem(path: str | Path) -> str:
+    """The name of a pose file without its format suffix (``drive.ct1.txt`` -> ``drive``, longest suffix first), so
+    an export of it names its own suffix once."""
+    name = Path(path).name
+    for suffix in sorted(FORMAT_SUFFIXES.values(), key=len, reverse=True):
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return Path(name).stem
+
 #: A pixel focal length is larger than this; a normalised one (fx / W) is not (hfov > ~14 deg).
 _PIXEL_FX = 4.0
 
@@ -125,6 +135,7 @@ def convert_trajectory_file(
 __all__ = [
     "FORMATS",
     "FORMAT_SUFFIXES",
+    "pose_file_stem",
     "TrajectoryFormatError",
     "check_format",
     "convert_trajectory_file",
