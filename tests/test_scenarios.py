@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from ct1_sim.cli.app import app
@@ -109,6 +110,11 @@ def test_cli_render_preview_and_bad_spec(tmp_path: Path) -> None:
     res = runner.invoke(app, ["scenarios", "preview", str(REPO / "scenarios" / "urban.yaml"), "--out", str(tmp_path / "s.png"), "--clips", "2"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "s.png").stat().st_size > 10_000
+    sheet = Image.open(tmp_path / "s.png")
+    assert sheet.format == "PNG" and sheet.size == (3 * 448, 2 * 256)  # first / middle / last frame of 2 clips
+    res = runner.invoke(app, ["scenarios", "preview", str(REPO / "scenarios" / "urban.yaml"), "--out", str(tmp_path / "s.jpg"), "--clips", "1"])
+    assert res.exit_code == 0 and Image.open(tmp_path / "s.jpg").format == "JPEG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.jpg", "s.png"]  # no temp file left beside them
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nfamilies: {teleport: {}}\n")
     res = runner.invoke(app, ["scenarios", "render", str(bad), "--clips", "1", "--out", str(tmp_path / "o.zarr")])

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ct1_sim.atomic_files import atomic_write
 from ct1_sim.data.scenarios.generate import make_clip
 from ct1_sim.data.scenarios.renderer import SceneRenderer
 from ct1_sim.data.scenarios.spec import ScenarioSpec
@@ -31,7 +32,8 @@ def contact_sheet(spec: ScenarioSpec, rows: int, out: str | Path, seed: int = 0)
         draw.rectangle([0, 0, 8 + 6 * len(text), 14], fill=(0, 0, 0))
         draw.text((4, 2), text, fill=(255, 255, 255))
         tiles.append(np.asarray(image))
+    renderer.release()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.concatenate(tiles, axis=0)).save(out)
+    with atomic_write(out) as tmp:  # a failed write leaves the old sheet, never half a PNG
+        Image.fromarray(np.concatenate(tiles, axis=0)).save(tmp)  # format from the suffix, which tmp keeps
     return out
