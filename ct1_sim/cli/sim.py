@@ -32,7 +32,6 @@ def _world_env(world: str, video: Any, **kwargs: Any) -> Any:
     from ct1_sim.sim.env import DrivingEnv, make_neural_env
 
     if world == "neural":
-        kwargs.pop("camera", None)
         return make_neural_env(video_pipeline=video, **kwargs)
     return DrivingEnv(**kwargs)
 

@@ -92,6 +92,13 @@ class CameraControlledVideoPipeline(DiffusionPipeline):
         if not 2 <= num_frames <= MAX_FRAMES:
             raise ValueError(f"num_frames must be in [2, {MAX_FRAMES}], got {num_frames}; generate longer drives in "
                              "several calls, each from the last frame of the one before")
+        self.check_generation_settings(height, width, num_inference_steps, strength)
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+        return rgb
+
+    def check_generation_settings(self, height: int, width: int, num_inference_steps: int, strength: float) -> None:
+        """Output size and denoising settings shared by :meth:`__call__` and :meth:`start_session`."""
         multiple = self.size_multiple
         if height % multiple or width % multiple or height <= 0 or width <= 0:
             raise ValueError(f"height and width must be positive multiples of {multiple}; got {height}x{width}")
@@ -101,9 +108,6 @@ class CameraControlledVideoPipeline(DiffusionPipeline):
             raise ValueError(f"strength must be in (0, 1], got {strength}")
         if int(num_inference_steps * strength) < 1:
             raise ValueError(f"strength {strength} x num_inference_steps {num_inference_steps} leaves no denoising step; raise either")
-        if chunk_size < 1:
-            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
-        return rgb
 
     @staticmethod
     def prepare_trajectory(trajectory: CameraTrajectory, num_frames: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -181,11 +185,7 @@ class CameraControlledVideoPipeline(DiffusionPipeline):
         with pixel intrinsics ``K`` at ``image_size (W,H)``: call ``session.generate(c2w_rel)`` with each new camera
         pose (relative to this one) as a closed loop makes it."""
         rgb = as_rgb_array(image, min_side=16)
-        multiple = self.size_multiple
-        if height % multiple or width % multiple or height <= 0 or width <= 0:
-            raise ValueError(f"height and width must be positive multiples of {multiple}; got {height}x{width}")
-        if num_inference_steps < 1 or not 0 < strength <= 1 or int(num_inference_steps * strength) < 1:
-            raise ValueError(f"need num_inference_steps >= 1 and strength in (0, 1] leaving a step; got {num_inference_steps}, {strength}")
+        self.check_generation_settings(height, width, num_inference_steps, strength)
         frame0 = self.prepare_image(rgb, width, height, image_size).to(self._execution_device)
         return VideoSession(self, frame0, scale_intrinsics(np.asarray(K, dtype=np.float64), image_size, (width, height)),
                             self.get_timesteps(num_inference_steps, strength), strength, generator)
