@@ -1,7 +1,7 @@
 """ct1-sim: a driving world model after CT-1 (arXiv 2604.09201).
 
 Subpackages, lower layers first (the layer map, which may import which, is in ``ct1_sim/README.md``): the ground
-modules ``ct1_sim/*.py``, ``geometry``, ``formats`` and ``metrics``, ``data``, ``viz``, ``pretrained``,
+modules ``ct1_sim/*.py``, ``geometry``, ``formats``, ``metrics`` and ``language``, ``data``, ``viz``, ``pretrained``,
 ``trajectory`` and ``video``, ``world``, ``sim``, ``replay``, ``service`` and ``ros``, ``export``,
 ``cli``.
 
@@ -21,6 +21,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "ade": "metrics",
     "fde": "metrics",
     "classify_maneuver": "metrics",
+    "Intent": "language",
     "Clip": "data",
     "ClipStore": "data",
     "draw_paths": "viz",

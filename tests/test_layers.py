@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "geometry": 1,
     "formats": 2,
     "metrics": 2,
+    "language": 2,
     "data": 3,
     "viz": 4,
     "pretrained": 5,
@@ -42,7 +43,7 @@ LAYERS: dict[str, int] = {
 #: What code inside the package may import from the package root (it lazily exports every layer).
 ROOT_NAMES = {"__version__"}
 #: Packages that know nothing of torch (numpy/scipy only), and the distributions that would bring it in.
-TORCH_FREE = ("geometry", "formats", "metrics")
+TORCH_FREE = ("geometry", "formats", "metrics", "language")
 TORCH = {"torch", "torchvision", "diffusers", "transformers", "onnxruntime"}
 
 

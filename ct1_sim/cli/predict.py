@@ -43,6 +43,14 @@ def predict(
     # trajectories only: the video model is not loaded
     world = WorldModel(CT1TrajectoryModel.from_pretrained(model or default_model_dir(TRAJECTORY_MODEL), device=device, runtime="torch"), None)
     prediction = world.predict(pixels, instruction, num_samples=samples, seed=seed, speed=speed)
+    intent = prediction.instruction or {}
+    if not prediction.supported:
+        typer.secho(f"not supported: {intent.get('reason')} (nearest supported maneuver: {intent.get('nearest')}); "
+                    "nothing written", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2)
+    if intent:
+        speed_words = "" if intent.get("speed") in (None, "none") else f", {intent['speed'].replace('_', ' ')}"
+        typer.echo(f"read as: {intent['maneuver'].replace('_', ' ')}{speed_words} (confidence {intent['confidence']:.2f})")
     trajectories, labels = prediction.trajectories, prediction.maneuvers
     out.mkdir(parents=True, exist_ok=True)
     written = [out / f"sample_{i:02d}{FORMAT_SUFFIXES[format]}" for i in range(len(trajectories))]

@@ -7,6 +7,7 @@ relative to their own first pose. Definitions follow the "Metrics" section of th
 """
 
 from ct1_sim.metrics.camera_control import cam_mc, rot_err, trans_err
+from ct1_sim.metrics.drivable_area import inside_drivable, leaves_drivable_area, offroad_share
 from ct1_sim.metrics.image_fidelity import psnr, ssim
 from ct1_sim.metrics.kernel_distance import kernel_distance
 from ct1_sim.metrics.region_fidelity import masked_psnr, sharpness_ratio
@@ -23,6 +24,7 @@ from ct1_sim.metrics.maneuver import (
 from ct1_sim.metrics.trajectory_errors import ade, fde, jerk, l2_at, medoid_index, min_ade, min_fde, rotation_error_deg
 
 __all__ = [
+    "inside_drivable", "leaves_drivable_area", "offroad_share",
     "MANEUVERS",
     "SPEED_BEHAVIOURS",
     "ade",

@@ -40,6 +40,7 @@ import numpy as np
 
 from ct1_sim.clip_spec import NUM_POSES, check_num_samples
 from ct1_sim.formats.json_format import trajectory_to_dict
+from ct1_sim.language import InstructionError, check_instruction_text
 from ct1_sim.metrics import medoid_index
 from ct1_sim.ros import contract as c
 from ct1_sim.ros.images import ImageMessageError, decode_compressed_image, encode_compressed_image
@@ -98,6 +99,14 @@ class _Image:
     frame_id: str
 
 
+class InstructionRefused(Exception):
+    """The model does not do the instruction; ``payload`` is the ``/ct1/predict`` JSON saying why (``supported`` false)."""
+
+    def __init__(self, payload: str) -> None:
+        super().__init__(payload)
+        self.payload = payload
+
+
 @dataclass
 class _Inbox:
     """What the reactor thread hands the worker (guarded by ``RosBridgeNode._cond``)."""
@@ -133,6 +142,8 @@ def prediction_json(prediction: Prediction, best: int, instruction: str, stamp_n
         "speed_mps": speed,
         "best_index": best,
         "maneuvers": list(prediction.maneuvers),
+        "supported": prediction.supported,
+        "intent": prediction.instruction,
         "trajectories": items,
     })
 
@@ -180,7 +191,7 @@ class RosBridgeNode:
             (c.INSTRUCTION_TOPIC, c.INSTRUCTION_TYPE, self._on_instruction),
             (self.config.odom_topic, c.ODOM_TYPE, self._on_odometry),
         ]
-        self._advertised = [(c.SAMPLES_TOPIC, c.PATH_TYPE), (c.BEST_TOPIC, c.PATH_TYPE)]
+        self._advertised = [(c.SAMPLES_TOPIC, c.PATH_TYPE), (c.BEST_TOPIC, c.PATH_TYPE), (c.INSTRUCTION_STATUS_TOPIC, c.INSTRUCTION_STATUS_TYPE)]
         if self.config.video:
             self._advertised.append((c.VIDEO_TOPIC, c.VIDEO_TYPE))
         for topic, _, callback in self._subscriptions:
@@ -270,13 +281,15 @@ class RosBridgeNode:
 
     def _on_instruction(self, msg: dict[str, Any]) -> None:
         data = msg.get("data") if isinstance(msg, dict) else None
-        if not isinstance(data, str) or not data.strip():
+        try:
+            text = check_instruction_text(data, name=f"the instruction on {c.INSTRUCTION_TOPIC}")
+        except InstructionError as err:
             self.stats["bad_instructions"] += 1
-            log.warning("ignoring an empty instruction on %s (got %r); send text such as 'turn left at the intersection'",
-                        c.INSTRUCTION_TOPIC, data)
+            log.warning("ignoring it: %s", err)
+            self._publish(c.INSTRUCTION_STATUS_TOPIC, {"data": json.dumps({"supported": False, "error": str(err)})})
             return
         with self._cond:
-            self._inbox.instruction = data.strip()
+            self._inbox.instruction = text
             self._cond.notify()
 
     def _on_odometry(self, msg: dict[str, Any]) -> None:
@@ -331,6 +344,8 @@ class RosBridgeNode:
                 self._want_prediction = False
                 try:
                     self._predict_and_publish()
+                except InstructionRefused:
+                    pass  # said on the status topic and in the log
                 except Exception:  # noqa: BLE001 - one failed prediction must not stop the node
                     self.stats["prediction_errors"] += 1
                     log.exception("prediction for instruction %r failed; still serving", self._instruction)
@@ -374,6 +389,12 @@ class RosBridgeNode:
         stamp_ns = image.stamp_ns or time.time_ns()
         t0 = time.perf_counter()
         prediction = self.world.predict(image.rgb, instruction, num_samples=self.config.num_samples, seed=self.config.seed, speed=speed)
+        status = {"instruction": instruction, **(prediction.instruction or {"supported": True})}
+        self._publish(c.INSTRUCTION_STATUS_TOPIC, {"data": json.dumps(status)})
+        if not prediction.supported:
+            self.stats["unsupported_instructions"] += 1
+            log.warning("not driving %r: %s (nearest supported maneuver: %s)", instruction, status.get("reason"), status.get("nearest"))
+            raise InstructionRefused(json.dumps({"version": c.PREDICT_JSON_VERSION, **status, "trajectories": []}))
         best = medoid_index(prediction.trajectories)
         self.stats["predictions"] += 1
         log.info("predicted %d trajectories in %.3f s for %r (speed %s); best #%d: %s",
@@ -417,6 +438,9 @@ class RosBridgeNode:
             return
         try:
             payload = self._predict_and_publish()()
+        except InstructionRefused as refused:
+            self._respond(request, False, refused.payload)  # success false; the JSON says why and what is nearest
+            return
         except Exception as err:  # noqa: BLE001 - report the failure to the caller, keep serving
             self.stats["prediction_errors"] += 1
             log.exception("prediction for %s failed", c.PREDICT_SERVICE)

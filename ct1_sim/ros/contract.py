@@ -21,6 +21,9 @@ SAMPLES_TOPIC = "/ct1/trajectories/samples"
 PATH_TYPE = "nav_msgs/msg/Path"
 VIDEO_TOPIC = "/ct1/video/compressed"
 VIDEO_TYPE = "sensor_msgs/msg/CompressedImage"
+#: What each instruction was read as (JSON text: supported, maneuver, speed, reason, nearest), one per prediction.
+INSTRUCTION_STATUS_TOPIC = "/ct1/instruction/status"
+INSTRUCTION_STATUS_TYPE = "std_msgs/msg/String"
 
 # Service
 PREDICT_SERVICE = "/ct1/predict"

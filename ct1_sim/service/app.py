@@ -55,8 +55,15 @@ def _route_label(app: FastAPI, request: Request) -> str:
 
 
 def _prediction_json(prediction: Any) -> dict[str, Any]:
-    return {"trajectories": [{"maneuver": m, "trajectory": trajectory_to_dict(t)}
-                             for t, m in zip(prediction.trajectories, prediction.maneuvers, strict=True)]}
+    """Trajectories with their labels, and what the instruction was read as: ``supported`` false means no
+    trajectories, with ``reason`` and the ``nearest`` supported maneuver."""
+    out: dict[str, Any] = {"trajectories": [{"maneuver": m, "trajectory": trajectory_to_dict(t)}
+                                            for t, m in zip(prediction.trajectories, prediction.maneuvers, strict=True)]}
+    info = getattr(prediction, "instruction", None)
+    if info is not None:
+        out["supported"] = bool(info["supported"])
+        out["instruction"] = info
+    return out
 
 
 def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> FastAPI:
@@ -177,6 +184,11 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
             target: Any = parse_trajectory(await read_upload(trajectory, "trajectory", settings.max_upload_bytes), format)
         else:
             target = check_instruction(instruction)
+            intent = await run_in_threadpool(world.interpret, target)
+            if not intent["supported"]:  # no path to render: say why now, not in a failed job
+                raise HTTPException(status_code=422, detail={"field": "instruction", "supported": False, "instruction": intent,
+                                                             "message": f"instruction: {intent['reason']} (nearest supported "
+                                                                        f"maneuver: {intent['nearest']})"})
         if world.video_model is None:
             log.warning("rollout requested but no video model is loaded; the job will fail with the reason")
 

@@ -11,6 +11,7 @@ from fastapi import HTTPException, UploadFile
 from ct1_sim.clip_spec import check_speed_mps
 from ct1_sim.formats import FORMAT_SUFFIXES, FORMATS, read_trajectory
 from ct1_sim.geometry import CameraTrajectory
+from ct1_sim.language import InstructionError, check_instruction_text
 from ct1_sim.rgb_input import ImageDecodeError, decode_image
 
 
@@ -38,11 +39,13 @@ def decode_upload(data: bytes, field: str) -> np.ndarray:
 
 
 def check_instruction(text: str | None, field: str = "instruction") -> str:
-    if text is None or not text.strip():
+    """The instruction cleaned by :func:`ct1_sim.language.check_instruction_text`, or 422 naming the problem."""
+    if text is None:
         raise unprocessable(field, "must be a non-empty instruction, e.g. 'turn left at the intersection'")
-    if len(text) > 500:
-        raise unprocessable(field, f"at most 500 characters (got {len(text)})")
-    return text.strip()
+    try:
+        return check_instruction_text(text, name="the instruction")
+    except InstructionError as err:
+        raise unprocessable(field, str(err)) from None
 
 
 def check_int(value: int, field: str, low: int, high: int) -> int:

@@ -35,6 +35,7 @@ from ct1_sim.clip_spec import NUM_POSES, RATE_HZ
 from ct1_sim.config_loading import ConfigError, check_values, field_types
 from ct1_sim.devices import resolve_device, resolve_dtype
 from ct1_sim.geometry import CameraTrajectory
+from ct1_sim.language import Intent, check_instruction_text
 from ct1_sim.trajectory.backbones import build_backbone
 from ct1_sim.trajectory.configuration_ct1 import POSE_DIM, dit_width, validate_config
 from ct1_sim.trajectory.dit import TrajectoryDiT
@@ -47,6 +48,16 @@ WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 #: State-dict prefix of the frozen encoders: neither saved nor trained.
 FROZEN_PREFIX = "encoder."
+
+
+class UnsupportedInstruction(ValueError):
+    """An instruction the model understands but does not do (a U-turn, parking, ...) or does not understand; ``intent``
+    says which, why, and the nearest maneuver it supports."""
+
+    def __init__(self, instruction: str, intent: Intent) -> None:
+        super().__init__(f"{instruction[:60]!r}: {intent.reason} (nearest supported maneuver: {intent.nearest})")
+        self.instruction = instruction
+        self.intent = intent
 
 
 class CT1TrajectoryModel(ModelMixin, ConfigMixin):
@@ -171,12 +182,38 @@ class CT1TrajectoryModel(ModelMixin, ConfigMixin):
         """The DiT's dtype (the frozen encoders stay float32 whatever this is)."""
         return self.dit.pos.dtype
 
+    @property
+    def instruction_parser(self) -> Any | None:
+        """The :class:`~ct1_sim.trajectory.instruction_parser.InstructionParser` saved with this model, or None (a model
+        from before it, conditioned on the raw instruction text)."""
+        return self.__dict__.get("_instruction_parser")
+
+    def set_instruction_parser(self, parser: Any | None) -> None:
+        """Attach (or with None remove) the instruction parser; it is kept out of the module tree, so it is neither
+        trained with the DiT nor in ``model.safetensors`` (it is saved beside it)."""
+        self.__dict__["_instruction_parser"] = parser.cpu().eval() if parser is not None else None
+
+    def interpret(self, instructions: list[str]) -> list[Intent]:
+        """What each instruction asks for (:class:`~ct1_sim.language.Intent`); unreadable text (empty, control
+        characters, too long, no letters) is an :class:`~ct1_sim.language.InstructionError`. A model without a parser
+        takes every readable instruction as supported, conditioned on its own text."""
+        from ct1_sim.trajectory.instruction_parser import parse_instructions
+
+        if self.instruction_parser is None:
+            return [Intent("straight", confidence=float("nan")) for _ in (check_instruction_text(t) for t in instructions)]
+        return parse_instructions(self.instruction_parser, lambda texts: self.encoder.text_embedding(texts).cpu().float(), instructions)
+
     def encode_text(self, instructions: list[str]) -> torch.Tensor:
-        """Sentence embeddings ``(B,D)`` float32 of non-empty instructions."""
-        for text in instructions:
-            if not isinstance(text, str) or not text.strip():
-                raise ValueError("instruction must be a non-empty string, e.g. 'turn left at the intersection'")
-        return self.encoder.text_embedding(list(instructions)).to(self.device).float()
+        """Condition embeddings ``(B,D)`` float32: the canonical phrase of each instruction's intent (the raw text for a
+        model without a parser). An unsupported request raises :class:`UnsupportedInstruction` with its intent."""
+        if self.instruction_parser is None:
+            cleaned = [check_instruction_text(t) for t in instructions]
+            return self.encoder.text_embedding(cleaned).to(self.device).float()
+        intents = self.interpret(list(instructions))
+        for text, intent in zip(instructions, intents, strict=True):
+            if not intent.supported:
+                raise UnsupportedInstruction(text, intent)
+        return self.encoder.text_embedding([i.canonical_phrase() for i in intents]).to(self.device).float()
 
     # ------------------------------------------------------------------ training
     def forward(self, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, dict[str, float]]:
@@ -286,6 +323,8 @@ class CT1TrajectoryModel(ModelMixin, ConfigMixin):
         with atomic_write(directory / WEIGHTS_NAME) as tmp:
             save_file(state, str(tmp), metadata={"format": "pt", "model": type(self).__name__})
         write_text_atomic(directory / CONFIG_NAME, self.config_json())
+        if self.instruction_parser is not None:
+            self.instruction_parser.save(directory)
         return directory
 
     def config_json(self) -> str:
@@ -324,4 +363,8 @@ class CT1TrajectoryModel(ModelMixin, ConfigMixin):
         model.pose_mean.data = model.pose_mean.to(dt)
         model.pose_std.data = model.pose_std.to(dt)
         model.pipeline.runtime = runtime
+        from ct1_sim.trajectory.instruction_parser import InstructionParser
+
+        if InstructionParser.exists(directory):
+            model.set_instruction_parser(InstructionParser.load(directory))
         return model.eval()

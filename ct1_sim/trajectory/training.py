@@ -29,6 +29,7 @@ from ct1_sim.data import ClipStore
 from ct1_sim.devices import init_distributed, resolve_device
 from ct1_sim.training_loop import DataFingerprint, TrainingRun, check_resume
 from ct1_sim.trajectory.features import ClipFeatures, extract_features
+from ct1_sim.trajectory.instruction_parser import train_instruction_parser
 from ct1_sim.trajectory.modeling_ct1 import FROZEN_PREFIX, CT1TrajectoryModel
 from ct1_sim.trajectory.pose_tokens import tokens_to_trajectories
 
@@ -54,6 +55,9 @@ class TrainSettings:
     log_every: int = 50
     max_train_clips: int | None = None
     wavelet_weight: float | None = None  # overrides the model config (0 = the no-wavelet ablation)
+    #: share of samples conditioned on the recorded drive's own intent; the rest on a random intent of the bank, whose
+    #: target is what the scene allows for it (:mod:`ct1_sim.data.scenarios.intent_paths`)
+    own_intent_share: float = 0.5
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "augment_variants", "val_every", "checkpoint_every", "log_every"):
@@ -74,12 +78,25 @@ def load_training_config(path: str | Path) -> tuple[dict[str, Any], TrainSetting
     return model, from_dict(TrainSettings, data.get("train") or {}, str(path), "train")
 
 
-def _batch(feats: ClipFeatures, idx: torch.Tensor, var: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, ...]:
+def _batch(
+    feats: ClipFeatures, idx: torch.Tensor, var: torch.Tensor, device: torch.device, own_share: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, ...]:
+    """A training batch: image tokens, the condition's text embedding, speeds and targets. With ``own_share`` < 1 a
+    share of the samples is told a random intent instead of its own, and drives what the scene allows for it."""
+    text, target = feats.text[idx, var], feats.targets[idx, var]
+    if own_share < 1.0 and feats.intent_targets is not None and feats.intent_targets.numel():
+        n_intents = feats.intent_text.shape[0]
+        asked = torch.randint(0, n_intents, (len(idx),), generator=generator)
+        other = (torch.rand(len(idx), generator=generator) >= own_share) & feats.intent_valid[idx, asked]
+        k = torch.where(other, asked, feats.own_intent[idx, var])
+        text = torch.where(other[:, None], feats.intent_text[k], text)
+        target = torch.where(other[:, None, None], feats.intent_targets[idx, var, k], target)
     return (
         feats.image_tokens[idx, var].to(device, torch.float32),
-        feats.text[idx, var].to(device),
+        text.to(device),
         feats.speeds[idx].to(device),
-        feats.targets[idx, var].to(device),
+        target.to(device),
     )
 
 
@@ -154,7 +171,7 @@ def train_trajectory_model(
     feats = extract_features(store, train_ids, model.encoder, s.augment_variants, s.seed, cache / f"train-r{rank}.safetensors")
     val = extract_features(store, val_ids, model.encoder, 1, s.seed, cache / f"val-r{rank}.safetensors")
     model.set_normalization(feats.targets.flatten(0, 1).numpy())
-    model.fusion.set_text_statistics(torch.unique(feats.text.flatten(0, 1), dim=0))
+    model.fusion.set_text_statistics(feats.intent_text)
     log.info("training on %d clips x %d variants (%d val clips), %d trainable parameters, %d process(es)",
              len(feats), s.augment_variants, len(val), sum(p.numel() for p in model.trainable_parameters()), world)
 
@@ -170,7 +187,7 @@ def train_trajectory_model(
         g = torch.Generator().manual_seed(s.seed * 1_000_003 + step * 101 + rank)
         idx = torch.randint(0, len(feats), (s.batch_size,), generator=g)
         var = torch.randint(0, s.augment_variants, (s.batch_size,), generator=g)
-        loss, parts = ddp(*_batch(feats, idx, var, dev), generator=g)
+        loss, parts = ddp(*_batch(feats, idx, var, dev, s.own_intent_share, g), generator=g)
         run.step(step, loss)
         running.append(parts)
         done = step + 1
@@ -186,10 +203,14 @@ def train_trajectory_model(
             log.info("step %d validation %s", done, json.dumps({k: round(v, 4) for k, v in metrics.items()}))
         run.save_if_due(done, settings=asdict(s))
     run.load_ema()
+    parser_metrics: dict[str, float] = {}
     if rank == 0:
+        parser, parser_metrics = train_instruction_parser(model.encoder.text_embedding)
+        model.set_instruction_parser(parser)
         model.save_pretrained(out)
         write_text_atomic(out / "training_log.json", json.dumps({"settings": asdict(s), "history": history, "data": str(data),
-                                                                "train_clips": len(feats), "processes": world}, indent=1))
+                                                                "train_clips": len(feats), "processes": world,
+                                                                "instruction_parser": parser_metrics}, indent=1))
         log.info("saved EMA model to %s", out)
     if world > 1:
         dist.barrier()

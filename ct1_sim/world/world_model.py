@@ -41,6 +41,14 @@ class Prediction:
     trajectories: list[CameraTrajectory]
     maneuvers: list[str]
     seed: int | None = None
+    #: what the instruction was read as (:meth:`ct1_sim.language.Intent.as_dict`): ``supported``, ``maneuver``,
+    #: ``speed``, ``reason``, ``nearest``, ``confidence``. Unsupported: no trajectories, and ``reason`` says why.
+    instruction: dict[str, Any] | None = None
+
+    @property
+    def supported(self) -> bool:
+        """False when the model refused the instruction (then ``trajectories`` is empty)."""
+        return self.instruction is None or bool(self.instruction["supported"])
 
 
 @dataclass
@@ -116,8 +124,19 @@ class WorldModel:
             raise RuntimeError("no trajectory model loaded; use WorldModel.from_pretrained()")
         seed = resolve_seed(seed)
         with self.trajectory_lock:
+            intent = self.trajectory_model.interpret([instruction])[0]
+            if not intent.supported:
+                return Prediction([], [], seed, intent.as_dict())
             trajectories = self.trajectory_model.sample(image, instruction, num_samples=num_samples, generator=torch_generator(seed), speed=speed)
-        return Prediction(trajectories, [classify_maneuver(t) for t in trajectories], seed)
+        return Prediction(trajectories, [classify_maneuver(t) for t in trajectories], seed, intent.as_dict())
+
+    def interpret(self, instruction: str) -> dict[str, Any]:
+        """What ``instruction`` is read as, without sampling (:meth:`ct1_sim.language.Intent.as_dict`); unreadable text
+        (empty, control characters, over 500 characters, no letters) is a ``ValueError`` naming the problem."""
+        if self.trajectory_model is None:
+            raise RuntimeError("no trajectory model loaded; use WorldModel.from_pretrained()")
+        with self.trajectory_lock:
+            return self.trajectory_model.interpret([instruction])[0].as_dict()
 
     def predict_batch(
         self,
@@ -134,9 +153,17 @@ class WorldModel:
         if seeds is not None and len(seeds) != len(images):
             raise ValueError(f"got {len(seeds)} seeds for {len(images)} queries")
         used = [resolve_seed(s) for s in (seeds if seeds is not None else [None] * len(images))]
+        if len(instructions) != len(images):
+            raise ValueError(f"got {len(instructions)} instructions for {len(images)} images")
+        speeds = speeds if speeds is not None else [None] * len(images)
         with self.trajectory_lock:
-            batches = self.trajectory_model.sample_batch(images, instructions, speeds, num_samples, [torch_generator(s) for s in used])
-        return [Prediction(trajs, [classify_maneuver(t) for t in trajs], s) for trajs, s in zip(batches, used, strict=True)]
+            intents = self.trajectory_model.interpret(list(instructions))
+            todo = [i for i, intent in enumerate(intents) if intent.supported]
+            batches = self.trajectory_model.sample_batch([images[i] for i in todo], [instructions[i] for i in todo], [speeds[i] for i in todo],
+                                                         num_samples, [torch_generator(used[i]) for i in todo]) if todo else []
+        sampled = dict(zip(todo, batches, strict=True))
+        return [Prediction(sampled.get(i, []), [classify_maneuver(t) for t in sampled.get(i, [])], used[i], intents[i].as_dict())
+                for i in range(len(images))]
 
     def rollout(
         self,
@@ -174,6 +201,10 @@ class WorldModel:
             maneuvers = [classify_maneuver(trajectories[0])]
         elif isinstance(instruction_or_trajectory, str):
             prediction = self.predict(image, instruction_or_trajectory, num_samples=num_samples, seed=seed, speed=speed)
+            if not prediction.supported:
+                info = prediction.instruction or {}
+                raise ValueError(f"{instruction_or_trajectory[:60]!r} is not supported: {info.get('reason')} "
+                                 f"(nearest supported maneuver: {info.get('nearest')})")
             trajectories, maneuvers = prediction.trajectories, prediction.maneuvers
             chosen = medoid_index(trajectories)
         else:

@@ -56,6 +56,21 @@ class EgoPath:
         return np.stack(cols, axis=1)
 
 
+#: how much of a reference path a clip's meta keeps (m of arc length): 3 s at the fastest scenario speed, with margin
+REFERENCE_KEPT_M = 90.0
+
+
+def reference_for_meta(reference: np.ndarray) -> list[list[float]]:
+    """A reference path (world frame, (N,2) m) as JSON: from 10 m behind the start, the first :data:`REFERENCE_KEPT_M`
+    of arc length, every 1 m, rounded to cm."""
+    from ct1_sim.data.scenarios import polyline as pl
+
+    ref = pl.resample(np.asarray(reference, dtype=float), 1.0)
+    ref = ref[np.argmax(ref[:, 0] > -10.5):]
+    ref = ref[pl.arc_lengths(ref) <= REFERENCE_KEPT_M]
+    return np.round(ref, 2).tolist()
+
+
 def drive(world: World, duration_s: float) -> EgoPath:
     times, states = simulate(world.reference, world.start, world.plan, duration_s)
     return EgoPath(times, states)
@@ -139,5 +154,7 @@ def make_clip(
         "attempt": attempt,
         "speed_mps": round(float(path.states[0, 3]), 4),
         "layout": world.layout,
+        "alternatives": {name: reference_for_meta(ref) for name, ref in world.alternatives.items()},
+        "drivable": world.drivable,
     }
     return Clip(id=clip_id(spec_name, family, split, index), frames=frames, trajectory=traj, instruction=text, meta=meta, depth=depth)

@@ -53,6 +53,20 @@ class World:
     maneuver: str  # what the ego is scripted to do (the label is then read off its path)
     movers: list[Mover] = field(default_factory=list)
     layout: dict[str, Any] = field(default_factory=dict)
+    #: the reference path of every maneuver the scene allows (world frame, (N,2) m), the scripted one included
+    alternatives: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the asphalt, as :func:`road_area` / :func:`square_area` records: what "off the road" is measured against
+    drivable: list[dict[str, Any]] = field(default_factory=list)
+
+
+def road_area(road: Road) -> dict[str, Any]:
+    """The asphalt of ``road``: its coarse centre line (m, world frame) and half widths to the left / right (m)."""
+    return {"kind": "road", "centerline": np.round(road.coarse, 2).tolist(), "left": road.half_left, "right": road.half_right}
+
+
+def square_area(centre: tuple[float, float], half: float) -> dict[str, Any]:
+    """An axis-aligned square of asphalt (an intersection patch), centre (m) and half size (m)."""
+    return {"kind": "square", "centre": [round(float(centre[0]), 2), round(float(centre[1]), 2)], "half": round(float(half), 2)}
 
 
 # ----------------------------------------------------------------------------- atmosphere
@@ -206,13 +220,33 @@ def intersection(rng: np.random.Generator, params: dict[str, Any]) -> World:
         ref = pl.join(pl.straight((-10, lane_y), 0.0, 10 + x1 - r), pl.arc((x1 - r, lane_y + r), r, -np.pi / 2, 0.0),
                       pl.straight((x1, lane_y + r), np.pi / 2, 100))
     del approach
+    alternatives = _intersection_references(X, half_c, corner, lane_y, kind)
+    alternatives[maneuver] = ref
     v0 = rng.uniform(*_range(params, "intersection", "speed_mps"))
     movers = _oncoming(rng, LANE / 2, int(rng.integers(0, 3)))
     movers = [m for m in movers if not (maneuver == "turn_left" and m.x0 < X + 30)]
     return World(mesh, random_lighting(rng)[0], ref, EgoState(0.0, lane_y, 0.0, v0),
                  SpeedPlan(v0=v0, accel=rng.uniform(0.0, 0.8), v_max=9.0), maneuver, movers,
                  {"kind": kind, "distance_m": round(float(dist), 2), "junction_x_m": round(float(X), 2),
-                  "cross_half_width_m": half_c, "options": options})
+                  "cross_half_width_m": half_c, "options": options},
+                 alternatives, [road_area(main), road_area(cross), square_area((X, 0.0), half_c + corner)])
+
+
+def _intersection_references(X: float, half_c: float, corner: float, lane_y: float, kind: str) -> dict[str, np.ndarray]:
+    """Reference paths of the turns (mid-range radii) and, at a 4-way junction, of going straight on; drawn without
+    the scene's random generator so that adding them changed no rendered pixel."""
+    r = 0.5 * (4.0 + half_c + corner - LANE / 2 - 0.3)
+    x1 = X - LANE / 2
+    right = pl.join(pl.straight((-10, lane_y), 0.0, 10 + x1 - r), pl.arc((x1 - r, lane_y - r), r, np.pi / 2, 0.0),
+                    pl.straight((x1, lane_y - r), -np.pi / 2, 100))
+    r = 0.5 * (6.0 + half_c + corner + LANE / 2 - 0.3)
+    x1 = X + LANE / 2
+    left = pl.join(pl.straight((-10, lane_y), 0.0, 10 + x1 - r), pl.arc((x1 - r, lane_y + r), r, -np.pi / 2, 0.0),
+                   pl.straight((x1, lane_y + r), np.pi / 2, 100))
+    out = {"turn_left": left, "turn_right": right}
+    if kind == "4way":
+        out["straight"] = pl.straight((-10, lane_y), 0.0, X + 120)
+    return out
 
 
 def curve(rng: np.random.Generator, params: dict[str, Any]) -> World:
@@ -239,7 +273,8 @@ def curve(rng: np.random.Generator, params: dict[str, Any]) -> World:
     ref = ref[ref[:, 0] > -15]
     v0 = rng.uniform(*_range(params, "curve", "speed_mps"))
     return World(mesh, random_lighting(rng)[0], ref, EgoState(0.0, -LANE / 2, 0.0, v0), SpeedPlan(v0=v0, v_max=14.0),
-                 "follow_road", [], {"direction": direction, "radius_m": round(float(radius), 1), "start_m": round(float(start), 1)})
+                 "follow_road", [], {"direction": direction, "radius_m": round(float(radius), 1), "start_m": round(float(start), 1)},
+                 {"straight": ref}, [road_area(road)])
 
 
 def lane_change(rng: np.random.Generator, params: dict[str, Any]) -> World:
@@ -276,8 +311,17 @@ def lane_change(rng: np.random.Generator, params: dict[str, Any]) -> World:
     for other in range(lanes):
         if rng.random() < 0.5:
             movers.append(Mover(vehicle_mesh(rng).array(), rng.uniform(20, 150), -road.lane_centre(other), np.pi, rng.uniform(8, 14)))
+    alternatives = {"straight": np.stack([xs, np.full_like(xs, y0)], axis=1), maneuver: ref}
+    for other in options:  # the other side's change, over the scene's (mid-range) length, without its generator
+        if other != maneuver:
+            y_other = y0 + (LANE if other == "lane_change_left" else -LANE)
+            u_mid = np.clip((xs - 0.25 * v0) / (2.2 * v0), 0, 1)
+            alternatives[other] = np.stack([xs, y0 + (y_other - y0) * (10 * u_mid**3 - 15 * u_mid**4 + 6 * u_mid**5)], axis=1)
+    # the ego's carriageway only: the median and the far side are not where it may drive
+    carriageway = {"kind": "road", "centerline": [[-60.0, -lanes * LANE / 2], [200.0, -lanes * LANE / 2]],
+                   "left": lanes * LANE / 2, "right": lanes * LANE / 2}
     return World(mesh, random_lighting(rng)[0], ref, EgoState(0.0, y0, 0.0, v0), SpeedPlan(v0=v0, v_max=16.0), maneuver, movers,
-                 {"lanes": lanes, "lane": lane, "options": options})
+                 {"lanes": lanes, "lane": lane, "options": options}, alternatives, [carriageway])
 
 
 def stop(rng: np.random.Generator, params: dict[str, Any]) -> World:
@@ -317,9 +361,11 @@ def stop(rng: np.random.Generator, params: dict[str, Any]) -> World:
     _dress(mesh, rng, roads, "urban")
     _parked(mesh, rng, main, [(55, 90)], 0.4)
     layout["stop_m"] = round(float(stop_s), 2)
-    return World(mesh, random_lighting(rng)[0], pl.straight((-10, -LANE / 2), 0.0, 200), EgoState(0.0, -LANE / 2, 0.0, v0),
+    lane_ref = pl.straight((-10, -LANE / 2), 0.0, 200)
+    drivable = [road_area(r) for r in roads] + ([square_area((X, 0.0), half_c + corner)] if reason == "stop_line" else [])
+    return World(mesh, random_lighting(rng)[0], lane_ref, EgoState(0.0, -LANE / 2, 0.0, v0),
                  SpeedPlan(v0=v0, stop_s=stop_s, decel=decel, curve_limit=False), "stop", _oncoming(rng, LANE / 2, int(rng.integers(0, 3))),
-                 layout)
+                 layout, {"stop": lane_ref}, drivable)
 
 
 def speed_change(rng: np.random.Generator, params: dict[str, Any]) -> World:
@@ -337,7 +383,7 @@ def speed_change(rng: np.random.Generator, params: dict[str, Any]) -> World:
     _parked(mesh, rng, road, [], 0.4)
     return World(mesh, random_lighting(rng)[0], pl.straight((-10, -LANE / 2), 0.0, 200), EgoState(0.0, -LANE / 2, 0.0, v0),
                  SpeedPlan(v0=v0, accel=accel, v_min=3.0, v_max=16.0), change, _oncoming(rng, LANE / 2, int(rng.integers(0, 3))),
-                 {"change": change})
+                 {"change": change}, {"straight": pl.straight((-10, -LANE / 2), 0.0, 200)}, [road_area(road)])
 
 
 #: Parameters each family takes from a spec: ("range", (low, high) default) or ("choice", allowed values).
