@@ -53,6 +53,14 @@ def run(quick: bool = False) -> dict[str, float]:
     model = _load("auto")
     times = _latencies(model, image, n)
     p50, p90 = statistics.median(times), float(np.percentile(times, 90))
+    # the instruction parser's cost: the same model conditioned on the raw text (the path before the parser), in this run
+    parser = model.instruction_parser
+    no_parser_p50 = float("nan")
+    if parser is not None:
+        model.set_instruction_parser(None)
+        no_parser_p50 = statistics.median(_latencies(model, image, n))
+        model.set_instruction_parser(parser)
+        parse_ms = statistics.median(_timed(lambda: model.interpret([INSTRUCTION])) for _ in range(20)) * 1e3
     # stages of the default runtime
     pipe = model.pipeline
     pixels = prepare_images([image], model.encoder.input_size)
@@ -78,8 +86,12 @@ def run(quick: bool = False) -> dict[str, float]:
             ("GFLOP per query", flops / 1e9), ("achieved GFLOP/s", flops / p50 / 1e9),
             ("matmul peak GFLOP/s (1024^2, this run)", peak / 1e9), ("share of matmul peak", flops / p50 / peak)]
     rows += [(f"stage: {k} (ms)", v * 1e3) for k, v in stages.items()]
+    if parser is not None:
+        rows += [("p50 latency without the instruction parser (ms)", no_parser_p50 * 1e3),
+                 ("latency with the parser / without", p50 / no_parser_p50), ("stage: parse the instruction (ms)", parse_ms)]
     print_table("CT-1 trajectory sampling, K=8, 10 DDIM steps, CFG 1.5, 2 cores", ["what", "value"], rows)
     figures = {"p50_ms": p50 * 1e3, "p90_ms": p90 * 1e3, "eager_p50_ms": eager_p50 * 1e3, "speedup_vs_eager": eager_p50 / p50,
-               "gflop_per_query": flops / 1e9, "peak_share": flops / p50 / peak, "matmul_peak_gflops": peak / 1e9}
+               "gflop_per_query": flops / 1e9, "peak_share": flops / p50 / peak, "matmul_peak_gflops": peak / 1e9,
+               "no_parser_p50_ms": no_parser_p50 * 1e3}
     emit_json("trajectory", figures)
     return figures

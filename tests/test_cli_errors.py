@@ -128,3 +128,21 @@ def test_predict_notes_sample_files_left_by_an_earlier_run(tmp_path: Path) -> No
     assert run(*args, "--samples", "3").exit_code == 0
     again = run(*args, "--samples", "2")
     assert again.exit_code == 0 and "still holds 1 sample file(s) of an earlier run (sample_02.json)" in again.output
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("make a U-turn", ("is not supported", "U-turns", "nearest supported maneuver: turn_left", "nothing written")),
+    ("🚗🚗", ("has no words",)), ("turn\x07 left", ("control characters",)), ("x" * 10_000, ("at most 500",)),
+])
+def test_unsupported_or_unreadable_instructions_are_a_clear_error_and_write_nothing(tmp_path: Path, text: str, words: tuple) -> None:
+    out = tmp_path / "p"
+    result = run("predict", "--image", IMAGE, "--instruction", text, "--out", str(out), "--device", "cpu")
+    assert_clear_error(result, *words)
+    assert not out.exists()
+
+
+def test_predict_says_how_it_read_the_instruction(tmp_path: Path) -> None:
+    result = run("predict", "--image", IMAGE, "--instruction", "hang a left and slow down", "--out", str(tmp_path / "p"),
+                 "--samples", "2", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert "read as: turn left, slow down" in result.output

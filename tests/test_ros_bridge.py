@@ -228,7 +228,7 @@ def test_launch_file_includes_rosbridge_and_starts_the_bridge() -> None:
 
 
 # ---------------------------------------------------------------------------- the node on a real rosbridge
-PATH_TOPICS = {c.BEST_TOPIC: c.PATH_TYPE, c.SAMPLES_TOPIC: c.PATH_TYPE}
+PATH_TOPICS = {c.BEST_TOPIC: c.PATH_TYPE, c.SAMPLES_TOPIC: c.PATH_TYPE, c.INSTRUCTION_STATUS_TOPIC: c.INSTRUCTION_STATUS_TYPE}
 INPUTS = {c.IMAGE_TOPIC: c.IMAGE_TYPE, c.INSTRUCTION_TOPIC: c.INSTRUCTION_TYPE, "/odom": c.ODOM_TYPE}
 NUM_SAMPLES = 4
 
@@ -341,7 +341,7 @@ def test_bad_messages_are_logged_and_the_bridge_keeps_serving(client: RosClient,
     client.publish(c.IMAGE_TOPIC, image_message(PNG_LEFT, "jpeg", 2000))
     bridge.wait_log("format says 'jpeg') is PNG data, not JPEG")
     client.publish(c.INSTRUCTION_TOPIC, {"data": "   "})
-    bridge.wait_log("ignoring an empty instruction")
+    bridge.wait_log("the instruction on /ct1/instruction is empty")
     assert bridge.alive()
     payload = json.loads(client.call_predict()["message"])
     assert payload["stamp"]["sec"] == 1000 and payload["instruction"] == LEFT.instruction  # bad inputs replaced nothing
@@ -352,12 +352,35 @@ def test_bad_messages_are_logged_and_the_bridge_keeps_serving(client: RosClient,
     assert xyz(best["poses"][-1])[1] < -1.0  # a right turn ends to the right (-y)
 
 
+def test_an_unsupported_instruction_is_refused_with_the_reason_on_the_status_topic_and_the_service(client: RosClient) -> None:
+    def status_of(text: str) -> Callable[[list[dict[str, Any]]], dict[str, Any] | None]:
+        def found(msgs: list[dict[str, Any]]) -> dict[str, Any] | None:
+            hits = [json.loads(m["data"]) for m in msgs if json.loads(m["data"]).get("instruction") == text]
+            return hits[-1] if hits else None
+        return found
+
+    best_before = len(client.received[c.BEST_TOPIC])
+    client.publish(c.IMAGE_TOPIC, image_message(PNG_LEFT, "png", 3000))
+    client.publish(c.INSTRUCTION_TOPIC, {"data": "make a U-turn"})
+    status = client.wait_messages(c.INSTRUCTION_STATUS_TOPIC, status_of("make a U-turn"), 60)
+    assert status["supported"] is False and status["maneuver"] == "u_turn" and status["nearest"] == "turn_left"
+    assert "U-turn" in status["reason"]
+    answer = client.call_predict()
+    assert answer["success"] is False
+    payload = json.loads(answer["message"])
+    assert payload["supported"] is False and payload["trajectories"] == [] and payload["nearest"] == "turn_left"
+    assert not [m for m in client.received[c.BEST_TOPIC][best_before:] if m["header"]["stamp"]["sec"] == 3000]  # no path driven
+    client.publish(c.INSTRUCTION_TOPIC, {"data": LEFT.instruction})  # a supported one is driven again, and says so
+    status = client.wait_messages(c.INSTRUCTION_STATUS_TOPIC, status_of(LEFT.instruction), 60)
+    assert status["supported"] is True and status["maneuver"] == "turn_left"
+
+
 def test_bridge_survives_a_rosbridge_restart(client: RosClient, bridge: BridgeProcess, rosbridge: LocalRosbridge) -> None:
     rosbridge.kill()
     bridge.wait_log("lost the rosbridge connection")
     rosbridge.start()
     bridge.wait_log("reconnected to rosbridge", timeout=60)
-    assert json.loads(client.wait_service(timeout=60)["message"])["stamp"]["sec"] == 2001  # re-advertised, state kept
+    assert json.loads(client.wait_service(timeout=60)["message"])["stamp"]["sec"] == 3000  # re-advertised, state kept
     best = predict_by_topic(client, image_message(PNG_LEFT, "png", 3000), LEFT.instruction)  # re-subscribed
     assert best["header"]["frame_id"] == "base_link" and len(best["poses"]) == 16
     assert bridge.alive()

@@ -95,6 +95,36 @@ def test_bad_requests_get_clear_4xx(server: str, image: bytes | None, fields: di
     assert requests.get(f"{server}/healthz", timeout=10).json()["status"] == "ok"  # still serving
 
 
+@pytest.mark.parametrize(("text", "problem"), [
+    ("x" * 10_000, "at most 500"), ("turn\x00 left", "control characters"), ("🚗🚗🚗", "has no words"),
+])
+def test_unreadable_instructions_are_422_naming_the_problem(server: str, text: str, problem: str) -> None:
+    r = post_trajectories(server, instruction=text)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"]["field"] == "instruction" and problem in r.json()["detail"]["message"]
+
+
+@pytest.mark.parametrize(("text", "maneuver", "nearest"), [
+    ("make a U-turn", "u_turn", "turn_left"), ("reverse into the space", "reverse", "stop"), ("fly over the intersection", "impossible", "straight"),
+    ("links abbiegen", "non_english", "straight"), ("向左转", "non_english", "straight"), ("tell me a joke", "not_driving", "straight"),
+])
+def test_unsupported_instructions_answer_supported_false_with_reason_and_nearest(server: str, text: str, maneuver: str, nearest: str) -> None:
+    r = post_trajectories(server, instruction=text)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["supported"] is False and body["trajectories"] == []
+    assert body["instruction"]["maneuver"] == maneuver and body["instruction"]["nearest"] == nearest and body["instruction"]["reason"]
+    job = requests.post(f"{server}/v1/rollouts", data={"instruction": text}, files={"image": ("f.png", png_bytes(SAMPLE.image), "image/png")},
+                        headers=AUTH, timeout=60)
+    assert job.status_code == 422 and job.json()["detail"]["supported"] is False  # refused before a job starts
+
+
+def test_supported_instructions_say_how_they_were_read(server: str) -> None:
+    body = post_trajectories(server, instruction="hang a left up ahead and slow down").json()
+    assert body["supported"] is True and len(body["trajectories"]) == 4
+    assert body["instruction"]["maneuver"] == "turn_left" and body["instruction"]["supported"] is True
+
+
 def test_oversized_upload_is_413_and_server_keeps_serving(server: str) -> None:
     big = b"\xff" * (50 * 1024 * 1024)
     r = requests.post(f"{server}/v1/trajectories", data={"instruction": "go"}, files={"image": ("big.png", big, "image/png")},

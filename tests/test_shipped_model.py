@@ -17,7 +17,8 @@ MODEL = REPO_ROOT / "model" / "ct1-tiny"
 def test_shipped_model_files_and_card() -> None:
     assert (MODEL / "model.safetensors").stat().st_size < 40e6
     card = (MODEL / "MODEL_CARD.md").read_text()
-    assert "ct1-sim eval trajectory" in card and "minADE" in card
+    assert "ct1-sim eval trajectory" in card and "minADE" in card and "ct1-sim eval instructions" in card
+    assert (MODEL / "instruction_parser.safetensors").is_file() and (MODEL / "instruction_parser.json").is_file()
     config = json.loads((MODEL / "config.json").read_text())
     assert config["_class_name"] == "CT1TrajectoryModel" and config["num_poses"] == 16
     from safetensors.torch import load_file
@@ -51,3 +52,28 @@ def test_shipped_model_samples_in_bfloat16_close_to_float32() -> None:
     for a, b in zip(paths["float32"], paths["bfloat16"], strict=True):
         assert np.isfinite(b.c2w).all()
         assert np.abs(a.c2w[:, :3, 3] - b.c2w[:, :3, 3]).max() < 0.5  # metres, over a ~15 m path
+
+
+def test_shipped_model_follows_unseen_phrasings_refuses_what_it_cannot_do_and_heeds_speed_words() -> None:
+    """The issue's first-contact table, on held-out frames: unseen phrasings, a U-turn, turns where there is no road,
+    speed words."""
+    world = WorldModel.from_pretrained(MODEL, device="cpu", runtime="torch")
+    samples = {s.maneuver: s for s in load_samples()}
+    junction, highway, curve = samples["turn_left"], samples["lane_change_left"], samples["straight"]
+
+    def predict(sample, text: str):  # noqa: ANN001, ANN202
+        return world.predict(sample.image, text, num_samples=8, seed=0, speed=7.0)
+
+    assert np.mean([m == "turn_left" for m in predict(junction, "hang a left up ahead").maneuvers]) >= 0.75
+    u_turn = predict(junction, "make a U-turn")
+    assert not u_turn.supported and u_turn.trajectories == [] and u_turn.instruction["nearest"] == "turn_left"
+    for text in ("overtake on the left", "turn left", "take the next right"):  # a highway has no junction to turn into
+        prediction = predict(highway, text)
+        assert not {"turn_left", "turn_right"} & set(prediction.maneuvers), (text, prediction.maneuvers)
+
+    def travelled(text: str) -> float:
+        return float(np.median([np.linalg.norm(t.positions[-1]) for t in predict(curve, text).trajectories]))
+
+    slow, neutral, fast = travelled("slow down"), travelled("keep following the road"), travelled("speed up")
+    assert slow < neutral - 1.0 and fast > neutral + 1.0, (slow, neutral, fast)
+    assert all(m == "stop" for m in predict(curve, "come to a halt").maneuvers)

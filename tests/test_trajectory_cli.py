@@ -59,3 +59,28 @@ def test_evaluate_checks_max_clips_in_the_library_too(tmp_path: Path) -> None:
     for bad in (0, 3, 1.5):
         with pytest.raises(ValueError, match="max_clips must be a whole number from 1 to 2"):
             evaluate(tmp_path / "toy.zarr", {}, max_clips=bad)  # 0 was: every clip
+
+
+def test_eval_instructions_on_rendered_scenarios_with_the_shipped_model(tmp_path: Path) -> None:
+    """``eval instructions`` end to end: held-out phrasings, the off-road sweep over every maneuver, speed words."""
+    from ct1_sim.paths import TRAJECTORY_MODEL, default_model_dir
+
+    runner = CliRunner()
+    store = tmp_path / "urban.zarr"
+    rendered = runner.invoke(app, ["scenarios", "render", "scenarios/urban.yaml", "--clips", "20", "--out", str(store), "--workers", "1"])
+    assert rendered.exit_code == 0, rendered.output
+    report = tmp_path / "report"
+    result = runner.invoke(app, ["eval", "instructions", "--data", str(store), "--model", str(default_model_dir(TRAJECTORY_MODEL)),
+                                 "--report", str(report), "--max-clips", "2", "--samples", "2", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((report / "metrics.json").read_text())
+    ct1 = metrics["models"]["ct1"]
+    assert metrics["clips"] == 2 and metrics["queries_per_model"] == 2 * 14
+    assert set(ct1["offroad_by_instruction"]) == {"straight", "turn_left", "turn_right", "lane_change_left", "lane_change_right", "stop"}
+    assert all(0.0 <= v <= 1.0 for v in ct1["offroad_by_instruction"].values())
+    assert set(ct1["compliance"]) == {"recorded", "train_phrasing", "test_phrasing"}
+    assert set(ct1["speed_words"]) == {"slow_down", "speed_up", "keep_speed", "stop"}
+    assert ct1["parser"]["test"]["phrases"] > 1000 and ct1["parser"]["train"]["accuracy"] > ct1["parser"]["test"]["accuracy"] > 0.85
+    assert "off-road share of sampled paths" in (report / "report.md").read_text()
+    stale = runner.invoke(app, ["eval", "instructions", "--data", str(tmp_path / "none.zarr"), "--model", "model/ct1-tiny", "--report", str(tmp_path / "r2")])
+    assert stale.exit_code == 2 and not (tmp_path / "r2").exists()

@@ -86,3 +86,25 @@ def test_medoid_is_the_most_typical_sample() -> None:
         c2w[k, :, 2, 3] = np.linspace(0, 15, 16)
     assert medoid_index([make_trajectory(p) for p in c2w]) == 1
     assert medoid_index(c2w[[2, 0, 1]]) == 2
+
+
+def test_unsupported_instructions_are_refused_in_predict_predict_batch_and_rollout() -> None:
+    from ct1_sim.paths import TRAJECTORY_MODEL, default_model_dir
+    from ct1_sim.trajectory import InstructionParser
+
+    torch.manual_seed(0)
+    model = CT1TrajectoryModel(**TINY, encoder=MobileNetMiniLMBackbone()).eval()
+    model.pipeline.runtime = "torch"
+    model.set_instruction_parser(InstructionParser.load(default_model_dir(TRAJECTORY_MODEL)))
+    world = WorldModel(model, video_model=SimpleNamespace())  # a rollout must refuse before it needs the video model
+    refused = world.predict(IMAGE, "make a U-turn", num_samples=2, seed=1)
+    assert not refused.supported and refused.trajectories == [] and refused.instruction["nearest"] == "turn_left"
+    driven = world.predict(IMAGE, "turn right at the lights", num_samples=2, seed=1)
+    assert driven.supported and len(driven.trajectories) == 2 and driven.instruction["maneuver"] == "turn_right"
+    batch = world.predict_batch([IMAGE, IMAGE, IMAGE], ["back up", "turn right at the lights", "fly"], num_samples=2, seeds=[0, 1, 2])
+    assert [p.supported for p in batch] == [False, True, False]
+    np.testing.assert_allclose(_c2w(batch[1]), _c2w(driven), atol=1e-5)  # the refused neighbours change nothing
+    with pytest.raises(ValueError, match="not supported: reversing"):
+        world.rollout(IMAGE, "back up", num_samples=2, seed=0)
+    with pytest.raises(ValueError, match="has no words"):
+        world.predict(IMAGE, "🚗", num_samples=2)

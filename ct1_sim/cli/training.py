@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -44,13 +44,37 @@ def eval_trajectory(
     """Evaluate a trajectory model against image-blind baselines (and its no-wavelet ablation)."""
     from ct1_sim.trajectory.evaluation import evaluate, write_report
 
+    _evaluate_models(evaluate, write_report, data, model, ablation, report, num_samples=samples, seed=seed, split=split,
+                     max_clips=max_clips, device=device)
+
+
+def _evaluate_models(evaluate: Any, write: Any, data: Path, model: Path, ablation: Path | None, report: Path, **options: Any) -> None:
+    """Run an evaluation over the model (``ct1``) and its ablation (``ct1_no_wavelet``), write and print its report."""
     models = {"ct1": model}
     if ablation is not None:
         models["ct1_no_wavelet"] = ablation
-    results = evaluate(data, models, num_samples=samples, seed=seed, split=split, max_clips=max_clips, device=device)
-    path = write_report(results, report)
+    path = write(evaluate(data, models, **options), report)
     typer.echo(path.read_text())
     typer.echo(f"wrote {path} and {report / 'metrics.json'}")
+
+
+@eval_app.command("instructions")
+def eval_instructions(
+    data: Annotated[Path, typer.Option(help="Scenario clip store with a test split (rendered with drivable areas in meta).")],
+    model: Annotated[Path, typer.Option(help="Model folder (with its instruction parser).")],
+    report: Annotated[Path, typer.Option(help="Report folder (report.md + metrics.json).")],
+    ablation: Annotated[Path | None, typer.Option(help="The model trained without the wavelet loss, for comparison.")] = None,
+    samples: Annotated[int, typer.Option(help="K samples per query.")] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed (phrasings and samples).")] = 0,
+    split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
+    max_clips: Annotated[int | None, typer.Option(min=1, help="Evaluate only the first N clips of the split.")] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+) -> None:
+    """Held-out phrasings, off-road share for every instruction on each image, and speed words."""
+    from ct1_sim.trajectory.instruction_evaluation import evaluate_instructions, write_instruction_report
+
+    _evaluate_models(evaluate_instructions, write_instruction_report, data, model, ablation, report, num_samples=samples, seed=seed,
+                     split=split, max_clips=max_clips, device=device)
 
 
 @train_app.command("video")

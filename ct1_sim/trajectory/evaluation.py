@@ -67,6 +67,16 @@ def build_library(store: ClipStore, split: str = "train") -> ManeuverLibrary:
     return lib
 
 
+def first_clips(ids: list[str], max_clips: int | None, what: str) -> list[str]:
+    """The first ``max_clips`` of ``ids`` (all when None); a count that is not a whole number from 1 to ``len(ids)`` is
+    a ``ValueError`` naming ``what`` the ids are."""
+    if max_clips is None:
+        return ids
+    if isinstance(max_clips, bool) or not isinstance(max_clips, int) or not 1 <= max_clips <= len(ids):
+        raise ValueError(f"max_clips must be a whole number from 1 to {len(ids)} ({what}), got {max_clips!r}")
+    return ids[:max_clips]
+
+
 def evaluate(
     data: str | Path,
     model_dirs: dict[str, Path],
@@ -84,11 +94,7 @@ def evaluate(
     ids = store.split_ids(split)
     if not ids:
         raise ValueError(f"{data} has no clips with split={split!r}")
-    if max_clips is not None:
-        if isinstance(max_clips, bool) or not isinstance(max_clips, int) or not 1 <= max_clips <= len(ids):
-            raise ValueError(f"max_clips must be a whole number from 1 to {len(ids)} (the clips of {data}'s {split!r} split), "
-                             f"got {max_clips!r}")
-        ids = ids[:max_clips]
+    ids = first_clips(ids, max_clips, f"the clips of {data}'s {split!r} split")
     library = build_library(store)
     rng = np.random.default_rng(seed)
     clips = []
