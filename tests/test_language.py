@@ -69,3 +69,12 @@ def test_readable_instructions_are_trimmed_and_scripts_are_measured() -> None:
     assert latin_share("turn left") == 1.0
     assert latin_share("поверни налево") == 0.0 and latin_share("左转") == 0.0
     assert latin_share("tourne à droite") > 0.8  # accented Latin: the parser decides, not the script check
+
+
+def test_probe_phrasings_are_in_neither_split() -> None:
+    from ct1_sim.language.paraphrases import probe_phrases
+
+    probe = probe_phrases()
+    seen = {p.text for split in ("train", "test") for p in paraphrase_bank(split)}
+    assert len(probe) >= 60 and not {p.text for p in probe} & seen
+    assert {p.maneuver for p in probe} == set(CLASSES)

@@ -211,3 +211,45 @@ def _phrasings(split: str) -> dict[tuple[str, str], list[str]]:
     for p in paraphrase_bank(split):
         out.setdefault((p.maneuver, p.speed), []).append(p.text)
     return out
+
+
+#: A third set, written after the train bank was last changed and never used to change anything: whole instructions
+#: in wordings of neither split, to measure the parser without the bias of a test set that informed the train bank.
+PROBE: tuple[tuple[str, str, str], ...] = (
+    ("at the upcoming junction please go left", "turn_left", "none"), ("we want the road on the right", "turn_right", "none"),
+    ("make your next turn a left", "turn_left", "none"), ("head right when the lights allow", "turn_right", "none"),
+    ("take that left turn coming up", "turn_left", "none"), ("turn right onto the avenue", "turn_right", "none"),
+    ("go left at this crossing", "turn_left", "none"), ("I need you to go right at the junction", "turn_right", "none"),
+    ("left at the lights, then carry on", "turn_left", "none"), ("swing right onto that street", "turn_right", "none"),
+    ("take a right up here", "turn_right", "none"), ("please make a left at the corner", "turn_left", "none"),
+    ("get into the lane to your left", "lane_change_left", "none"), ("move right one lane", "lane_change_right", "none"),
+    ("shift over to the right lane", "lane_change_right", "none"), ("switch to the lane on the left", "lane_change_left", "none"),
+    ("pull out and pass on the left", "lane_change_left", "none"), ("cut over to the right-hand lane", "lane_change_right", "none"),
+    ("change into the lane on your right", "lane_change_right", "none"), ("go one lane over to the left", "lane_change_left", "none"),
+    ("keep straight on this street", "straight", "none"), ("just follow this road", "straight", "none"),
+    ("carry on down the road", "straight", "none"), ("stay straight through the lights", "straight", "none"),
+    ("keep on going", "straight", "none"), ("continue ahead", "straight", "none"), ("go straight on please", "straight", "none"),
+    ("stay in this lane and keep going", "straight", "none"), ("follow the road around the corner", "straight", "none"),
+    ("no turns, straight ahead", "straight", "none"),
+    ("stop the car here", "stop", "none"), ("bring it to a halt", "stop", "none"), ("pull up at the line", "stop", "none"),
+    ("please stop now", "stop", "none"), ("stop at the lights", "stop", "none"), ("come to rest behind that car", "stop", "none"),
+    ("slow right down", "straight", "slow_down"), ("ease your speed", "straight", "slow_down"), ("drive more slowly", "straight", "slow_down"),
+    ("reduce speed a little", "straight", "slow_down"), ("go quicker", "straight", "speed_up"), ("accelerate a bit", "straight", "speed_up"),
+    ("speed up a little", "straight", "speed_up"), ("push the speed up", "straight", "speed_up"),
+    ("hold the current speed", "straight", "keep_speed"), ("keep this speed", "straight", "keep_speed"),
+    ("slow down, then turn left at the junction", "turn_left", "slow_down"), ("speed up and change to the left lane", "lane_change_left", "speed_up"),
+    ("turn right and slow down", "turn_right", "slow_down"), ("move into the right lane and speed up", "lane_change_right", "speed_up"),
+    ("do a U-turn when you can", "u_turn", "none"), ("turn around and go back", "u_turn", "none"),
+    ("back into that spot", "reverse", "none"), ("drive in reverse", "reverse", "none"),
+    ("park over there", "park", "none"), ("pull over and park", "park", "none"),
+    ("fly to the moon", "impossible", "none"), ("drive up the building", "impossible", "none"),
+    ("what is the weather like", "not_driving", "none"), ("play my favourite playlist", "not_driving", "none"),
+    ("tournez à droite au carrefour", "non_english", "none"), ("an der Kreuzung links abbiegen", "non_english", "none"),
+    ("sigue derecho por favor", "non_english", "none"), ("svolta a sinistra", "non_english", "none"),
+    ("右に曲がって", "non_english", "none"), ("поверни налево", "non_english", "none"),
+)
+
+
+def probe_phrases() -> list[Phrase]:
+    """:data:`PROBE` as phrases (template ``"probe"``)."""
+    return [Phrase(text, maneuver, speed, "probe") for text, maneuver, speed in PROBE]

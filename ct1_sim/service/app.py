@@ -21,6 +21,7 @@ from ct1_sim import __version__
 from ct1_sim.clip_spec import MAX_NUM_SAMPLES, NUM_POSES
 from ct1_sim.formats.json_format import trajectory_to_dict
 from ct1_sim.media import mp4_bytes
+from ct1_sim.seeding import MAX_SEED
 from ct1_sim.service.body_limit import BodySizeLimit
 from ct1_sim.service.batcher import Overloaded, TrajectoryBatcher, TrajectoryQuery
 from ct1_sim.service.jobs import Job, JobQueue, QueueFull
@@ -41,8 +42,6 @@ log = logging.getLogger(__name__)
 OPEN_PATHS = ("/healthz", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc")
 #: Multipart framing allowed on top of ``max_upload_bytes`` before a body is refused (bytes).
 MULTIPART_SLACK = 64 * 1024
-#: Largest seed accepted (``torch.Generator.manual_seed`` overflows above 2**64 - 1).
-MAX_SEED = 2**63 - 1
 
 
 def _route_label(app: FastAPI, request: Request) -> str:

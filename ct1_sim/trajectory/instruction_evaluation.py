@@ -32,6 +32,7 @@ from tqdm import tqdm
 from ct1_sim.data import ClipStore
 from ct1_sim.data.scenarios.intent_paths import feasible_reference, own_intent
 from ct1_sim.language import MANEUVERS, held_out_phrasing, paraphrase_bank
+from ct1_sim.language.paraphrases import probe_phrases
 from ct1_sim.metrics import classify_maneuver, classify_speed_behaviour, leaves_drivable_area
 from ct1_sim.trajectory.evaluation import first_clips
 from ct1_sim.trajectory.features import clip_speed
@@ -48,8 +49,8 @@ def parser_accuracy(model: CT1TrajectoryModel) -> dict[str, Any]:
     if model.instruction_parser is None:
         raise ValueError("this model has no instruction parser (a model from before it): retrain with `ct1-sim train trajectory`")
     out: dict[str, Any] = {}
-    for split in ("train", "test"):
-        bank = paraphrase_bank(split)
+    for split in ("train", "test", "probe"):
+        bank = probe_phrases() if split == "probe" else paraphrase_bank(split)
         intents = parse_instructions(model.instruction_parser, lambda t: model.encoder.text_embedding(t).cpu().float(), [p.text for p in bank])
         right_m = [i.maneuver == p.maneuver for p, i in zip(bank, intents, strict=True)]
         right = [m and (i.speed == p.speed or p.maneuver == "stop") for m, p, i in zip(right_m, bank, intents, strict=True)]
@@ -192,8 +193,8 @@ def write_instruction_report(results: dict[str, Any], report_dir: Path) -> Path:
         p = r["parser"]
         lines += [f"## {name}", "",
                   f"- parser accuracy: train phrasings {p['train']['accuracy']:.3f} ({p['train']['phrases']}), held-out test phrasings "
-                  f"{p['test']['accuracy']:.3f} ({p['test']['phrases']}); maneuver alone {p['train']['maneuver_accuracy']:.3f} / "
-                  f"{p['test']['maneuver_accuracy']:.3f}",
+                  f"{p['test']['accuracy']:.3f} ({p['test']['phrases']}), probe phrasings {p['probe']['accuracy']:.3f} ({p['probe']['phrases']}); "
+                  f"maneuver alone {p['train']['maneuver_accuracy']:.3f} / {p['test']['maneuver_accuracy']:.3f} / {p['probe']['maneuver_accuracy']:.3f}",
                   "- compliance: " + ", ".join(f"{k} {v:.3f}" for k, v in r["compliance"].items()),
                   "- held-out phrasing compliance by maneuver: " + "; ".join(
                       f"{m} ({v['clips']}): {v['compliance']:.2f}" for m, v in r["test_phrasing_compliance_by_maneuver"].items()),

@@ -200,7 +200,9 @@ class CT1TrajectoryModel(ModelMixin, ConfigMixin):
         from ct1_sim.trajectory.instruction_parser import parse_instructions
 
         if self.instruction_parser is None:
-            return [Intent("straight", confidence=float("nan")) for _ in (check_instruction_text(t) for t in instructions)]
+            legacy = Intent("straight", reason="this model has no instruction parser: it is conditioned on the raw text, read as is",
+                            nearest="straight", confidence=0.0)
+            return [legacy for _ in (check_instruction_text(t) for t in instructions)]
         return parse_instructions(self.instruction_parser, lambda texts: self.encoder.text_embedding(texts).cpu().float(), instructions)
 
     def encode_text(self, instructions: list[str]) -> torch.Tensor:
