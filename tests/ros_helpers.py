@@ -29,7 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 LAUNCHER = REPO / "launch" / "local-rosbridge"
 T = TypeVar("T")
 
-__all__ = ["BridgeProcess", "LocalRosbridge", "RosClient", "free_port", "image_message"]
+__all__ = ["BridgeProcess", "LocalRosbridge", "RosClient", "SimNodeProcess", "call_service", "free_port", "image_message",
+           "wait_service_answer"]
 
 
 def _port_open(port: int) -> bool:
@@ -178,3 +179,30 @@ def image_message(data: bytes, fmt: str, stamp_sec: int, frame_id: str = "front_
     """A ``sensor_msgs/msg/CompressedImage`` dict (ROS 2 header) carrying ``data`` as base64."""
     return {"header": {"stamp": {"sec": stamp_sec, "nanosec": 0}, "frame_id": frame_id}, "format": fmt,
             "data": base64.b64encode(data).decode("ascii")}
+
+
+class SimNodeProcess(BridgeProcess):
+    """``ct1-sim sim ros`` (the simulator node) as a child process, logging to ``log_path``."""
+
+    def __init__(self, rosbridge_url: str, log_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        super().__init__(rosbridge_url, log_path, *args, env=env)
+        self.cmd = [sys.executable, "-c", "from ct1_sim.cli.app import main; main()", "sim", "ros",
+                    "--rosbridge-url", rosbridge_url, *args]
+
+
+def call_service(client: RosClient, service: str, timeout: float = 60.0, srv_type: str = "std_srvs/srv/Trigger") -> dict[str, Any]:
+    """Call a Trigger-like ``service`` once through ``client``; returns ``{"success", "message"}``."""
+    return dict(roslibpy.Service(client.ros, service, srv_type).call(roslibpy.ServiceRequest({}), timeout=timeout))
+
+
+def wait_service_answer(client: RosClient, service: str, timeout: float) -> dict[str, Any]:
+    """Call ``service`` until it answers (it is advertised only while its node is connected); returns the answer."""
+
+    def answered() -> dict[str, Any] | None:
+        try:
+            return call_service(client, service, timeout=30)
+        except (roslibpy.core.ServiceException, roslibpy.core.RosTimeoutError):  # not advertised yet / reconnecting
+            time.sleep(0.2)
+            return None
+
+    return wait_for(answered, timeout, f"{service} to answer")

@@ -204,3 +204,56 @@ def evaluate(
                    f"C {s['comfort']:.3f}), route completion {s['route_completion']:.3f}, instruction success "
                    f"{'n/a' if rate is None else f'{rate:.3f}'}, {s['steps_per_s']} steps/s")
     typer.echo(f"wrote {out}/summary.json")
+
+
+@sim_app.command("ros")
+def ros(
+    world: WorldOption = "procedural",
+    video_model: VideoModelOption = None,
+    device: DeviceOption = "auto",
+    rosbridge_url: Annotated[str, typer.Option(help="rosbridge v2 websocket, e.g. ws://127.0.0.1:9090.")] = "ws://127.0.0.1:9090",
+    synchronous: Annotated[bool, typer.Option("--synchronous/--real-time", help="Step on /ct1/sim/step calls (CARLA's "
+                                                                               "synchronous mode) or every dt of wall time.")] = True,
+    town: Annotated[int | None, typer.Option(min=0, help="Town index in --split (default 0).")] = None,
+    town_seed: Annotated[int | None, typer.Option(min=0, help="A raw town seed instead of --town.")] = None,
+    split: Annotated[str, typer.Option(help="train | val | test: which towns --town counts in.")] = "test",
+    route: Annotated[str | None, typer.Option(help="Maneuvers, e.g. 'turn left, then go straight' (default: random).")] = None,
+    seconds: Annotated[float | None, typer.Option(min=0.1, max=3600.0, help="Episode time limit (s; default: the route's).")] = None,
+    speed: Annotated[float, typer.Option(min=0.0, max=30.0, help="Initial speed (m/s).")] = 0.0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the first episode (later resets continue its random stream).")] = 0,
+    dt: Annotated[float | None, typer.Option(min=0.01, max=1.0, help="Seconds per step (default: 0.1, the neural world 0.2).")] = None,
+    jpeg_quality: Annotated[int, typer.Option(min=1, max=95, help="JPEG quality of the camera images.")] = 90,
+    max_backoff: Annotated[float, typer.Option(min=0.1, help="Longest wait between reconnection attempts, s.")] = 5.0,
+) -> None:
+    """Serve the simulator on a ROS graph through rosbridge: commands in (/ct1/sim/cmd_vel, /ct1/sim/path,
+    /ct1/sim/ackermann_cmd), camera, odometry, /tf, /clock and metrics out, /ct1/sim/reset and /ct1/sim/step."""
+    import signal
+    import threading
+
+    from ct1_sim.ros.sim_core import SimCore
+    from ct1_sim.ros.sim_node import SimNode, SimNodeConfig
+
+    _check_world(world)
+    config = SimNodeConfig(rosbridge_url=rosbridge_url, synchronous=synchronous, max_backoff_s=max_backoff)
+    options: dict[str, Any] = {**_town_options(town, town_seed), "speed": speed}
+    if route is not None:
+        options["route"] = route
+    if seconds is not None:
+        options["seconds"] = seconds
+    env = _world_env(world, _video_pipeline(world, video_model, device), action_type="ackermann", split=split,
+                     **({"dt": dt} if dt is not None else {}))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    node = SimNode(SimCore(env, options, seed=seed, jpeg_quality=jpeg_quality), config)
+    try:
+        node.start()
+        mode = "synchronous: call /ct1/sim/step" if synchronous else f"real time, {env.unwrapped.dt:.2f} s steps"
+        typer.echo(f"ct1-sim sim ros: {world} world through {rosbridge_url} ({mode}; Ctrl-C to stop)")
+        if not node.wait_connected(10) and not stop.is_set():
+            typer.echo(f"sim ros: still waiting for rosbridge at {rosbridge_url} "
+                       "(no ROS here? start one with: launch/local-rosbridge 9090)", err=True)
+        stop.wait()
+    finally:
+        node.stop()
+        env.close()

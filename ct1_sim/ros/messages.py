@@ -169,3 +169,23 @@ def odometry(T: np.ndarray, stamp_ns: int, frame_id: str, child_frame_id: str,
             "twist": {"twist": {"linear": dict(zip("xyz", map(float, linear), strict=True)),
                                 "angular": dict(zip("xyz", map(float, angular), strict=True))},
                       "covariance": [0.0] * 36}}
+
+
+def planar_pose_matrix(x: float, y: float, yaw: float) -> np.ndarray:
+    """4x4 transform of a pose on the ground plane: position ``x, y`` (m, z = 0), heading ``yaw`` (rad about z up,
+    counter-clockwise from +x, REP 103)."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    T = np.eye(4)
+    T[:2, :2] = [[c, -s], [s, c]]
+    T[:2, 3] = [x, y]
+    return T
+
+
+def clock(stamp_ns: int) -> dict[str, Any]:
+    """``rosgraph_msgs/msg/Clock`` of ``stamp_ns`` (the simulation time, ns)."""
+    return {"clock": ns_to_stamp(stamp_ns)}
+
+
+def tf_message(transforms: list[dict[str, Any]]) -> dict[str, Any]:
+    """``tf2_msgs/msg/TFMessage`` of :func:`transform_stamped` dicts."""
+    return {"transforms": list(transforms)}
