@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import roslibpy
 
 from ct1_sim.data.scenarios.clip_spec import CLIP_SPEC
 from ct1_sim.ros import camera_info, decode_compressed_image, stamp_to_ns
@@ -19,7 +23,7 @@ from ct1_sim.ros.messages import clock, planar_pose_matrix
 from ct1_sim.ros.sim_commands import CommandError, ackermann_action, path_command, twist_action
 from ct1_sim.ros.sim_core import EpisodeEnded, SimCore
 from ct1_sim.sim.env import DrivingEnv
-from tests.ros_helpers import LocalRosbridge, RosClient, SimNodeProcess, call_service, free_port, wait_service_answer
+from tests.ros_helpers import REPO, LocalRosbridge, RosClient, SimNodeProcess, call_service, free_port, wait_service_answer
 
 DT = 0.1
 DT_NS = 100_000_000
@@ -130,6 +134,36 @@ def test_core_holds_commands_reports_fixes_and_ends_episodes(core: SimCore) -> N
         core.step()
     before = core.clock_ns
     assert core.reset()["episode"] == 2 and core.clock_ns == before + DT_NS  # the clock never goes back
+
+
+def test_cli_names_bad_settings() -> None:
+    from typer.testing import CliRunner
+
+    from ct1_sim.cli.app import app
+
+    result = CliRunner().invoke(app, ["sim", "ros", "--rosbridge-url", "http://127.0.0.1:9090"])
+    assert result.exit_code == 2 and "rosbridge_url must look like ws://127.0.0.1:9090" in result.output
+    result = CliRunner().invoke(app, ["sim", "ros", "--world", "dream"])
+    assert result.exit_code == 2 and "unknown world 'dream'" in result.output
+
+
+def test_launch_file_includes_rosbridge_and_starts_the_simulator() -> None:
+    from typer.main import get_command
+
+    from ct1_sim.cli.app import app
+
+    root = ET.parse(REPO / "launch" / "ct1_sim.launch.xml").getroot()
+    include = root.find("include")
+    assert include is not None and include.get("file", "").endswith("rosbridge_server)/launch/rosbridge_websocket_launch.xml")
+    sim = next(cmd for cmd in get_command(app).commands["sim"].commands.values() if cmd.name == "ros")
+    options = {o for p in sim.params for o in (*p.opts, *p.secondary_opts)}
+    executables = list(root.iter("executable"))
+    assert len(executables) == 2
+    for exe in executables:
+        words = shlex.split(exe.get("cmd", ""))  # ROS 2 launch splits cmd as a shell would
+        assert words[:3] == ["ct1-sim", "sim", "ros"], exe.get("cmd")
+        assert {w for w in words if w.startswith("--")} <= options  # every flag is one the CLI knows
+    assert {"--synchronous", "--real-time"} <= {w for exe in executables for w in shlex.split(exe.get("cmd", ""))}
 
 
 # ---------------------------------------------------------------------------- the node on a real rosbridge
@@ -314,3 +348,31 @@ def test_node_survives_a_rosbridge_restart(client: RosClient, node: SimNodeProce
     assert payload["command"] == "twist" and payload["vehicle_command"][1] == 3.25
     assert got[c.SIM_ODOM_TOPIC]["child_frame_id"] == "base_link"
     assert node.alive()
+
+
+def test_real_time_mode_steps_on_its_own(tmp_path: Path) -> None:
+    rosbridge = LocalRosbridge(free_port(), tmp_path / "rosbridge.log")  # its own: the module's has a synchronous node
+    rosbridge.start()
+    proc = SimNodeProcess(rosbridge.url, tmp_path / "realtime.log", "--real-time", "--town", "0",
+                          "--route", "turn left", "--seconds", "30", "--dt", "0.2", "--max-backoff", "1")
+    proc.start()
+    ros = None
+    try:
+        ros = RosClient(rosbridge.port, {c.CLOCK_TOPIC: c.CLOCK_TYPE}, {c.SIM_CMD_VEL_TOPIC: c.SIM_CMD_VEL_TYPE})
+        answer = wait_service_answer(ros, c.SIM_RESET_SERVICE, timeout=120)
+        start = stamp_to_ns(json.loads(answer["message"])["stamp"])
+
+        def four_ticks(msgs: list[dict[str, Any]]) -> list[int] | None:
+            ticks = sorted({stamp_ns(m) for m in msgs if stamp_ns(m) > start})
+            return ticks[:4] if len(ticks) >= 4 else None
+
+        later = ros.wait_messages(c.CLOCK_TOPIC, four_ticks, 60)
+        assert np.all(np.diff([start, *later]) == 200_000_000)  # one clock tick per step of dt = 0.2 s, nobody calling
+        with pytest.raises(roslibpy.core.ServiceException):  # no /ct1/sim/step in real-time mode (the server says so)
+            call_service(ros, c.SIM_STEP_SERVICE, timeout=10)
+    finally:
+        if ros is not None:
+            ros.close()
+        proc.stop()
+        rosbridge.stop()
+    assert proc.proc.returncode == 0, proc.log()[-3000:]
