@@ -12,7 +12,6 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,14 +25,6 @@ def check_rosbridge_url(url: str) -> None:
     parsed = urlparse(url)
     if parsed.scheme not in ("ws", "wss") or not parsed.hostname:
         raise ValueError(f"rosbridge_url must look like ws://127.0.0.1:9090, got {url!r}")
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A topic or service name with its ROS type (``pkg/msg/Name`` or ``pkg/srv/Name``)."""
-
-    name: str
-    type: str
 
 
 class RosbridgeLink:
@@ -114,6 +105,7 @@ class RosbridgeLink:
         self.stats["connections"] += 1
         n = self.stats["connections"]
         self.refused = set()
+        self._pending = {}  # ids of the previous connection's requests can no longer be answered
         ops: list[dict[str, Any]] = []
         for topic, msg_type, _ in self.subscriptions:
             ops.append({"op": "subscribe", "id": f"subscribe:{topic}:{n}", "type": msg_type, "topic": topic})
