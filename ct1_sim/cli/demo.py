@@ -78,6 +78,7 @@ def _run_sample(sample: Sample, folder: Path, world: WorldModel | None, num_samp
         prediction = world.predict(sample.image, sample.instruction, num_samples=num_samples, seed=seed, speed=sample.speed_mps)
         predicted, labels = prediction.trajectories, prediction.maneuvers
         row["predicted_maneuvers"] = labels
+        row["read_as"] = prediction.instruction
         row["compliance"] = float(np.mean([m == sample.maneuver for m in labels])) if sample.maneuver else None
         for i, traj in enumerate(predicted):
             sub = folder / f"sample_{i:02d}"
