@@ -144,7 +144,7 @@ def record_drive(path: Path, out: Path, env: Any, policy: Any, *, seed: int, opt
 
 @sim_app.command("eval")
 def evaluate(
-    out: Annotated[Path, typer.Option(help="Folder for summary.json, per-episode metrics and failure plots.")],
+    out: Annotated[Path, typer.Option(help="Folder for summary.json, report.html, per-episode metrics and failure plots.")],
     world: WorldOption = "procedural",
     video_model: VideoModelOption = None,
     device: DeviceOption = "auto",
@@ -157,53 +157,63 @@ def evaluate(
     camera: Annotated[bool | None, typer.Option("--camera/--no-camera", help="Render the camera (default: only if a "
                                                                               "policy looks at it).")] = None,
     plots: Annotated[int, typer.Option(min=0, help="Bird's-eye plots of failed episodes per policy (the first ones).")] = 5,
+    workers: Annotated[int | None, typer.Option(min=1, help="Episodes in parallel on this many local Ray actors (default 1: "
+                                                            "one process; with --ray-address: one per CPU of the cluster).")] = None,
+    ray_address: Annotated[str | None, typer.Option(help="A running Ray cluster to drive the episodes on "
+                                                         "(e.g. auto, ray://host:10001).")] = None,
 ) -> None:
-    """Run every policy on the same episodes (same towns, starts and routes) and write summary.json."""
-    from ct1_sim.atomic_files import write_text_atomic
-    from ct1_sim.sim.env import ANNOUNCE_M
-    from ct1_sim.sim.episode import plot_record, run_episode, summarize
-    from ct1_sim.sim.policies import make_policy
+    """Run every policy on the same episodes (same towns, starts and routes); write summary.json and report.html.
+    Episodes are independent and seeded: --workers N gives the same figures as one process."""
+    import time
 
-    _check_world(world)
-    names = [n.strip() for n in policies.split(",") if n.strip()]
-    if not names:
-        raise ValueError("--policies names no policy; e.g. --policies expert,constant-velocity")
-    chosen = [make_policy(n) for n in names]
-    summary: dict = {"world": world, "split": split, "episodes": episodes, "seed": seed, "policies": {}}
-    out.mkdir(parents=True, exist_ok=True)
-    looks = {p.name: world == "neural" or (camera if camera is not None else bool(getattr(p, "needs_camera", False))) for p in chosen}
-    video = _video_pipeline(world, video_model, device)
-    envs = {p.name: _world_env(world, video, action_type=p.action_type, split=split, num_towns=towns, camera=looks[p.name],
-                               announce_m=getattr(p, "announce_m", ANNOUNCE_M)) for p in chosen}
-    records: dict[str, list] = {p.name: [] for p in chosen}
-    drawn = dict.fromkeys(records, 0)
-    try:
-        for i in range(episodes):  # every policy drives episode i before the next town is built
-            options = {"town": i % towns} | ({"seconds": seconds} if seconds is not None else {})
-            for policy in chosen:
-                env = envs[policy.name]
-                record = run_episode(env, policy, seed=seed + i, options=options)
-                records[policy.name].append(record)
-                s = record.summary
-                typer.echo(f"{policy.name} {i + 1}/{episodes}: town {i % towns}, {s['termination']}, PDMS {s['pdms']:.3f}, "
-                           f"maneuvers {sum(bool(m['success']) for m in s['maneuvers'])}/{sum(m['success'] is not None for m in s['maneuvers'])}")
-                failed = s["pdms"] < 0.95 or any(m["success"] is False for m in s["maneuvers"])
-                if failed and drawn[policy.name] < plots:
-                    plot_record(out / "plots" / policy.name / f"episode-{i:04d}.png", env, record)
-                    drawn[policy.name] += 1
-    finally:
-        for env in envs.values():
-            env.close()
-    for policy in chosen:
-        summary["policies"][policy.name] = summarize(records[policy.name]) | {"camera": looks[policy.name]}
-        write_text_atomic(out / "episodes" / f"{policy.name}.json", json.dumps([r.summary for r in records[policy.name]], indent=1))
-    write_text_atomic(out / "summary.json", json.dumps(summary, indent=1))
+    from ct1_sim.atomic_files import write_bytes_atomic, write_text_atomic
+    from ct1_sim.sim.episode import summarize
+    from ct1_sim.sim.evaluation import EvalSpec, failed, run_evaluation
+    from ct1_sim.sim.policies import make_policy
+    from ct1_sim.sim.report import FailurePlot, write_report
+
+    started = time.perf_counter()
+    names = tuple(n.strip() for n in policies.split(",") if n.strip())
+    spec = EvalSpec(policies=names, world=world, split=split, towns=towns, seed=seed, seconds=seconds, camera=camera,
+                    video_model=None if video_model is None else str(video_model), device=device)
+    looks = {n: spec.looks(make_policy(n)) for n in names}  # also: an unknown policy fails before any episode
+    pool = workers if workers is not None else (0 if ray_address is not None else 1)
+    plotted: dict[str, list[FailurePlot]] = {n: [] for n in names}
+    done = dict.fromkeys(names, 0)
+    by_episode: dict[tuple[str, int], dict] = {}
+
+    def on_episode(i: int, record: Any) -> None:
+        s = record.summary
+        by_episode[(record.policy, i)] = s
+        done[record.policy] += 1
+        typer.echo(f"{record.policy} {done[record.policy]}/{episodes}: episode {i}, town {i % towns}, {s['termination']}, "
+                   f"PDMS {s['pdms']:.3f}, maneuvers {sum(bool(m['success']) for m in s['maneuvers'])}/"
+                   f"{sum(m['success'] is not None for m in s['maneuvers'])}")
+
+    def on_plot(i: int, name: str, png: bytes) -> None:
+        rel = f"plots/{name}/episode-{i:04d}.png"
+        write_bytes_atomic(out / rel, png)
+        plotted[name].append(FailurePlot(rel, i, by_episode[(name, i)]))
+
+    ran = run_evaluation(spec, episodes, plots=plots, workers=pool, ray_address=ray_address, on_episode=on_episode,
+                         on_plot=on_plot)
+    records = ran.records
+    summary: dict = {"world": world, "split": split, "towns": towns, "episodes": episodes, "seed": seed, "seconds": seconds,
+                     "policies": {}}
+    for name in names:
+        summary["policies"][name] = summarize(records[name]) | {"camera": looks[name]}
+        write_text_atomic(out / "episodes" / f"{name}.json", json.dumps([r.summary for r in records[name]], indent=1))
+    wall = time.perf_counter() - started
+    run_facts = {"workers": f"{ran.actors} Ray actors" + (f" at {ray_address}" if ray_address else "") if ran.actors
+                 else "1 (one process)", "wall time": f"{wall:.1f} s"}
+    write_report(out, summary, plotted, run_facts, {n: sum(failed(r.summary) for r in records[n]) for n in names})
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=1))  # last: a finished run has one
     for name, s in summary["policies"].items():
         rate = s["instruction_success_all"]
         typer.echo(f"{name}: PDMS {s['pdms']:.3f} (NC {s['nc']:.3f}, DAC {s['dac']:.3f}, TTC {s['ttc']:.3f}, EP {s['ep']:.3f}, "
                    f"C {s['comfort']:.3f}), route completion {s['route_completion']:.3f}, instruction success "
                    f"{'n/a' if rate is None else f'{rate:.3f}'}, {s['steps_per_s']} steps/s")
-    typer.echo(f"wrote {out}/summary.json")
+    typer.echo(f"wrote {out}/summary.json and {out}/report.html ({wall:.1f} s)")
 
 
 @sim_app.command("ros")
