@@ -5,6 +5,7 @@ ahead, in the ego frame, as a ``path`` action (followed by pure pursuit)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -17,6 +18,7 @@ from ct1_sim.sim.actions import PATH_DT_S, PATH_POINTS
 
 REPLAN_S = 0.5
 CAMERA_AHEAD_M = 1.5  # the front camera sits this far ahead of the rear axle (camera_c2w's default)
+log = logging.getLogger(__name__)
 
 
 def rear_axle_path(c2w_rel: np.ndarray, camera_height_m: float, pitch_deg: float) -> np.ndarray:
@@ -73,6 +75,13 @@ class CT1Policy:
     def _replan(self, obs: dict[str, Any]) -> None:
         pred = self.model.predict(obs["camera"], obs["instruction"], num_samples=self.num_samples,
                                   seed=self.seed + self.calls, speed=float(obs["speed"][0]))
+        if not pred.supported:  # a phrasing the parser refused: drive its nearest supported maneuver instead
+            from ct1_sim.language import Intent
+
+            info = pred.instruction or {}
+            log.warning("instruction %r refused (%s); driving its nearest maneuver, %s", obs["instruction"], info.get("reason"), info.get("nearest"))
+            pred = self.model.predict(obs["camera"], Intent.of(info.get("nearest") or "straight").canonical_phrase(),
+                                      num_samples=self.num_samples, seed=self.seed + self.calls, speed=float(obs["speed"][0]))
         self.calls += 1
         chosen = medoid_index(pred.trajectories)
         best = pred.trajectories[chosen]
