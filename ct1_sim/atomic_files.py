@@ -23,6 +23,16 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+def _process_umask() -> int:
+    """This process's umask (read once at import: setting and restoring it is not thread-safe later)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _process_umask()
+
+
 def _token() -> str:
     return f"{os.getpid()}.{uuid.uuid4().hex[:8]}"
 
@@ -50,8 +60,9 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
             raise FileNotFoundError(errno.ENOENT, "the writer wrote nothing", str(tmp))
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
-        if path.exists():
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+        # a replaced file keeps its mode; a new one gets the umask's, whatever mode the writer gave the temp file
+        # (safetensors' writer creates 0600 files)
+        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

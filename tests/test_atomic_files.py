@@ -141,3 +141,21 @@ def test_dead_writers_staging_is_cleaned_and_a_live_ones_kept(tmp_path: Path) ->
         assert live.is_dir() and not dead.exists() and (staging / "README").is_file()
     assert not final.exists()
     assert clean_dead_staging(tmp_path / "nowhere") == []
+
+
+def test_a_new_file_gets_the_umask_mode_even_when_the_writer_made_a_private_temp(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from ct1_sim.atomic_files import _UMASK, atomic_write
+
+    target = tmp_path / "weights.safetensors"
+    with atomic_write(target) as tmp:
+        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY, 0o600)  # as safetensors' writer does
+        os.write(fd, b"x")
+        os.close(fd)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~_UMASK
+    target.chmod(0o640)
+    with atomic_write(target) as tmp:
+        tmp.write_bytes(b"y")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # a replaced file keeps its mode

@@ -75,7 +75,7 @@ def test_eval_instructions_on_rendered_scenarios_with_the_shipped_model(tmp_path
     assert result.exit_code == 0, result.output
     metrics = json.loads((report / "metrics.json").read_text())
     ct1 = metrics["models"]["ct1"]
-    assert metrics["clips"] == 2 and metrics["queries_per_model"] == 2 * 14
+    assert metrics["clips"] == 2 and metrics["queries_per_model"] == 2 * 19
     assert set(ct1["offroad_by_instruction"]) == {"straight", "turn_left", "turn_right", "lane_change_left", "lane_change_right", "stop"}
     assert all(0.0 <= v <= 1.0 for v in ct1["offroad_by_instruction"].values())
     assert set(ct1["compliance"]) == {"recorded", "train_phrasing", "test_phrasing"}

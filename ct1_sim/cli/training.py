@@ -29,6 +29,22 @@ def train_trajectory(
     typer.echo(f"saved the EMA model to {out}")
 
 
+@train_app.command("parser")
+def train_parser(
+    model: Annotated[Path, typer.Option(help="A trained trajectory model folder: its instruction parser is (re)trained and saved there.")],
+) -> None:
+    """(Re)train the instruction parser of a trajectory model on the paraphrase bank's train phrasings (seconds; the
+    trajectory training does this at its end). Prints its accuracy on the train and the held-out test phrasings."""
+    from ct1_sim.trajectory import CT1TrajectoryModel
+    from ct1_sim.trajectory.instruction_parser import train_instruction_parser
+
+    trajectory_model = CT1TrajectoryModel.from_pretrained(model, device="cpu", runtime="torch")
+    parser, metrics = train_instruction_parser(trajectory_model.encoder.text_embedding)
+    parser.save(model)
+    typer.echo(f"instruction parser: train accuracy {metrics['train_accuracy']:.3f} ({metrics['train_phrases']:.0f} phrasings), "
+               f"held-out test accuracy {metrics['test_accuracy']:.3f} ({metrics['test_phrases']:.0f}); saved to {model}")
+
+
 @eval_app.command("trajectory")
 def eval_trajectory(
     data: Annotated[Path, typer.Option(help="Clip store with a test split (and the train split for baselines).")],

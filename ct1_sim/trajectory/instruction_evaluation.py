@@ -13,7 +13,8 @@ For every clip of the split (unseen seeds and layouts) and every model:
   phrasing of "keep following the road" on the same image and seed: the share of clips where the K samples' mean
   distance travelled moves the instructed way (slow down: shorter; speed up: longer), most samples stop (stop), or
   the mean end speed stays within max(1 m/s, 20 %) of the start speed (keep your speed). Reported over all clips and
-  over the clips whose road allows it (not a stop scenario, a way straight on).
+  over the clips whose road allows it (not a stop scenario, a way straight on). The same again in the canonical
+  phrasings: what the trajectory model does once the words are read right, apart from the parser.
 
 The parser is measured on the whole bank too: accuracy on the train and on the held-out test phrasings.
 """
@@ -31,7 +32,7 @@ from tqdm import tqdm
 
 from ct1_sim.data import ClipStore
 from ct1_sim.data.scenarios.intent_paths import feasible_reference, own_intent
-from ct1_sim.language import MANEUVERS, held_out_phrasing, paraphrase_bank
+from ct1_sim.language import MANEUVERS, Intent, held_out_phrasing, paraphrase_bank
 from ct1_sim.language.paraphrases import probe_phrases
 from ct1_sim.metrics import classify_maneuver, classify_speed_behaviour, leaves_drivable_area
 from ct1_sim.trajectory.evaluation import first_clips
@@ -42,6 +43,8 @@ from ct1_sim.trajectory.modeling_ct1 import CT1TrajectoryModel
 log = logging.getLogger(__name__)
 
 SPEED_WORDS = ("slow_down", "speed_up", "keep_speed", "stop")
+#: recorded / train / test phrasing, six maneuvers, neutral + four speed words in held-out and in canonical phrasings
+QUERIES_PER_CLIP = 3 + 6 + 2 * (1 + len(SPEED_WORDS))
 
 
 def parser_accuracy(model: CT1TrajectoryModel) -> dict[str, Any]:
@@ -71,6 +74,10 @@ def _queries(clips: list[dict[str, Any]], rng: np.random.Generator) -> list[tupl
         out.append((i, "speed:neutral", held_out_phrasing("straight", "none", rng)))
         for word in SPEED_WORDS:
             out.append((i, f"speed:{word}", held_out_phrasing("stop" if word == "stop" else "straight", "none" if word == "stop" else word, rng)))
+        # the same in the canonical phrasing: what the trajectory model does once the words are read right
+        out.append((i, "canonical:neutral", Intent.of("straight").canonical_phrase()))
+        for word in SPEED_WORDS:
+            out.append((i, f"canonical:{word}", Intent.of("stop").canonical_phrase() if word == "stop" else Intent.of("straight", word).canonical_phrase()))
     return out
 
 
@@ -121,7 +128,7 @@ def evaluate_instructions(
                 samples[(i, tag)] = np.stack([t.relative_to_first().c2w for t in trajs])
         refused = sum(v is None for v in samples.values())
         results["models"][name] = _score(clips, samples, num_samples) | {"parser": parser_accuracy(model), "refused_queries": refused}
-    results["examples"] = [{"clip": clips[i]["id"], "tag": tag, "instruction": text} for i, tag, text in queries[: 2 * 14]]
+    results["examples"] = [{"clip": clips[i]["id"], "tag": tag, "instruction": text} for i, tag, text in queries[: 2 * QUERIES_PER_CLIP]]
     return results
 
 
@@ -147,11 +154,26 @@ def _score(clips: list[dict[str, Any]], samples: dict[tuple[int, str], np.ndarra
                 share = float(np.mean([leaves_drivable_area(p, clip["meta"]["drivable"]) for p in clip["c2w0"][None] @ paths]))
             offroad[m].append(share)
             (offroad_true if m == clip["own"][0] else offroad_other).append(share)
+    return {
+        "compliance": compliance,
+        "test_phrasing_compliance_by_maneuver": {m: {"clips": len(v), "compliance": float(np.mean(v))} for m, v in sorted(by_label.items())},
+        "offroad_by_instruction": {m: float(np.mean(v)) for m, v in offroad.items()},
+        "offroad_true_instruction": float(np.mean(offroad_true)),
+        "offroad_other_instructions": float(np.mean(offroad_other)),
+        "offroad_worst_instruction": float(max(np.mean(v) for v in offroad.values())),
+        "speed_words": _speed_words(clips, samples, "speed"),
+        "speed_words_canonical": _speed_words(clips, samples, "canonical"),
+    }
+
+
+def _speed_words(clips: list[dict[str, Any]], samples: dict[tuple[int, str], np.ndarray | None], prefix: str) -> dict[str, dict[str, float]]:
+    """Per speed word, the share of clips where the samples moved the instructed way (see the module docstring)."""
+    dt = 1.0 / 5.0
     speed: dict[str, dict[str, float]] = {}
     for word in SPEED_WORDS:
         hits, allowed = [], []
         for i, clip in enumerate(clips):
-            told, neutral = samples[(i, f"speed:{word}")], samples[(i, "speed:neutral")]
+            told, neutral = samples[(i, f"{prefix}:{word}")], samples[(i, f"{prefix}:neutral")]
             if told is None or neutral is None:
                 hits.append(False)
                 if clip["road_allows_speed"]:
@@ -173,15 +195,7 @@ def _score(clips: list[dict[str, Any]], samples: dict[tuple[int, str], np.ndarra
                 allowed.append(bool(hit))
         speed[word] = {"all_clips": float(np.mean(hits)), "clips_whose_road_allows_it": float(np.mean(allowed)) if allowed else float("nan"),
                        "allowed_clips": len(allowed)}
-    return {
-        "compliance": compliance,
-        "test_phrasing_compliance_by_maneuver": {m: {"clips": len(v), "compliance": float(np.mean(v))} for m, v in sorted(by_label.items())},
-        "offroad_by_instruction": {m: float(np.mean(v)) for m, v in offroad.items()},
-        "offroad_true_instruction": float(np.mean(offroad_true)),
-        "offroad_other_instructions": float(np.mean(offroad_other)),
-        "offroad_worst_instruction": float(max(np.mean(v) for v in offroad.values())),
-        "speed_words": speed,
-    }
+    return speed
 
 
 def write_instruction_report(results: dict[str, Any], report_dir: Path) -> Path:
@@ -202,8 +216,10 @@ def write_instruction_report(results: dict[str, Any], report_dir: Path) -> Path:
                   f"- off-road share of sampled paths: true instruction {r['offroad_true_instruction']:.4f}, other instructions "
                   f"{r['offroad_other_instructions']:.4f}, worst instruction {r['offroad_worst_instruction']:.4f}",
                   "- off-road by instruction: " + ", ".join(f"{m} {v:.4f}" for m, v in r["offroad_by_instruction"].items()),
-                  "- speed words (share of clips moved the instructed way; all / where the road allows it): " + ", ".join(
-                      f"{w} {v['all_clips']:.3f} / {v['clips_whose_road_allows_it']:.3f}" for w, v in r["speed_words"].items()), ""]
+                  "- speed words, held-out phrasings (share of clips moved the instructed way; all / where the road allows it): " + ", ".join(
+                      f"{w} {v['all_clips']:.3f} / {v['clips_whose_road_allows_it']:.3f}" for w, v in r["speed_words"].items()),
+                  "- speed words, canonical phrasings (the model alone): " + ", ".join(
+                      f"{w} {v['all_clips']:.3f} / {v['clips_whose_road_allows_it']:.3f}" for w, v in r["speed_words_canonical"].items()), ""]
     (report_dir / "report.md").write_text("\n".join(lines) + "\n")
     return report_dir / "report.md"
 
