@@ -18,6 +18,7 @@ import inspect
 import json
 import logging
 import os
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,10 @@ WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 #: State-dict prefix of the frozen encoders: neither saved nor trained.
 FROZEN_PREFIX = "encoder."
+
+
+#: Parsed instructions kept per model (text -> Intent).
+INTENT_CACHE_SIZE = 4096
 
 
 class UnsupportedInstruction(ValueError):
@@ -192,6 +197,7 @@ class CT1TrajectoryModel(ModelMixin, ConfigMixin):
         """Attach (or with None remove) the instruction parser; it is kept out of the module tree, so it is neither
         trained with the DiT nor in ``model.safetensors`` (it is saved beside it)."""
         self.__dict__["_instruction_parser"] = parser.cpu().eval() if parser is not None else None
+        self.__dict__["_intent_cache"] = OrderedDict()  # instruction text -> Intent, for this parser
 
     def interpret(self, instructions: list[str]) -> list[Intent]:
         """What each instruction asks for (:class:`~ct1_sim.language.Intent`); unreadable text (empty, control
@@ -203,7 +209,16 @@ class CT1TrajectoryModel(ModelMixin, ConfigMixin):
             legacy = Intent("straight", reason="this model has no instruction parser: it is conditioned on the raw text, read as is",
                             nearest="straight", confidence=0.0)
             return [legacy for _ in (check_instruction_text(t) for t in instructions)]
-        return parse_instructions(self.instruction_parser, lambda texts: self.encoder.text_embedding(texts).cpu().float(), instructions)
+        # instructions repeat (a drive, a service's clients): a parsed one is a dictionary look-up
+        cache: OrderedDict[str, Intent] = self.__dict__.setdefault("_intent_cache", OrderedDict())
+        missing = [t for t in dict.fromkeys(instructions) if not (isinstance(t, str) and t in cache)]
+        if missing:
+            parsed = parse_instructions(self.instruction_parser, lambda texts: self.encoder.text_embedding(texts).cpu().float(), missing)
+            for text, intent in zip(missing, parsed, strict=True):
+                cache[text] = intent
+                if len(cache) > INTENT_CACHE_SIZE:
+                    cache.popitem(last=False)
+        return [cache[t] for t in instructions]
 
     def encode_text(self, instructions: list[str]) -> torch.Tensor:
         """Condition embeddings ``(B,D)`` float32: the canonical phrase of each instruction's intent (the raw text for a
