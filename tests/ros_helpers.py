@@ -15,10 +15,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 import roslibpy
 
 from ct1_sim.ros import contract as c
@@ -29,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 LAUNCHER = REPO / "launch" / "local-rosbridge"
 T = TypeVar("T")
 
-__all__ = ["BridgeProcess", "LocalRosbridge", "RosClient", "SimNodeProcess", "call_service", "free_port", "image_message",
+__all__ = ["BridgeProcess", "LocalRosbridge", "RosClient", "rosbridge", "SimNodeProcess", "call_service", "free_port", "image_message",
            "wait_service_answer"]
 
 
@@ -206,3 +207,12 @@ def wait_service_answer(client: RosClient, service: str, timeout: float) -> dict
             return None
 
     return wait_for(answered, timeout, f"{service} to answer")
+
+
+@pytest.fixture(scope="module")
+def rosbridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRosbridge]:
+    """A real rosbridge server for one test module: started before its first test, stopped after its last."""
+    server = LocalRosbridge(free_port(), tmp_path_factory.mktemp("ros") / "rosbridge.log")
+    server.start()
+    yield server
+    server.stop()

@@ -38,6 +38,7 @@ from ct1_sim.ros import (
 from ct1_sim.ros import contract as c
 from ct1_sim.world.world_model import Prediction
 from tests.conftest import make_trajectory, random_poses
+from tests.ros_helpers import rosbridge  # noqa: F401 - the module's rosbridge server fixture
 from tests.ros_helpers import REPO, BridgeProcess, LocalRosbridge, RosClient, free_port, image_message
 from tests.waiting import wait_for
 
@@ -232,13 +233,6 @@ PATH_TOPICS = {c.BEST_TOPIC: c.PATH_TYPE, c.SAMPLES_TOPIC: c.PATH_TYPE, c.INSTRU
 INPUTS = {c.IMAGE_TOPIC: c.IMAGE_TYPE, c.INSTRUCTION_TOPIC: c.INSTRUCTION_TYPE, "/odom": c.ODOM_TYPE}
 NUM_SAMPLES = 4
 
-
-@pytest.fixture(scope="module")
-def rosbridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRosbridge]:
-    server = LocalRosbridge(free_port(), tmp_path_factory.mktemp("ros") / "rosbridge.log")
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from ct1_sim.ros.messages import clock, planar_pose_matrix
 from ct1_sim.ros.sim_commands import CommandError, ackermann_action, path_command, twist_action
 from ct1_sim.ros.sim_core import EpisodeEnded, SimCore
 from ct1_sim.sim.env import DrivingEnv
+from tests.ros_helpers import rosbridge  # noqa: F401 - the module's rosbridge server fixture
 from tests.ros_helpers import REPO, LocalRosbridge, RosClient, SimNodeProcess, call_service, free_port, wait_service_answer
 
 DT = 0.1
@@ -171,13 +172,6 @@ OUTPUTS = {c.SIM_IMAGE_TOPIC: c.SIM_IMAGE_TYPE, c.SIM_CAMERA_INFO_TOPIC: c.SIM_C
            c.CLOCK_TOPIC: c.CLOCK_TYPE, c.SIM_METRICS_TOPIC: c.SIM_METRICS_TYPE, c.SIM_STATUS_TOPIC: c.SIM_STATUS_TYPE}
 INPUTS = {c.SIM_CMD_VEL_TOPIC: c.SIM_CMD_VEL_TYPE, c.SIM_PATH_TOPIC: c.SIM_PATH_TYPE}
 
-
-@pytest.fixture(scope="module")
-def rosbridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRosbridge]:
-    server = LocalRosbridge(free_port(), tmp_path_factory.mktemp("ros") / "rosbridge.log")
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
