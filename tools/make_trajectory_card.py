@@ -87,8 +87,8 @@ notes = [
     "Off-road: a path leaves the drivable area when a camera centre (on the car's centre line, 1.5 m ahead of the rear axle) is off "
     "the asphalt the scenario layout records; every instruction is asked on every held-out image, in a held-out phrasing; a refused "
     f"(misread as unsupported) query drives no path ({ci['refused_queries']} of {instructions['queries_per_model']} queries).",
-    f"Training: {cpu_hours:.2f} CPU-hours for this model (feature extraction with every intent's drive included), on a 2-core CPU "
-    "shared with the ablation run.",
+    f"Training: about {cpu_hours:.1f} CPU-hours for this model, estimated from the wall time of its one-thread run (feature "
+    "extraction with every intent's drive ~7 min, steps 0-4000 ~29 min, 4000-7000 ~23 min), on a 2-core CPU shared with the ablation run.",
     "Closed loop (issue 18 item 4; `ct1-sim sim eval --world procedural --policies ct1 --episodes 3 --seconds 30 --seed 0 --out "
     "out/sim/ct1-v7`, test towns 0-2): PDMS 0.497 (NC 1.000, DAC 0.667, TTC 1.000, EP 0.310, C 1.000), route completion 0.097, "
     "instruction success 0/3: in every episode the first maneuver, a left turn announced ~60 m before its junction, was missed "

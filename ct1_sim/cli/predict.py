@@ -45,8 +45,9 @@ def predict(
     prediction = world.predict(pixels, instruction, num_samples=samples, seed=seed, speed=speed)
     intent = prediction.instruction or {}
     if not prediction.supported:
-        raise ValueError(f"{instruction[:60]!r} is not supported: {intent.get('reason')} (nearest supported maneuver: "
-                         f"{intent.get('nearest')}); nothing written")
+        from ct1_sim.language import refusal_message
+
+        raise ValueError(f"{refusal_message(instruction, intent)}; nothing written")
     if intent:
         speed_words = "" if intent.get("speed") in (None, "none") else f", {intent['speed'].replace('_', ' ')}"
         typer.echo(f"read as: {intent['maneuver'].replace('_', ' ')}{speed_words} (confidence {intent['confidence']:.2f})")

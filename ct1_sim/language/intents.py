@@ -82,6 +82,12 @@ class Intent:
         return out
 
 
+def refusal_message(instruction: str, intent: dict[str, Any]) -> str:
+    """The one line every transport gives for an instruction it does not drive: why, and the nearest supported
+    maneuver (``intent`` as :meth:`Intent.as_dict` gives it)."""
+    return f"{instruction[:60]!r} is not supported: {intent['reason']} (nearest supported maneuver: {intent['nearest']})"
+
+
 #: The scenario generator's instruction keys (``data.scenarios.instructions``) as intents.
 INSTRUCTION_KEY_INTENTS: dict[str, tuple[str, str]] = {
     "turn_left": ("turn_left", "none"), "turn_right": ("turn_right", "none"),

@@ -40,7 +40,7 @@ import numpy as np
 
 from ct1_sim.clip_spec import NUM_POSES, check_num_samples
 from ct1_sim.formats.json_format import trajectory_to_dict
-from ct1_sim.language import InstructionError, check_instruction_text
+from ct1_sim.language import InstructionError, check_instruction_text, refusal_message
 from ct1_sim.metrics import medoid_index
 from ct1_sim.ros import contract as c
 from ct1_sim.ros.images import ImageMessageError, decode_compressed_image, encode_compressed_image
@@ -393,7 +393,7 @@ class RosBridgeNode:
         self._publish(c.INSTRUCTION_STATUS_TOPIC, {"data": json.dumps(status)})
         if not prediction.supported:
             self.stats["unsupported_instructions"] += 1
-            log.warning("not driving %r: %s (nearest supported maneuver: %s)", instruction, status.get("reason"), status.get("nearest"))
+            log.warning("not driving it: %s", refusal_message(instruction, status))
             raise InstructionRefused(json.dumps({"version": c.PREDICT_JSON_VERSION, **status, "trajectories": []}))
         best = medoid_index(prediction.trajectories)
         self.stats["predictions"] += 1

@@ -20,6 +20,7 @@ from starlette.routing import Match
 from ct1_sim import __version__
 from ct1_sim.clip_spec import MAX_NUM_SAMPLES, NUM_POSES
 from ct1_sim.formats.json_format import trajectory_to_dict
+from ct1_sim.language import refusal_message
 from ct1_sim.media import mp4_bytes
 from ct1_sim.seeding import MAX_SEED
 from ct1_sim.service.body_limit import BodySizeLimit
@@ -186,8 +187,7 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
             intent = await run_in_threadpool(world.interpret, target)
             if not intent["supported"]:  # no path to render: say why now, not in a failed job
                 raise HTTPException(status_code=422, detail={"field": "instruction", "supported": False, "instruction": intent,
-                                                             "message": f"instruction: {intent['reason']} (nearest supported "
-                                                                        f"maneuver: {intent['nearest']})"})
+                                                             "message": f"instruction: {refusal_message(target, intent)}"})
         if world.video_model is None:
             log.warning("rollout requested but no video model is loaded; the job will fail with the reason")
 

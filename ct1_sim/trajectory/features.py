@@ -103,6 +103,7 @@ def extract_features(
         paths = intent_paths(meta, traj.c2w)
         intent_valid.append([paths is not None or k == own_key for k in INTENT_KEYS])
         row_t, row_i, row_m, row_it, row_own = [], [], [], [], []
+        by_flip: dict[bool, np.ndarray] = {}  # every intent's tokens: a crop changes only K, so one set per flip
         for v in range(variants):
             image, vtraj, _text, man = _variant(frame, traj, meta["instruction"], meta["maneuver"], v, rng)
             flip = v % 2 == 1
@@ -112,15 +113,14 @@ def extract_features(
             row_i.append(Intent.of(*v_own).canonical_phrase())
             row_m.append(man)
             row_own.append(INTENT_KEYS.index(v_own))
-            per_intent = []
-            for m, sp in INTENT_KEYS:
-                source = (swap_sides(m), sp) if flip else (m, sp)  # the mirrored scene's left is the recorded one's right
-                if paths is None:
-                    per_intent.append(row_t[-1])
-                    continue
-                c2w = mirror_c2w(paths[source]) if flip else paths[source]
-                per_intent.append(trajectory_to_tokens(traj.replace(c2w=c2w)))
-            row_it.append(np.stack(per_intent))
+            if paths is None:  # only the own intent is valid: every slot holds the recorded drive
+                row_it.append(np.stack([row_t[-1]] * len(INTENT_KEYS)))
+                continue
+            if flip not in by_flip:
+                # the mirrored scene's left is the recorded one's right
+                sources = [(swap_sides(m), sp) if flip else (m, sp) for m, sp in INTENT_KEYS]
+                by_flip[flip] = np.stack([trajectory_to_tokens(traj.replace(c2w=mirror_c2w(paths[k]) if flip else paths[k])) for k in sources])
+            row_it.append(by_flip[flip])
         targets.append(np.stack(row_t))
         texts.append(row_i)
         maneuvers.append(row_m)

@@ -36,7 +36,7 @@ from ct1_sim.clip_spec import NUM_POSES, RATE_HZ
 from ct1_sim.config_loading import ConfigError, check_values, field_types
 from ct1_sim.devices import resolve_device, resolve_dtype
 from ct1_sim.geometry import CameraTrajectory
-from ct1_sim.language import Intent, check_instruction_text
+from ct1_sim.language import Intent, check_instruction_text, refusal_message
 from ct1_sim.trajectory.backbones import build_backbone
 from ct1_sim.trajectory.configuration_ct1 import POSE_DIM, dit_width, validate_config
 from ct1_sim.trajectory.dit import TrajectoryDiT
@@ -60,7 +60,7 @@ class UnsupportedInstruction(ValueError):
     says which, why, and the nearest maneuver it supports."""
 
     def __init__(self, instruction: str, intent: Intent) -> None:
-        super().__init__(f"{instruction[:60]!r}: {intent.reason} (nearest supported maneuver: {intent.nearest})")
+        super().__init__(refusal_message(instruction, intent.as_dict()))
         self.instruction = instruction
         self.intent = intent
 

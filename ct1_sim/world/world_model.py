@@ -22,6 +22,7 @@ import numpy as np
 from ct1_sim.clip_spec import IMAGE_SIZE
 from ct1_sim.clip_spec import MAX_PATH_REACH_M
 from ct1_sim.geometry import CameraTrajectory
+from ct1_sim.language import refusal_message
 from ct1_sim.metrics import classify_maneuver, medoid_index
 from ct1_sim.paths import TRAJECTORY_MODEL, VIDEO_MODEL, default_model_dir
 from ct1_sim.seeding import resolve_seed, torch_generator
@@ -202,9 +203,7 @@ class WorldModel:
         elif isinstance(instruction_or_trajectory, str):
             prediction = self.predict(image, instruction_or_trajectory, num_samples=num_samples, seed=seed, speed=speed)
             if not prediction.supported:
-                info = prediction.instruction or {}
-                raise ValueError(f"{instruction_or_trajectory[:60]!r} is not supported: {info.get('reason')} "
-                                 f"(nearest supported maneuver: {info.get('nearest')})")
+                raise ValueError(refusal_message(instruction_or_trajectory, prediction.instruction or {}))
             trajectories, maneuvers = prediction.trajectories, prediction.maneuvers
             chosen = medoid_index(trajectories)
         else:

@@ -90,7 +90,8 @@ def intent_paths(meta: dict, c2w: np.ndarray, spec: ClipSpec = CLIP_SPEC) -> dic
             out[(maneuver, speed)] = np.asarray(c2w, dtype=np.float64)  # a red light, a stop sign or a stopped car ahead
             continue
         stopping = maneuver == "stop" or ref_name == "junction_stop"
-        key = (ref_name, "stop" if stopping else speed)
+        # "none" (not said) and "keep_speed" drive the same plan: one drive serves both
+        key = (ref_name, "stop" if stopping else "none" if speed == "keep_speed" else speed)
         if key not in cache:
             if ref_name == "junction_stop":
                 reference = np.array(next(iter(alts.values())))[:1] + np.array([[0.0, 0.0], [200.0, 0.0]])
@@ -104,7 +105,9 @@ def intent_paths(meta: dict, c2w: np.ndarray, spec: ClipSpec = CLIP_SPEC) -> dic
                 reference, plan = np.array(alts[ref_name]), _plan(speed, v0)
             cache[key] = _drive(reference, start, plan, times, spec)
             if speed == "slow_down" and ref_name != "straight" and not stopping:
-                cache[key] = _slow_but_complete(reference, start, v0, times, spec, cache[key])
+                if (ref_name, "none") not in cache:  # INTENT_KEYS lists "none" first: normally already driven
+                    cache[(ref_name, "none")] = _drive(reference, start, _plan("none", v0), times, spec)
+                cache[key] = _slow_but_complete(reference, start, v0, times, spec, cache[key], cache[(ref_name, "none")])
         out[(maneuver, speed)] = cache[key]
     return out
 
@@ -115,12 +118,13 @@ def _drive(reference: np.ndarray, start: EgoState, plan: SpeedPlan, times: np.nd
 
 
 def _slow_but_complete(reference: np.ndarray, start: EgoState, v0: float, times: np.ndarray, spec: ClipSpec,
-                       first: np.ndarray) -> np.ndarray:
-    """A slower turn or lane change that still shows the maneuver inside the clip: gentler braking until it does."""
+                       first: np.ndarray, at_speed: np.ndarray) -> np.ndarray:
+    """A slower turn or lane change that still shows the maneuver inside the clip: gentler braking until it does.
+    ``first`` is the drive with the usual braking, ``at_speed`` the same maneuver without it."""
     from ct1_sim.metrics import classify_maneuver
 
     dt = 1.0 / spec.rate_hz
-    wanted = classify_maneuver(_relative(_drive(reference, start, _plan("none", v0), times, spec)), dt)
+    wanted = classify_maneuver(_relative(at_speed), dt)
     candidate = first
     for accel in (-1.0, -0.5):
         if classify_maneuver(_relative(candidate), dt) == wanted:
