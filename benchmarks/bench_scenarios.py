@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from harness import emit_json, print_table
 
-from ct1_sim.data.scenarios.clip_spec import CLIP_SPEC
+from ct1_sim.clip_spec import CLIP_SPEC
 from ct1_sim.data.scenarios.generate import build_scene, camera_path
 from ct1_sim.data.scenarios.parallel import render_store
 from ct1_sim.data.scenarios.renderer import SceneRenderer

@@ -9,8 +9,18 @@ import numpy as np
 import pytest
 from fastapi import HTTPException
 
-from ct1_sim.clip_spec import HFOV_DEG, IMAGE_SIZE, MAX_NUM_SAMPLES, NUM_POSES, RATE_HZ, check_num_samples, check_speed_mps
-from ct1_sim.data.scenarios import CLIP_SPEC
+from ct1_sim.clip_spec import (
+    CLIP_SPEC,
+    HFOV_DEG,
+    IMAGE_SIZE,
+    MAX_NUM_SAMPLES,
+    NUM_POSES,
+    RATE_HZ,
+    ClipSpec,
+    check_num_samples,
+    check_speed_mps,
+    pose_timestamps_us,
+)
 from ct1_sim.formats import read_trajectory
 from ct1_sim.geometry import intrinsics_from_fov
 from ct1_sim.replay import ReplaySettings
@@ -23,6 +33,32 @@ def test_the_clip_spec_is_16_poses_at_5_hz_of_448x256_frames_at_64_degrees() -> 
     assert (CLIP_SPEC.num_poses, CLIP_SPEC.rate_hz, (CLIP_SPEC.width, CLIP_SPEC.height), CLIP_SPEC.hfov_deg) == (
         NUM_POSES, RATE_HZ, IMAGE_SIZE, HFOV_DEG)
     assert CLIP_SPEC.duration_s == 3.0
+    assert CLIP_SPEC.image_size == IMAGE_SIZE and (CLIP_SPEC.camera_height_m, CLIP_SPEC.camera_pitch_deg) == (1.5, 2.0)
+    assert CLIP_SPEC.timestamps_us().tolist() == [200_000 * i for i in range(16)]
+    assert CLIP_SPEC.timestamps_us(7).tolist() == (pose_timestamps_us(16, 5.0) + 7).tolist()
+
+
+@pytest.mark.parametrize(("width", "height", "hfov_deg"), [(448, 256, 64.0), (1600, 900, 70.0), (64, 32, 11.0), (17, 4096, 149.5)])
+def test_the_clip_spec_camera_is_the_geometry_pinhole(width: int, height: int, hfov_deg: float) -> None:
+    """``ClipSpec.K`` (the ground cannot import ``geometry``) is exactly ``intrinsics_from_fov``."""
+    spec = ClipSpec(width=width, height=height, hfov_deg=hfov_deg)
+    np.testing.assert_array_equal(spec.K, intrinsics_from_fov(width, height, hfov_deg))
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("num_poses", 1, "clip num_poses is 1; it must be in 2-1000"),
+    ("width", 20.0, "clip width must be a whole number"),
+    ("rate_hz", float("nan"), "clip rate_hz must be a finite number"),
+    ("hfov_deg", 150, r"clip hfov_deg is 150; it must be in \(10, 150\) degrees"),
+])
+def test_a_bad_clip_spec_is_refused_naming_the_field(field: str, value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ClipSpec(**{field: value})
+
+
+def test_pose_times_are_rounded_per_pose_not_cumulated() -> None:
+    assert pose_timestamps_us(4, 3.0).tolist() == [0, 333_333, 666_667, 1_000_000]
+    assert pose_timestamps_us(3, 5.0, start_us=1_000).dtype == np.int64
 
 
 def test_pose_files_without_size_rate_or_intrinsics_get_the_clip_spec(tmp_path: Path) -> None:

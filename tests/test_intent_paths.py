@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ct1_sim.data.scenarios.clip_spec import CLIP_SPEC
+from ct1_sim.clip_spec import CLIP_SPEC
 from ct1_sim.data.scenarios.generate import make_clip
 from ct1_sim.data.scenarios.intent_paths import INTENT_KEYS, intent_paths, own_intent
 from ct1_sim.data.scenarios.renderer import SceneRenderer

@@ -16,15 +16,23 @@ import numpy as np
 import pytest
 import roslibpy
 
-from ct1_sim.data.scenarios.clip_spec import CLIP_SPEC
+from ct1_sim.clip_spec import CLIP_SPEC
 from ct1_sim.ros import camera_info, decode_compressed_image, stamp_to_ns
 from ct1_sim.ros import contract as c
 from ct1_sim.ros.messages import clock, planar_pose_matrix
 from ct1_sim.ros.sim_commands import CommandError, ackermann_action, path_command, twist_action
 from ct1_sim.ros.sim_core import EpisodeEnded, SimCore
 from ct1_sim.sim.env import DrivingEnv
-from tests.ros_helpers import rosbridge  # noqa: F401 - the module's rosbridge server fixture
-from tests.ros_helpers import REPO, LocalRosbridge, RosClient, SimNodeProcess, call_service, free_port, wait_service_answer
+from tests.ros_helpers import (
+    REPO,
+    LocalRosbridge,
+    RosClient,
+    SimNodeProcess,
+    call_service,
+    free_port,
+    rosbridge,  # noqa: F401 - the module's rosbridge server fixture
+    wait_service_answer,
+)
 
 DT = 0.1
 DT_NS = 100_000_000

@@ -10,8 +10,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from ct1_sim.cli.app import app
+from ct1_sim.clip_spec import ClipSpec
 from ct1_sim.data import ClipStore
-from ct1_sim.data.scenarios.clip_spec import ClipSpec
 from ct1_sim.data.scenarios.ego_motion import camera_c2w
 from ct1_sim.data.scenarios.generate import clip_seed, make_clip
 from ct1_sim.data.scenarios.mesh import MARKER, MeshBuilder

@@ -12,11 +12,18 @@ import pytest
 from typer.testing import CliRunner
 
 from ct1_sim.cli.scenarios import scenarios_app
-from ct1_sim.data.scenarios import CLIP_SPEC, SceneRenderer, build_scene, load_spec
+from ct1_sim.clip_spec import CLIP_SPEC
+from ct1_sim.data.scenarios import SceneRenderer, build_scene, load_spec
 from ct1_sim.data.scenarios import polyline as pl
 from ct1_sim.data.scenarios.ego_motion import camera_c2w
 from ct1_sim.data.scenarios.mesh import ASPHALT, FACADE, MeshBuilder
-from ct1_sim.data.scenarios.renderer import Lighting, gl_projection, index_vertices, inverse_gl_projection, sort_for_drawing
+from ct1_sim.data.scenarios.renderer import (
+    Lighting,
+    gl_projection,
+    index_vertices,
+    inverse_gl_projection,
+    sort_for_drawing,
+)
 from ct1_sim.geometry.projection import project_points
 
 REPO = Path(__file__).resolve().parents[1]

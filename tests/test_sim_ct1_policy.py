@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ct1_sim.data.scenarios.clip_spec import CLIP_SPEC
+from ct1_sim.clip_spec import CLIP_SPEC
 from ct1_sim.data.scenarios.ego_motion import camera_c2w
 from ct1_sim.geometry import invert_rigid
 from ct1_sim.sim.ct1_policy import CAMERA_AHEAD_M, rear_axle_path

@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 
+from ct1_sim.clip_spec import CLIP_SPEC
 from ct1_sim.data.scenarios import polyline as pl
-from ct1_sim.data.scenarios.clip_spec import CLIP_SPEC
 from ct1_sim.data.scenarios.ego_motion import camera_c2w
 from ct1_sim.data.scenarios.mesh import GRASS
 from ct1_sim.data.scenarios.renderer import SceneRenderer

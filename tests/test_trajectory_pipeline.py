@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from ct1_sim.clip_spec import pose_timestamps_us
 from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.trajectory import CT1TrajectoryModel, CT1TrajectoryPipeline, CT1TrajectoryPipelineOutput
 from ct1_sim.trajectory.backbones import MobileNetMiniLMBackbone
-from ct1_sim.trajectory.pose_tokens import pose_timestamps_us, tokens_to_trajectories
+from ct1_sim.trajectory.pose_tokens import tokens_to_trajectories
 
 TINY = dict(hidden_size=32, fusion_layers=1, dit_layers=1, dit_heads=2, inference_steps=2)
 

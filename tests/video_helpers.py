@@ -7,14 +7,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ct1_sim.clip_spec import CLIP_SPEC, ClipSpec
 from ct1_sim.data import Clip, ClipStore
-from ct1_sim.data.scenarios.clip_spec import ClipSpec
 from ct1_sim.data.scenarios.generate import make_clip
 from ct1_sim.data.scenarios.renderer import SceneRenderer
 from ct1_sim.video import InpaintDenoiser, MobileNetDepth, build_pipeline
-
-#: A small clip spec (fast to render; sizes are multiples of 16 as the denoiser needs).
-CLIP_SPEC = ClipSpec()  # the default 448x256 clips (estimator tests need the real resolution)
 
 
 def tiny_pipeline(seed: int = 0, perturb: bool = True):  # noqa: ANN201

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ct1_sim.clip_spec import pose_timestamps_us
 from ct1_sim.geometry.intrinsics import scale_intrinsics
 from ct1_sim.geometry.plucker import plucker_embedding
 from ct1_sim.geometry.rotations import slerp_rotations
@@ -148,9 +149,7 @@ class CameraTrajectory:
 
     def resample_uniform(self, num_poses: int, rate_hz: float) -> CameraTrajectory:
         """``num_poses`` poses at ``rate_hz`` starting at the first timestamp (e.g. 16 poses at 5 Hz)."""
-        step_us = 1e6 / rate_hz
-        ts = self.timestamps_us[0] + np.round(np.arange(num_poses) * step_us).astype(np.int64)
-        return self.resample(ts)
+        return self.resample(pose_timestamps_us(num_poses, rate_hz, self.timestamps_us[0]))
 
     def densify(self, factor: int) -> CameraTrajectory:
         """Insert ``factor - 1`` interpolated poses between consecutive ones: ``T -> (T-1)*factor + 1``."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ct1_sim.clip_spec import HFOV_DEG, NUM_POSES, RATE_HZ
+from ct1_sim.clip_spec import HFOV_DEG, NUM_POSES, RATE_HZ, pose_timestamps_us
 from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov
 from ct1_sim.metrics import classify_maneuver
 
@@ -35,7 +35,7 @@ class ConstantVelocityWorld:
         h, w = np.asarray(image).shape[:2]
         c2w = np.tile(np.eye(4), (NUM_POSES, 1, 1))
         c2w[:, 2, 3] = float(speed or 0.0) * np.arange(NUM_POSES) / RATE_HZ
-        ts = np.round(np.arange(NUM_POSES) * 1e6 / RATE_HZ).astype(np.int64)
+        ts = pose_timestamps_us(NUM_POSES, RATE_HZ)
         traj = CameraTrajectory(c2w=c2w, K=intrinsics_from_fov(w, h, HFOV_DEG), image_size=(w, h), timestamps_us=ts)
         return BaselinePrediction([traj] * num_samples, [classify_maneuver(traj)] * num_samples)
 

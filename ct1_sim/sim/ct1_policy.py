@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ct1_sim.data.scenarios.clip_spec import CLIP_SPEC
+from ct1_sim.clip_spec import CLIP_SPEC
 from ct1_sim.data.scenarios.ego_motion import camera_c2w
 from ct1_sim.metrics import medoid_index
 from ct1_sim.sim.actions import PATH_DT_S, PATH_POINTS

@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ct1_sim.data.scenarios.clip_spec import CLIP_SPEC, ClipSpec
+from ct1_sim.clip_spec import CLIP_SPEC, ClipSpec
 from ct1_sim.data.scenarios.ego_motion import camera_c2w
 from ct1_sim.data.scenarios.town import Town, build_town
 from ct1_sim.sim.traffic import Traffic

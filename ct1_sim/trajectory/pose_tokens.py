@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ct1_sim.clip_spec import HFOV_DEG
+from ct1_sim.clip_spec import HFOV_DEG, pose_timestamps_us
 from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov, matrix_to_rot6d
 
 
@@ -52,16 +52,11 @@ def mirror_tokens(tokens: np.ndarray) -> np.ndarray:
     return out
 
 
-def pose_timestamps_us(num_poses: int, rate_hz: float) -> np.ndarray:
-    """``(T,)`` int64 times (µs) of ``num_poses`` poses at ``rate_hz``, pose 0 at 0: ``round(i * 1e6 / rate_hz)``."""
-    return np.round(np.arange(num_poses) * (1e6 / rate_hz)).astype(np.int64)
-
-
 def tokens_to_trajectories(
     tokens: torch.Tensor, image_sizes: Sequence[tuple[int, int]], rate_hz: float, hfov_deg: float = HFOV_DEG
 ) -> list[list[CameraTrajectory]]:
     """Model output tokens ``(B,K,T,9)`` -> for each of the B queries its K ``CameraTrajectory`` (relative to the
-    current camera, OpenCV axes, metres) at :func:`pose_timestamps_us`, with pixel intrinsics of a ``hfov_deg``
+    current camera, OpenCV axes, metres) at :func:`~ct1_sim.clip_spec.pose_timestamps_us`, with pixel intrinsics of a ``hfov_deg``
     camera at that query's ``image_sizes[b] = (W, H)``."""
     if tokens.ndim != 4 or len(image_sizes) != tokens.shape[0]:
         raise ValueError(f"need tokens (B,K,T,9) and one image size per query; got {tuple(tokens.shape)} and {len(image_sizes)} sizes")

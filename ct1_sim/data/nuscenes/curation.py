@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ct1_sim.clip_spec import NUM_POSES, RATE_HZ, pose_timestamps_us
 from ct1_sim.data.clip import Clip
 from ct1_sim.data.nuscenes.reader import NuScenesReader, SceneCamera
 from ct1_sim.data.scenarios.instructions import PHRASES
@@ -30,7 +31,6 @@ from ct1_sim.rgb_input import decode_image
 
 log = logging.getLogger(__name__)
 
-NUM_POSES, RATE_HZ = 16, 5.0
 MAX_GAP_S = 0.5
 MAX_STEP_SPEED_MPS = 40.0
 MAX_STEP_ROT_DEG = 30.0
@@ -111,7 +111,7 @@ def keyframe_windows(cam: SceneCamera) -> Iterator[Window]:
         if (step[k:last] > MAX_STEP_SPEED_MPS).any() or (rot[k:last] > MAX_STEP_ROT_DEG).any():
             yield Window(key_no, int(k), None, "pose_jump")
             continue
-        clip_traj = traj.resample(t0 + np.round(np.arange(NUM_POSES) * 1e6 / RATE_HZ).astype(np.int64))
+        clip_traj = traj.resample(pose_timestamps_us(NUM_POSES, RATE_HZ, t0))
         if np.linalg.norm(np.diff(clip_traj.positions, axis=0), axis=1).sum() < MIN_PATH_M:
             yield Window(key_no, int(k), None, "too_little_motion")
             continue

@@ -23,8 +23,6 @@ from __future__ import annotations
 from ct1_sim.lazy_exports import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    "CLIP_SPEC": "clip_spec",
-    "ClipSpec": "clip_spec",
     "ScenarioSpec": "spec",
     "load_spec": "spec",
     "FAMILIES": "layouts",

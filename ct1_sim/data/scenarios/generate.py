@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ct1_sim.clip_spec import CLIP_SPEC, ClipSpec
 from ct1_sim.data.clip import Clip
-from ct1_sim.data.scenarios.clip_spec import CLIP_SPEC, ClipSpec
 from ct1_sim.data.scenarios.ego_motion import camera_c2w, simulate
 from ct1_sim.data.scenarios.instructions import instruction_key, phrase
 from ct1_sim.data.scenarios.layouts import FAMILIES, World
@@ -116,7 +116,7 @@ def build_scene(
         world = FAMILIES[family](rng, params)
         path = drive(world, clip_spec.duration_s + 0.05)
         c2w = camera_path(path, times, clip_spec)
-        traj = CameraTrajectory(c2w=c2w, K=K, image_size=(clip_spec.width, clip_spec.height), timestamps_us=clip_spec.timestamps_us())
+        traj = CameraTrajectory(c2w=c2w, K=K, image_size=clip_spec.image_size, timestamps_us=clip_spec.timestamps_us())
         label = classify_maneuver(traj)
         if EXPECTED_LABEL.get(world.maneuver, label) == label:
             return world, path, traj, label, seed, attempt

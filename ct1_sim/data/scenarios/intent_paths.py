@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ct1_sim.data.scenarios.clip_spec import CLIP_SPEC, ClipSpec
+from ct1_sim.clip_spec import CLIP_SPEC, ClipSpec
 from ct1_sim.data.scenarios.ego_motion import EgoState, SpeedPlan, camera_c2w, simulate
 
 #: Every intent the model is trained to answer: the maneuvers with each speed behaviour; a stop is its own speed.

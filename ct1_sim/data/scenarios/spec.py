@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ct1_sim.clip_spec import CLIP_SPEC, ClipSpec
 from ct1_sim.config_loading import ConfigError, check_keys, check_value, check_values, from_dict, read_yaml
-from ct1_sim.data.scenarios.clip_spec import ClipSpec
 from ct1_sim.data.scenarios.layouts import FAMILIES, FAMILY_PARAMS
 
 SPLITS = ("train", "val", "test")
@@ -29,7 +29,7 @@ class ScenarioSpec:
     name: str
     families: dict[str, dict[str, Any]]  # family -> {"weight": float, "params": {...}}
     splits: dict[str, int] = field(default_factory=lambda: {"train": 8, "val": 1, "test": 1})
-    clip: ClipSpec = ClipSpec()
+    clip: ClipSpec = CLIP_SPEC
 
     def assign(self, index: int) -> tuple[str, str]:
         """(family, split) of clip ``index``: split by ``index mod total``, family by a weighted hash."""
