@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -50,16 +51,26 @@ class RayActorPool:
         address: a running Ray cluster (``auto``, ``ray://host:10001``); None starts a local Ray with ``workers`` CPUs.
         max_actors: never more actors than this (the number of work items).
         num_cpus: CPUs Ray reserves for each actor.
+        num_gpus: GPUs Ray reserves for each actor: 1 gives each actor a GPU of its own, a fraction (0.5) lets
+            actors share one; Ray then sets ``CUDA_VISIBLE_DEVICES`` in the actor to its GPU, so a model built there
+            with device ``auto`` or ``cuda`` lands on it. 0 (the default) reserves none: Ray places the actor
+            without regard to GPUs (and Ray 2.60 leaves ``CUDA_VISIBLE_DEVICES`` as it is, so a model there may
+            still find a GPU, unaccounted). The actors must fit the cluster's GPUs (``ValueError`` naming both
+            numbers, not a hang); ``workers=0`` starts as many as fit.
     """
 
     def __init__(self, cls: type, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None, *, workers: int,
-                 address: str | None = None, max_actors: int | None = None, num_cpus: float = 1) -> None:
+                 address: str | None = None, max_actors: int | None = None, num_cpus: float = 1,
+                 num_gpus: float = 0) -> None:
         if workers < 0:
             raise ValueError(f"workers must be >= 0, got {workers}")
         if workers == 0 and address is None:
             raise ValueError("give workers >= 1 for a local Ray, or the address of a Ray cluster")
+        if isinstance(num_gpus, bool) or not isinstance(num_gpus, int | float) or not 0 <= num_gpus < math.inf:
+            raise ValueError(f"num_gpus (GPUs per actor) must be a finite number >= 0, got {num_gpus!r}")
         self.cls, self.args, self.kwargs = cls, args, dict(kwargs or {})
         self.workers, self.address, self.max_actors, self.num_cpus = workers, address, max_actors, num_cpus
+        self.num_gpus = num_gpus
         self.actors: list[Any] = []
         self._started = False
 
@@ -75,7 +86,9 @@ class RayActorPool:
         try:
             n = self.workers or int(ray.cluster_resources().get("CPU", 1))
             n = max(1, min(n, self.max_actors) if self.max_actors is not None else n)
-            host = ray.remote(num_cpus=self.num_cpus)(_Host)
+            if self.num_gpus:
+                n = self._fit_gpus(n, float(ray.cluster_resources().get("GPU", 0)))
+            host = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus)(_Host)
             self.actors = [host.remote(self.cls, self.args, self.kwargs) for _ in range(n)]
             self._get([a.build.remote() for a in self.actors])  # a failing constructor fails here, before any work
             log.info("%d Ray actors of %s ready", n, self.cls.__name__)
@@ -91,6 +104,18 @@ class RayActorPool:
 
             ray.shutdown()
             self._started = False
+
+    def _fit_gpus(self, n: int, gpus: float) -> int:
+        """``n`` actors when ``n * num_gpus`` fit in the cluster's ``gpus`` (with ``workers=0``: as many as fit);
+        else ``ValueError``: Ray would leave the actors pending for ever."""
+        fit = math.floor(gpus / self.num_gpus + 1e-6)
+        if self.workers == 0:
+            n = min(n, fit)
+        if n == 0 or n > fit:
+            raise ValueError(f"{max(n, 1)} Ray actor(s) with {self.num_gpus:g} GPU each need {max(n, 1) * self.num_gpus:g} "
+                             f"GPU(s), but the Ray cluster has {gpus:g}: give fewer workers, a fraction of a GPU per "
+                             "worker, or no GPUs")
+        return n
 
     def __len__(self) -> int:
         return len(self.actors)

@@ -29,6 +29,10 @@ class Squarer:
     def pid(self) -> int:
         return os.getpid()
 
+    def gpus(self) -> tuple[list[str], str | None]:
+        """The GPUs Ray gave this actor, and what CUDA (torch) will see."""
+        return [str(g) for g in ray.get_gpu_ids()], os.environ.get("CUDA_VISIBLE_DEVICES")
+
 
 def test_a_pool_that_started_ray_shuts_it_down(tmp_path: Path) -> None:
     assert not ray.is_initialized()  # this test runs before the module's shared Ray starts
@@ -41,8 +45,9 @@ def test_a_pool_that_started_ray_shuts_it_down(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def running_ray():  # noqa: ANN201
-    """One local Ray for the module (the pools attach to it and leave it running)."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    """One local Ray for the module (the pools attach to it and leave it running), declaring two GPUs: Ray hands
+    them out as resources whether or not the machine has them, so GPU placement is tested on a CPU machine."""
+    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
@@ -69,3 +74,28 @@ def test_errors_come_back_as_the_actors_own_exceptions(running_ray, tmp_path: Pa
     with RayActorPool(Squarer, (str(tmp_path / "c.txt"),), workers=2) as pool:
         with pytest.raises(ValueError, match="^13 is unlucky$"):
             list(pool.map_unordered("square", [1, 13, 2]))
+
+
+def test_actors_get_the_gpus_they_ask_for(running_ray, tmp_path: Path) -> None:
+    log = str(tmp_path / "g.txt")
+    with RayActorPool(Squarer, (log,), workers=2) as pool:  # the default: no GPU, and CUDA sees none
+        assert all(ids == [] for ids, _ in pool.call_all("gpus"))
+    with RayActorPool(Squarer, (log,), workers=2, num_gpus=1) as pool:
+        placed = pool.call_all("gpus")
+    assert sorted(ids[0] for ids, _ in placed) == ["0", "1"]  # one GPU each, not the same one
+    assert all(visible == ids[0] for ids, visible in placed)  # a model built with device cuda lands on it
+    with RayActorPool(Squarer, (log,), workers=2, num_gpus=0.5) as pool:  # two actors share one GPU
+        assert len(pool) == 2 and all(len(ids) == 1 for ids, _ in pool.call_all("gpus"))
+    with RayActorPool(Squarer, (log,), workers=0, address="auto", num_gpus=2) as pool:  # as many as fit: one
+        assert len(pool) == 1 and list(pool.map_unordered("square", [4])) == [(4, 16)]
+
+
+def test_more_gpus_than_the_cluster_has_is_refused_not_left_pending(running_ray, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"2 Ray actor\(s\) with 2 GPU each need 4 GPU\(s\), but the Ray cluster has 2"):
+        with RayActorPool(Squarer, (str(tmp_path / "h.txt"),), workers=2, num_gpus=2):
+            pytest.fail("actors that cannot be placed must not be waited for")
+    with pytest.raises(ValueError, match="cluster has 2"):
+        RayActorPool(Squarer, workers=0, address="auto", num_gpus=3).__enter__()
+    for bad in (-1, float("nan"), float("inf"), True, "1"):
+        with pytest.raises(ValueError, match="num_gpus"):
+            RayActorPool(Squarer, workers=1, num_gpus=bad)
