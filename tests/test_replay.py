@@ -296,3 +296,15 @@ def test_a_bad_model_writes_nothing_so_the_corrected_retry_runs(tmp_path: Path, 
     summary = run_replay(source, out, ReplaySettings(num_samples=2), spec=WorldSpec(predictor="constant-velocity"),
                          report=False)
     assert summary["overall"]["keyframes"] == 2
+
+
+def test_gpus_per_worker_are_asked_of_ray_for_each_worker(tmp_path: Path) -> None:
+    from ct1_sim.replay import WorldSpec
+
+    source = ClipStoreSource(str(make_toy_store(tmp_path / "toy.zarr", {"test": 2}).path))
+    spec, settings = WorldSpec(predictor="constant-velocity"), ReplaySettings(num_samples=2)
+    with pytest.raises(ValueError, match="--gpus-per-worker applies to Ray workers"):
+        run_replay(source, tmp_path / "one", settings, spec=spec, gpus_per_worker=1, report=False)
+    with pytest.raises(ValueError, match=r"2 Ray actor\(s\) with 64 GPU each need 128 GPU\(s\), but the Ray cluster has"):
+        run_replay(source, tmp_path / "ray", settings, spec=spec, workers=2, gpus_per_worker=64, report=False)
+    assert not (tmp_path / "one").exists() and not (tmp_path / "ray").exists()

@@ -199,5 +199,14 @@ def test_a_killed_eval_leaves_no_summary_or_report(tmp_path: Path) -> None:
 def test_the_neural_world_on_ray_actors_is_refused_unless_on_cpu(tmp_path: Path) -> None:
     result = run("sim", "eval", "--world", "neural", "--policies", "expert", "--episodes", "2", "--workers", "2",
                  "--out", str(tmp_path / "x"))
-    assert result.exit_code == 2 and "needs --device cpu" in result.output, result.output
+    assert result.exit_code == 2 and "needs --device cpu, or --gpus-per-worker" in result.output, result.output
     assert not ray.is_initialized() and not (tmp_path / "x").exists()
+
+
+def test_gpus_per_worker_are_asked_of_ray_for_each_actor(tmp_path: Path) -> None:
+    args = ("sim", "eval", "--policies", "expert", "--episodes", "2", "--towns", "1")
+    result = run(*args, "--gpus-per-worker", "1", "--out", str(tmp_path / "one"))
+    assert result.exit_code == 2 and "--gpus-per-worker applies to Ray actors" in result.output, result.output
+    result = run(*args, "--workers", "2", "--gpus-per-worker", "64", "--out", str(tmp_path / "ray"))
+    assert result.exit_code == 2 and "need 128 GPU(s), but the Ray cluster has" in result.output, result.output
+    assert not ray.is_initialized() and not (tmp_path / "one").exists() and not (tmp_path / "ray").exists()

@@ -25,6 +25,8 @@ def replay(
     seed: Annotated[int, typer.Option(help="Base random seed (each keyframe's seed is derived from it).")] = 0,
     workers: Annotated[int, typer.Option(help="Ray workers on this machine (0/1: one process).")] = 0,
     ray_address: Annotated[str | None, typer.Option(help="Address of a running Ray cluster (e.g. auto, ray://host:10001).")] = None,
+    gpus_per_worker: Annotated[float, typer.Option(min=0.0, help="GPUs Ray reserves for each worker (e.g. 1, or 0.5 to "
+                                                                 "share one; with --device auto or cuda).")] = 0.0,
     model: Annotated[Path | None, typer.Option(help="Trajectory model folder (default: the shipped ct1-tiny).")] = None,
     video_model: Annotated[Path | None, typer.Option(help="Video model folder (default: the shipped ct1-video-small when present).")] = None,
     predictor: Annotated[str, typer.Option(help="ct1 (the model) | constant-velocity (a baseline: straight on at the true speed).")] = "ct1",
@@ -58,7 +60,8 @@ def replay(
     spec = WorldSpec(predictor=predictor, model=str(model) if model else None, video_model=str(video_model) if video_model else None,
                      device=device)
     try:
-        summary = run_replay(source, out, settings, spec=spec, workers=workers, ray_address=ray_address, report=report)
+        summary = run_replay(source, out, settings, spec=spec, workers=workers, ray_address=ray_address,
+                             gpus_per_worker=gpus_per_worker, report=report)
     except RuntimeError as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2) from None

@@ -161,6 +161,9 @@ def evaluate(
                                                             "one process; with --ray-address: one per CPU of the cluster).")] = None,
     ray_address: Annotated[str | None, typer.Option(help="A running Ray cluster to drive the episodes on "
                                                          "(e.g. auto, ray://host:10001).")] = None,
+    gpus_per_worker: Annotated[float, typer.Option(min=0.0, help="GPUs Ray reserves for each actor (e.g. 1, or 0.5 to "
+                                                                 "share one; for --world neural with --device auto or "
+                                                                 "cuda).")] = 0.0,
 ) -> None:
     """Run every policy on the same episodes (same towns, starts and routes); write summary.json and report.html.
     Episodes are independent and seeded: --workers N gives the same figures as one process."""
@@ -195,8 +198,8 @@ def evaluate(
         write_bytes_atomic(out / rel, png)
         plotted[name].append(FailurePlot(rel, i, by_episode[(name, i)]))
 
-    ran = run_evaluation(spec, episodes, plots=plots, workers=pool, ray_address=ray_address, on_episode=on_episode,
-                         on_plot=on_plot)
+    ran = run_evaluation(spec, episodes, plots=plots, workers=pool, ray_address=ray_address,
+                         gpus_per_worker=gpus_per_worker, on_episode=on_episode, on_plot=on_plot)
     records = ran.records
     summary: dict = {"world": world, "split": split, "towns": towns, "episodes": episodes, "seed": seed, "seconds": seconds,
                      "policies": {}}
@@ -204,7 +207,8 @@ def evaluate(
         summary["policies"][name] = summarize(records[name]) | {"camera": looks[name]}
         write_text_atomic(out / "episodes" / f"{name}.json", json.dumps([r.summary for r in records[name]], indent=1))
     wall = time.perf_counter() - started
-    run_facts = {"workers": f"{ran.actors} Ray actors" + (f" at {ray_address}" if ray_address else "") if ran.actors
+    run_facts = {"workers": f"{ran.actors} Ray actors" + (f" at {ray_address}" if ray_address else "")
+                 + (f", {gpus_per_worker:g} GPU each" if gpus_per_worker else "") if ran.actors
                  else "1 (one process)", "wall time": f"{wall:.1f} s"}
     write_report(out, summary, plotted, run_facts, {n: sum(failed(r.summary) for r in records[n]) for n in names})
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=1))  # last: a finished run has one

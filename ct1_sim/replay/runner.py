@@ -87,13 +87,19 @@ def run_replay(
     world: Any | None = None,
     workers: int = 0,
     ray_address: str | None = None,
+    gpus_per_worker: float = 0,
     report: bool = True,
 ) -> dict[str, Any]:
     """Replay every scene of ``source`` into ``out`` and return the run summary (per scene and overall).
 
     ``world`` (an object with ``predict``/``rollout``) is used as it is in one process; otherwise ``spec`` builds
-    it (in each Ray actor when ``workers > 1`` or ``ray_address`` is given). Finished scenes are skipped.
+    it (in each Ray actor when ``workers > 1`` or ``ray_address`` is given, with ``gpus_per_worker`` GPUs reserved
+    for each: see :class:`~ct1_sim.ray_pool.RayActorPool`). Finished scenes are skipped.
     """
+    on_ray = world is None and (workers > 1 or ray_address is not None)
+    if gpus_per_worker and not on_ray:
+        raise ValueError("--gpus-per-worker applies to Ray workers (--workers N > 1 or --ray-address); "
+                         "one process uses --device as it is")
     output = ReplayOutput(out)
     scenes = source.scene_names()
     run_meta = {"source": source.describe(), "settings": settings.__dict__, "world": spec.describe() if world is None else
@@ -104,8 +110,8 @@ def run_replay(
         log.info("resuming: %d of %d scenes are already finished in %s", len(scenes) - len(todo), len(scenes), output.root)
     if not todo:
         output.start(run_meta)
-    elif world is None and (workers > 1 or ray_address is not None):
-        _run_ray(source, output, settings, spec, todo, workers, ray_address, run_meta)
+    elif on_ray:
+        _run_ray(source, output, settings, spec, todo, workers, ray_address, gpus_per_worker, run_meta)
     else:
         world = world if world is not None else spec.build()
         if settings.video:
@@ -122,9 +128,9 @@ def run_replay(
 
 
 def _run_ray(source: Source, output: ReplayOutput, settings: ReplaySettings, spec: WorldSpec, todo: list[str],
-             workers: int, ray_address: str | None, run_meta: dict[str, Any]) -> None:
+             workers: int, ray_address: str | None, gpus_per_worker: float, run_meta: dict[str, Any]) -> None:
     with RayActorPool(_SceneWorker, (spec, source, settings), workers=workers, address=ray_address,
-                      max_actors=len(todo)) as pool:  # every actor has built its world model here
+                      max_actors=len(todo), num_gpus=gpus_per_worker) as pool:  # every actor has built its world model here
         if settings.video:  # fail before any scene runs when the workers' world has no video model
             pool.call_all("check_video")
         output.start(run_meta)

@@ -148,23 +148,28 @@ class Evaluation:
 
 
 def run_evaluation(spec: EvalSpec, episodes: int, *, plots: int = 5, workers: int = 1, ray_address: str | None = None,
-                   on_episode: EpisodeCallback | None = None, on_plot: PlotCallback | None = None) -> Evaluation:
+                   gpus_per_worker: float = 0, on_episode: EpisodeCallback | None = None,
+                   on_plot: PlotCallback | None = None) -> Evaluation:
     """Drive every policy of ``spec`` on episodes ``0..episodes-1``; their records per policy, in episode order.
 
     ``workers`` > 1 drives them on that many local Ray actors; ``ray_address`` on a running Ray cluster
-    (``workers`` actors there, or 0: one per CPU of the cluster). The first ``plots`` failed episodes of each
-    policy (:func:`failed`) get a bird's-eye plot, handed to ``on_plot``.
+    (``workers`` actors there, or 0: one per CPU of the cluster), each with ``gpus_per_worker`` GPUs reserved (see
+    :class:`~ct1_sim.ray_pool.RayActorPool`). The first ``plots`` failed episodes of each policy (:func:`failed`)
+    get a bird's-eye plot, handed to ``on_plot``.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     if workers < 0 or (workers == 0 and ray_address is None):
         raise ValueError(f"--workers must be >= 1 (0 only with --ray-address: one per CPU of the cluster), got {workers}")
     if workers <= 1 and ray_address is None:
+        if gpus_per_worker:
+            raise ValueError("--gpus-per-worker applies to Ray actors (--workers N > 1 or --ray-address); "
+                             "one process uses --device as it is")
         return Evaluation(_run_here(spec, episodes, plots, on_episode, on_plot))
-    if spec.world == "neural" and spec.device != "cpu":
-        raise ValueError("--world neural on Ray actors needs --device cpu: the actors are given CPUs only "
-                         "(Ray hides the GPUs from them); or run in one process (--workers 1)")
-    return _run_ray(spec, episodes, plots, workers, ray_address, on_episode, on_plot)
+    if spec.world == "neural" and spec.device != "cpu" and not gpus_per_worker:
+        raise ValueError("--world neural on Ray actors needs --device cpu, or --gpus-per-worker G: without it Ray "
+                         "reserves no GPU for the actors; or run in one process (--workers 1)")
+    return _run_ray(spec, episodes, plots, workers, ray_address, gpus_per_worker, on_episode, on_plot)
 
 
 def _by_policy(spec: EvalSpec, results: Iterable[tuple[int, list[EpisodeRecord]]]) -> dict[str, list[EpisodeRecord]]:
@@ -201,10 +206,10 @@ def _run_here(spec: EvalSpec, episodes: int, plots: int, on_episode: EpisodeCall
     return _by_policy(spec, results)
 
 
-def _run_ray(spec: EvalSpec, episodes: int, plots: int, workers: int, ray_address: str | None,
+def _run_ray(spec: EvalSpec, episodes: int, plots: int, workers: int, ray_address: str | None, gpus_per_worker: float,
              on_episode: EpisodeCallback | None, on_plot: PlotCallback | None) -> Evaluation:
     with RayActorPool(EpisodeWorker, (spec,), {"threads": 1}, workers=workers, address=ray_address,
-                      max_actors=episodes) as pool:  # every actor has built its policies and environments here
+                      max_actors=episodes, num_gpus=gpus_per_worker) as pool:  # every actor has built its policies and environments here
         actors = len(pool)
         log.info("driving %d episodes on %d Ray actors", episodes, actors)
         results = []
