@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -188,21 +189,39 @@ def test_numpy_only_packages_import_no_torch(package: str) -> None:
         assert not heavy, f"{path.relative_to(PACKAGE.parent)} imports {sorted(heavy)}: `{package}` is numpy/scipy only"
 
 
-def test_every_subpackage_is_in_the_map() -> None:
-    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
-    missing = sorted(packages - set(LAYERS))
-    assert not missing, f"subpackages not in the layer map: {missing}; add them to ct1_sim/README.md and LAYERS"
-
-
-def test_the_readme_table_is_the_map() -> None:
-    """The README's table and ``LAYERS`` say the same thing."""
-    table: dict[str, int] = {}
+def _readme_table() -> dict[str, tuple[int, str]]:
+    """The README's layer table: package -> (layer, what it holds)."""
+    table: dict[str, tuple[int, str]] = {}
     for line in (PACKAGE / "README.md").read_text(encoding="utf-8").splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) == 4 and cells[0].isdigit():
             name = GROUND if cells[1].startswith("ground") else cells[1].strip("`/")
-            table[name] = int(cells[0])
-    assert table == LAYERS
+            table[name] = (int(cells[0]), cells[2])
+    return table
+
+
+def test_every_subpackage_is_in_the_map() -> None:
+    """Every folder of ``ct1_sim/`` with Python code in it (a package, or a namespace folder without
+    ``__init__.py``) has a layer; data folders (``assets/``) have none."""
+    packages = {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__" and any(p.rglob("*.py"))}
+    assert {"export", "language", "sim", "pretrained"} <= packages
+    missing = sorted(packages - set(LAYERS))
+    assert not missing, f"subpackages not in the layer map: {missing}; add them to ct1_sim/README.md and LAYERS"
+    stale = sorted(set(LAYERS) - packages - {GROUND})
+    assert not stale, f"the layer map names packages that do not exist: {stale}"
+
+
+def test_the_readme_names_every_ground_module() -> None:
+    """The ground row says what each top-level module holds: a new one is added there, a removed one taken out."""
+    modules = {p.stem for p in PACKAGE.glob("*.py") if p.name != "__init__.py"}
+    named = set(re.findall(r"`([a-z_]+)`", _readme_table()[GROUND][1]))  # module names (not `ClipSpec`)
+    assert not modules - named, f"ground modules the README's ground row does not name: {sorted(modules - named)}"
+    assert not named - modules, f"the README's ground row names modules that do not exist: {sorted(named - modules)}"
+
+
+def test_the_readme_table_is_the_map() -> None:
+    """The README's table and ``LAYERS`` say the same thing."""
+    assert {name: layer for name, (layer, _) in _readme_table().items()} == LAYERS
 
 
 @pytest.mark.parametrize(
