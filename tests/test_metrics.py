@@ -21,6 +21,7 @@ from ct1_sim.metrics import (
     jerk,
     l2_at,
     maneuver_compliance,
+    masked_psnr,
     min_ade,
     min_fde,
     psnr,
@@ -431,6 +432,20 @@ def test_psnr_and_ssim_reference_values(rng: np.random.Generator) -> None:
     scene = rng.integers(0, 256, (20, 23, 3)).astype(np.uint8)
     blurred = ((scene.astype(np.int64) + np.roll(scene, 1, axis=1)) // 2).astype(np.uint8)
     assert ssim(scene, blurred) == pytest.approx(_ssim_by_windows(scene, blurred), rel=1e-5)
+
+
+def test_masked_psnr_is_psnr_over_the_masked_pixels() -> None:
+    a = np.full((4, 5, 3), 100, np.uint8)
+    b = a.copy()
+    b[1, 2] = (110, 100, 100)  # inside the mask: one channel off by 10
+    b[3, 4] = 0  # outside it: not counted
+    mask = np.zeros((4, 5), bool)
+    mask[1:3, 1:3] = True  # 4 pixels, 12 values
+    assert masked_psnr(a, b, mask) == pytest.approx(10 * np.log10(255**2 * 12 / 100))
+    assert masked_psnr(a, b, mask, max_value=1.0) == psnr(a[mask], b[mask], max_value=1.0)
+    assert np.isnan(masked_psnr(a, b, np.zeros((4, 5), bool)))
+    with pytest.raises(ValueError, match="must agree"):
+        masked_psnr(a, b, mask[:3])
 
 
 def test_image_metrics_reject_mismatched_images() -> None:

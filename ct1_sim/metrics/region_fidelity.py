@@ -7,10 +7,10 @@ says whether they are detailed (about 1) or smeared (well below 1).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from scipy.ndimage import sobel
+
+from ct1_sim.metrics.image_fidelity import psnr
 
 
 def _luma(image: np.ndarray) -> np.ndarray:
@@ -25,8 +25,7 @@ def masked_psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray, max_value: float
         raise ValueError(f"images {a.shape}, {b.shape} and mask {m.shape} must agree")
     if not m.any():
         return float("nan")
-    diff = np.asarray(a, np.float64)[m] - np.asarray(b, np.float64)[m]
-    return float(10 * math.log10(max_value**2 / max(float(np.mean(diff**2)), 1e-12)))
+    return psnr(np.asarray(a, np.float64)[m], np.asarray(b, np.float64)[m], max_value)
 
 
 def gradient_magnitude(image: np.ndarray) -> np.ndarray:
