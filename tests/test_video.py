@@ -111,6 +111,25 @@ def test_driving_towards_a_wall_leaves_no_cracks_in_it() -> None:
     assert float(out.mask[0, 0, 52:76, 76:98].max()) == 0.0  # uncovered wall: a hole, not a blend of box and wall
 
 
+def test_culling_unseen_points_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cloud mostly out of view (behind the camera, beside the frame) splats the same with and without the culling
+    that makes long rollouts fast."""
+    from ct1_sim.video import warp
+
+    g = torch.Generator().manual_seed(0)
+    pts = torch.rand(3, 20000, generator=g) * torch.tensor([[80.0], [6.0], [80.0]]) - torch.tensor([[40.0], [3.0], [30.0]])
+    cols = torch.rand(3, 20000, generator=g)
+    sizes = torch.rand(20000, generator=g) * 0.2
+    T = torch.eye(4).repeat(3, 1, 1)
+    T[1, 0, 3], T[2, 2, 3] = 2.0, -5.0
+    culled = splat_points(pts, cols, K, T, 256, 448, sizes_m=sizes)
+    monkeypatch.setattr(warp, "CULL_WHEN_UNSEEN_SHARE", 2.0)  # never cull
+    full = splat_points(pts, cols, K, T, 256, 448, sizes_m=sizes)
+    assert float(culled.mask.mean()) > 0.05  # the scene is in view somewhere
+    for a, b in ((culled.frames, full.frames), (culled.mask, full.mask), (culled.depth, full.depth), (culled.closed, full.closed)):
+        assert torch.equal(a, b)
+
+
 def test_road_rows_stretched_by_driving_forward_are_closed() -> None:
     h, w, cam_h = 256, 448, 1.5
     depth = ground_plane_depth(K, h, w, cam_h, 500.0)
@@ -302,6 +321,42 @@ def test_train_resume_and_eval_video(tmp_path: Path, rendered: ClipStore) -> Non
     roll = metrics["rollouts"]
     assert roll["drives"] == 1 and roll["frames"] == 21 and len(roll["windows"]) == 1  # 4 s at 5 Hz: one 4-s window
     assert "Long rollouts" in (report / "report.md").read_text()
+
+
+def test_fine_tune_starts_from_a_saved_pipeline(tmp_path: Path, rendered: ClipStore) -> None:
+    """init_from: a run starts from a saved pipeline's weights; an added refinement head starts as a no-op; a stage
+    with 0 steps is kept as it was; the gradient matching loss trains the depth net."""
+    from ct1_sim.video.depth_mobilenet import MobileNetDepth, gradient_matching_loss
+    from ct1_sim.video.training import train_video_model
+
+    base = tiny_pipeline()
+    base.save_pretrained(tmp_path / "base")
+    cfg = tmp_path / "ft.yaml"
+    cfg.write_text(
+        f"init_from: {tmp_path / 'base'}\n"
+        "depth_net: {decoder_channels: [16, 16, 8, 8], refine_channels: 8}\n"
+        "denoiser: {block_out_channels: [16, 32], attention_head_dim: 8, embed_channels: 16}\n"
+        "depth: {steps: 2, batch_size: 2, warmup_steps: 1}\ndenoise: {steps: 0}\ndepth_gradient_weight: 1.0\n"
+        "depth_crop: [128, 64]\nval_clips: 0\ncheckpoint_every: 1\nlog_every: 1\n")
+    net = MobileNetDepth(decoder_channels=(16, 16, 8, 8), refine_channels=8)
+    net.load_state_dict(base.depth_net.state_dict(), strict=False)
+    rgb, Kb = torch.rand(1, 3, 64, 128), K.clone()
+    assert torch.allclose(net(rgb, Kb), base.depth_net(rgb, Kb))  # the zero-initialised head changes nothing at first
+    pipe = train_video_model(rendered.path, cfg, tmp_path / "ft")
+    assert pipe is not None and pipe.depth_net.refine is not None
+    for a, b in zip(pipe.denoiser.state_dict().values(), base.denoiser.state_dict().values(), strict=True):
+        assert torch.equal(a, b)  # the generator (0 steps) is the saved one
+    assert not torch.equal(pipe.depth_net.refine[-1].weight, torch.zeros_like(pipe.depth_net.refine[-1].weight))
+    truth = torch.rand(1, 32, 32) * 20 + 5
+    step = torch.ones(1, 32, 32)
+    step[:, :, 16:] = 3.0
+    flat = gradient_matching_loss(truth.log() + 0.7, truth.log(), torch.ones_like(truth, dtype=torch.bool))
+    assert float(flat) < 1e-5  # a prediction off by one factor everywhere has no gradient error
+    assert float(gradient_matching_loss((truth * step).log(), truth.log(), torch.ones_like(truth, dtype=torch.bool))) > 0.1
+    bad = tmp_path / "bad_init.yaml"
+    bad.write_text(f"init_from: {tmp_path / 'nowhere'}\ndenoise: {{steps: 0}}\n")
+    result = CliRunner().invoke(app, ["train", "video", "--data", str(rendered.path), "--config", str(bad), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "init_from" in result.output and "not found" in result.output, result.output
 
 
 def test_bad_training_config_is_a_clear_error(tmp_path: Path) -> None:

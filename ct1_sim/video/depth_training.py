@@ -75,7 +75,8 @@ def train_depth_stage(
     ``s.checkpoint_every``, ``s.depth_val_every``, ``s.ema_decay``). ``runner_factory(name, module, stage, out,
     ema_decay, rank, param_groups)`` builds the optimiser/EMA/checkpoint runner.
     """
-    depth_net.load_imagenet_encoder()  # a resumed run's checkpoint overwrites it below
+    if not getattr(s, "init_from", None):
+        depth_net.load_imagenet_encoder()  # a resumed run's checkpoint overwrites it below
     groups = [{"params": list(depth_net.encoder.parameters()), "lr_scale": ENCODER_LR_SCALE},
               {"params": [p for n, p in depth_net.named_parameters() if not n.startswith("encoder.")], "lr_scale": 1.0}]
     runner = runner_factory("depth", depth_net, s.depth, out, s.ema_decay, rank, groups, checkpoint_every=s.checkpoint_every)
@@ -91,7 +92,7 @@ def train_depth_stage(
         batch = draw_depth_frames(store, train_ids, rng, s.depth.batch_size, s.depth_crop)
         prior = depth_net.log_prior(batch.K, batch.depth.shape[-2], batch.depth.shape[-1]).exp()[:, 0]
         loss, parts = depth_loss(model(batch.rgb, batch.K, return_all=True), batch.depth, max_d, prior_m=prior,
-                                 object_weight=s.depth_object_weight)
+                                 object_weight=s.depth_object_weight, gradient_weight=s.depth_gradient_weight)
         runner.step(step, loss)
         running.append(parts["l1_log"])
         done = step + 1

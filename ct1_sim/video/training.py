@@ -41,10 +41,12 @@ class StageSettings:
     lr: float = 1e-3
     warmup_steps: int = 50
 
-    def check(self, name: str) -> None:
-        for key in ("steps", "batch_size"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{name}.{key} must be >= 1, got {getattr(self, key)}")
+    def check(self, name: str, allow_zero_steps: bool = False) -> None:
+        if self.steps < (0 if allow_zero_steps else 1):
+            raise ValueError(f"{name}.steps must be >= {0 if allow_zero_steps else 1}, got {self.steps}"
+                             + ("" if allow_zero_steps else " (0, to keep a stage as it is, needs init_from)"))
+        if self.batch_size < 1:
+            raise ValueError(f"{name}.batch_size must be >= 1, got {self.batch_size}")
         if not 0 < self.lr < 1:
             raise ValueError(f"{name}.lr must be in (0, 1), got {self.lr}")
 
@@ -61,6 +63,8 @@ class VideoTrainSettings:
     depth_crop: tuple[int, int] = (224, 256)  # (W, H) of depth training crops, px (full pixel scale)
     depth_val_every: int = 250
     depth_object_weight: float = 0.0  # extra L1 weight of object pixels in the depth loss (see depth_mobilenet.depth_loss)
+    depth_gradient_weight: float = 0.0  # weight of the multi-scale gradient matching loss on log depth (sharper edges)
+    init_from: str | None = None  # a saved video pipeline folder whose weights a fresh run starts from (fine-tuning)
     refresh_train_ids_every: int = 0  # > 0: re-list the store's train clips every N steps (a store still being filled)
     ema_decay: float = 0.995
     seed: int = 0
@@ -71,8 +75,8 @@ class VideoTrainSettings:
     log_every: int = 25
 
     def __post_init__(self) -> None:
-        self.depth.check("depth")
-        self.denoise.check("denoise")
+        self.depth.check("depth", allow_zero_steps=self.init_from is not None)
+        self.denoise.check("denoise", allow_zero_steps=self.init_from is not None)
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
@@ -98,6 +102,23 @@ class _StageRunner(TrainingRun):
 
 #: The stages of ``ct1-sim train video``, in order; each can run alone (``stages=``), the generator does not need the depth.
 STAGES = ("depth", "generator")
+
+
+def init_from_pipeline(depth_net: MobileNetDepth, denoiser: InpaintDenoiser, folder: Path) -> None:
+    """Load a saved pipeline's weights into fresh components (a checkpoint of a resumed run overrides them). Parameters
+    the new configs add (e.g. the depth refinement head, zero-initialised) keep their initial values; any other
+    mismatch is a ``ValueError`` naming the keys."""
+    from safetensors.torch import load_file
+
+    for name, module in (("depth_net", depth_net), ("denoiser", denoiser)):
+        path = folder / name / "diffusion_pytorch_model.safetensors"
+        if not path.is_file():
+            raise ValueError(f"init_from: {path} not found; give a folder saved by `ct1-sim train video` (e.g. model/ct1-video-small)")
+        result = module.load_state_dict(load_file(str(path)), strict=False)
+        if result.unexpected_keys or any(not k.startswith("refine.") for k in result.missing_keys):
+            raise ValueError(f"init_from: {path} does not fit the config's {name}: missing {result.missing_keys[:5]}, "
+                             f"unexpected {result.unexpected_keys[:5]}")
+    log.info("started from the weights of %s", folder)
 
 
 def train_video_model(
@@ -128,18 +149,23 @@ def train_video_model(
         raise ValueError(f"{data} has no clips with meta split='train'; render some with `ct1-sim scenarios render`")
     torch.manual_seed(s.seed)
     depth_net, denoiser = MobileNetDepth(**s.depth_net), InpaintDenoiser(**s.denoiser)
+    if s.init_from:
+        init_from_pipeline(depth_net, denoiser, Path(s.init_from))
     log.info("video training on %d clips (%d val): depth net %.2fM, generator %.2fM parameters; stages %s", len(train_ids),
              len(val_ids), sum(p.numel() for p in depth_net.parameters()) / 1e6, sum(p.numel() for p in denoiser.parameters()) / 1e6,
              ", ".join(stages))
-    if "depth" in stages:
+    if "depth" in stages and s.depth.steps > 0:
         train_depth_stage(depth_net, store, train_ids, val_ids, s, out, rank, world, _StageRunner)
-    if "generator" in stages:
+    if "generator" in stages and s.denoise.steps > 0:
         train_generator_stage(denoiser, store, train_ids, val_ids, s, out, rank, world, _StageRunner,
                               max_depth_m=depth_net.config.max_depth_m)
     if world > 1:
         dist.barrier()  # rank 0 writes the checkpoints the check below reads
     missing, history = [], {}
     for name, module, stage in (("depth", depth_net, s.depth), ("generator", denoiser, s.denoise)):
+        if stage.steps == 0:  # kept as init_from gave it
+            module.eval().requires_grad_(False)
+            continue
         ckpt = latest_checkpoint(out / "checkpoints" / name)
         step, _, ema, _, extra = load_checkpoint(ckpt) if ckpt is not None else (0, None, None, None, {})
         if step < stage.steps:

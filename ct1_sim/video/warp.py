@@ -25,6 +25,8 @@ MAX_FOOTPRINT_PX = 6
 MAX_CRACK_PX = 16
 #: Largest relative depth difference across a gap for both sides to count as one surface.
 CRACK_DEPTH_TOLERANCE = 0.2
+#: :func:`splat_points` drops the points no view can see first when they are more than this share of the cloud.
+CULL_WHEN_UNSEEN_SHARE = 0.1
 
 
 @dataclass
@@ -108,6 +110,15 @@ def splat_points(
     zs = z.clamp_min(1e-3)
     px = (K[0, 0] * tgt[:, 0] / zs + K[0, 2]) - 0.5  # continuous pixel index (centre at integer)
     py = (K[1, 1] * tgt[:, 1] / zs + K[1, 2]) - 0.5
+    # points that reach no target pixel in any view (behind, or outside the frame by more than the widest splat)
+    # are dropped before the costly part: a long rollout's cache is mostly out of view (~75 % after a few chunks)
+    margin = MAX_FOOTPRINT_PX + 2
+    seen = (front & (px > -margin) & (px < w + margin) & (py > -margin) & (py < h + margin)).any(dim=0)
+    if float((~seen).float().mean()) > CULL_WHEN_UNSEEN_SHARE:
+        keep = torch.nonzero(seen, as_tuple=True)[0]
+        z, front, zs, px, py = z[:, keep], front[:, keep], zs[:, keep], px[:, keep], py[:, keep]
+        colours = colours[:, keep]
+        sizes_m = sizes_m[keep] if sizes_m is not None else None
     x0, y0 = px.floor(), py.floor()
     fx, fy = px - x0, py - y0
     colours = colours.to(dtype)  # (C,P)
