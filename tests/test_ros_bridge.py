@@ -183,6 +183,29 @@ def test_cli_names_a_bad_rosbridge_url() -> None:
     assert "rosbridge_url must look like ws://127.0.0.1:9090" in result.output
 
 
+def test_a_node_run_from_the_cli_says_how_to_start_a_missing_rosbridge(capsys: pytest.CaptureFixture[str]) -> None:
+    """``ct1-sim ros-bridge`` and ``ct1-sim sim ros`` share the wait: a hint on stderr while rosbridge is not
+    there, none once it is, and the wait ends when the stop event is set (SIGINT/SIGTERM set it)."""
+    import threading
+
+    from ct1_sim.cli.ros_node import wait_until_stopped
+
+    class Node:
+        def __init__(self, connected: bool) -> None:
+            self.connected = connected
+
+        def wait_connected(self, timeout: float) -> bool:
+            return self.connected
+
+    for connected in (False, True):
+        stop = threading.Event()
+        threading.Timer(0.05, stop.set).start()
+        wait_until_stopped(Node(connected), stop, "ws://127.0.0.1:9", "sim ros")
+        err = capsys.readouterr().err
+        assert err == ("" if connected else "sim ros: still waiting for rosbridge at ws://127.0.0.1:9 (no ROS here? "
+                                             "start one with: launch/local-rosbridge 9090)\n"), err
+
+
 # ---------------------------------------------------------------------------- shipped ROS files
 ROSBRIDGE_PYTHON = REPO / ".venv-rosbridge" / "bin" / "python"
 CT1_MSGS = REPO / "bridges" / "ros2" / "ct1_msgs"

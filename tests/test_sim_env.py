@@ -115,3 +115,15 @@ def test_bad_reset_options_are_clear_errors(env) -> None:
         env.reset(seed=0, options={"speed": float("nan")})
     with pytest.raises(ValueError, match="unknown action type"):
         DrivingEnv(action_type="joystick")
+
+
+def test_one_list_of_worlds_for_every_entry_point() -> None:
+    """``sim run``, ``sim eval``, ``sim ros`` and :class:`EvalSpec` check the world against one list."""
+    from ct1_sim.sim.env import WORLDS, check_world
+    from ct1_sim.sim.evaluation import EvalSpec
+
+    assert WORLDS == ("procedural", "neural") and check_world("neural") == "neural"
+    with pytest.raises(ValueError, match="unknown world 'dream'; choose procedural or neural"):
+        check_world("dream")
+    with pytest.raises(ValueError, match="unknown world 'dream'"):
+        EvalSpec(policies=("expert",), world="dream")

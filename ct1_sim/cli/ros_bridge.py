@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +22,7 @@ def ros_bridge(
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
 ) -> None:
     """Subscribe /ct1/image/compressed + /ct1/instruction, publish /ct1/trajectories/*, serve /ct1/predict."""
+    from ct1_sim.cli.ros_node import stop_on_signals, wait_until_stopped
     from ct1_sim.paths import TRAJECTORY_MODEL, default_model_dir
     from ct1_sim.ros import BridgeConfig, RosBridgeNode
     from ct1_sim.world import WorldModel
@@ -38,16 +38,11 @@ def ros_bridge(
     node = RosBridgeNode(world, config)
     warm_up = threading.Thread(target=world.warm_up, args=(samples,), name="ct1-warm-up", daemon=True)  # graph build, ~5 s
     warm_up.start()
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals()
     node.start()
     typer.echo(f"ct1-sim ros-bridge: serving /ct1/predict through {rosbridge_url} (Ctrl-C to stop)")
     try:
-        if not node.wait_connected(10) and not stop.is_set():
-            typer.echo(f"ros-bridge: still waiting for rosbridge at {rosbridge_url} "
-                       "(no ROS here? start one with: launch/local-rosbridge 9090)", err=True)
-        stop.wait()
+        wait_until_stopped(node, stop, rosbridge_url, "ros-bridge")
     finally:
         node.stop()
         warm_up.join()  # exiting during a graph build aborts the interpreter ("terminate called ...")

@@ -13,36 +13,11 @@ from ct1_sim.cli.options import RERUN_HELP, rerun_target
 
 sim_app = typer.Typer(help="Closed-loop driving: a policy drives a route through a procedural town.", no_args_is_help=True)
 
-WORLDS = ("procedural", "neural")
-
 
 #: Options shared by ``sim run`` and ``sim eval``: the world and, for the neural one, its video model.
 WorldOption = Annotated[str, typer.Option(help="procedural | neural (the video model renders the camera at 5 Hz).")]
 VideoModelOption = Annotated[Path | None, typer.Option(help="Video model folder for --world neural (default: the shipped one).")]
 DeviceOption = Annotated[str, typer.Option(help="auto | cpu | cuda: where the neural world's video model runs.")]
-
-
-def _check_world(world: str) -> None:
-    if world not in WORLDS:
-        raise ValueError(f"unknown world {world!r}; choose {' or '.join(WORLDS)}")
-
-
-def _world_env(world: str, video: Any, **kwargs: Any) -> Any:
-    """A ``DrivingEnv`` in ``world``; ``video``: the loaded video pipeline for the neural world (else unused)."""
-    from ct1_sim.sim.env import DrivingEnv, make_neural_env
-
-    if world == "neural":
-        return make_neural_env(video_pipeline=video, **kwargs)
-    return DrivingEnv(**kwargs)
-
-
-def _video_pipeline(world: str, video_model: Path | None, device: str) -> Any:
-    if world != "neural":
-        return None
-    from ct1_sim.paths import VIDEO_MODEL, default_model_dir
-    from ct1_sim.video.loading import load_video_pipeline
-
-    return load_video_pipeline(video_model or default_model_dir(VIDEO_MODEL), device=device)
 
 
 def _town_options(town: int | None, town_seed: int | None) -> dict:
@@ -72,11 +47,11 @@ def run(
     rerun: Annotated[Path | None, typer.Option("--rerun", help=RERUN_HELP)] = None,
 ) -> None:
     """Drive one episode; write the camera video, a bird's-eye plot with the driven path, and metrics.json."""
-    from ct1_sim.sim.env import ANNOUNCE_M
+    from ct1_sim.sim.env import ANNOUNCE_M, check_world, make_world_env
     from ct1_sim.sim.episode import write_drive
     from ct1_sim.sim.policies import make_policy
 
-    _check_world(world)
+    check_world(world)
     rerun_target(rerun)
     chosen = make_policy(policy)
     options = {**_town_options(town, town_seed), "speed": speed}
@@ -84,8 +59,8 @@ def run(
         options["route"] = route
     if seconds is not None:
         options["seconds"] = seconds
-    env = _world_env(world, _video_pipeline(world, video_model, device), action_type=chosen.action_type, split=split,
-                     announce_m=getattr(chosen, "announce_m", ANNOUNCE_M))
+    env = make_world_env(world, video_model=video_model, device=device, action_type=chosen.action_type, split=split,
+                         announce_m=getattr(chosen, "announce_m", ANNOUNCE_M))
     try:
         if rerun is None:
             record = write_drive(out, env, chosen, seed=seed, options=options)
@@ -241,33 +216,27 @@ def ros(
 ) -> None:
     """Serve the simulator on a ROS graph through rosbridge: commands in (/ct1/sim/cmd_vel, /ct1/sim/path,
     /ct1/sim/ackermann_cmd), camera, odometry, /tf, /clock and metrics out, /ct1/sim/reset and /ct1/sim/step."""
-    import signal
-    import threading
-
+    from ct1_sim.cli.ros_node import stop_on_signals, wait_until_stopped
     from ct1_sim.ros.sim_core import SimCore
     from ct1_sim.ros.sim_node import SimNode, SimNodeConfig
+    from ct1_sim.sim.env import check_world, make_world_env
 
-    _check_world(world)
+    check_world(world)
     config = SimNodeConfig(rosbridge_url=rosbridge_url, synchronous=synchronous, max_backoff_s=max_backoff)
     options: dict[str, Any] = {**_town_options(town, town_seed), "speed": speed}
     if route is not None:
         options["route"] = route
     if seconds is not None:
         options["seconds"] = seconds
-    env = _world_env(world, _video_pipeline(world, video_model, device), action_type="ackermann", split=split,
-                     **({"dt": dt} if dt is not None else {}))
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    env = make_world_env(world, video_model=video_model, device=device, action_type="ackermann", split=split,
+                         **({"dt": dt} if dt is not None else {}))
+    stop = stop_on_signals()
     node = SimNode(SimCore(env, options, seed=seed, jpeg_quality=jpeg_quality), config)
     try:
         node.start()
         mode = "synchronous: call /ct1/sim/step" if synchronous else f"real time, {env.unwrapped.dt:.2f} s steps"
         typer.echo(f"ct1-sim sim ros: {world} world through {rosbridge_url} ({mode}; Ctrl-C to stop)")
-        if not node.wait_connected(10) and not stop.is_set():
-            typer.echo(f"sim ros: still waiting for rosbridge at {rosbridge_url} "
-                       "(no ROS here? start one with: launch/local-rosbridge 9090)", err=True)
-        stop.wait()
+        wait_until_stopped(node, stop, rosbridge_url, "sim ros")
     finally:
         node.stop()
         env.close()

@@ -22,6 +22,8 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "ProceduralWorld": "procedural",
     "NeuralWorld": "neural",
     "make_neural_env": "env",
+    "make_world_env": "env",
+    "WORLDS": "env",
     "EpisodeMetrics": "metrics",
     "pdm_score": "metrics",
     "Policy": "policies",

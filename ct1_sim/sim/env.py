@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import string
+from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -253,7 +254,27 @@ class DrivingEnv(gym.Env):
         self.world.close()
 
 
-def make_neural_env(dt: float = 0.2, video_pipeline: Any = None, video_model: str | None = None, device: str = "auto",
+#: The worlds an episode drives in: ``procedural`` (the scenario renderer is the camera) or ``neural`` (the video model).
+WORLDS = ("procedural", "neural")
+
+
+def check_world(world: str) -> str:
+    """``world`` when it is one of :data:`WORLDS`; else ``ValueError`` naming the choices."""
+    if world not in WORLDS:
+        raise ValueError(f"unknown world {world!r}; choose {' or '.join(WORLDS)}")
+    return world
+
+
+def make_world_env(world: str, video_pipeline: Any = None, video_model: str | Path | None = None, device: str = "auto",
+                   **kwargs: Any) -> DrivingEnv:
+    """:class:`DrivingEnv` in ``world``: :func:`make_neural_env` for ``neural`` (its camera ``video_pipeline``, or the
+    one loaded from ``video_model`` on ``device``), else ``DrivingEnv(**kwargs)`` (the video arguments unused)."""
+    if check_world(world) == "neural":
+        return make_neural_env(video_pipeline=video_pipeline, video_model=video_model, device=device, **kwargs)
+    return DrivingEnv(**kwargs)
+
+
+def make_neural_env(dt: float = 0.2, video_pipeline: Any = None, video_model: str | Path | None = None, device: str = "auto",
                     num_inference_steps: int = 4, twin_frames: bool = False, **kwargs: Any) -> DrivingEnv:
     """``ct1sim/NeuralDriving-v0``: :class:`DrivingEnv` in the neural world (the video model renders the camera) at
     5 Hz by default; other arguments as :class:`DrivingEnv`."""

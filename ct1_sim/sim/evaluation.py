@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from ct1_sim.ray_pool import RayActorPool
+from ct1_sim.sim.env import check_world
 from ct1_sim.sim.episode import EpisodeRecord, plot_record, run_episode
 
 log = logging.getLogger(__name__)
 
-WORLDS = ("procedural", "neural")
 
 #: An episode whose PDMS is below this, or with a failed maneuver, counts as failed (and gets a bird's-eye plot).
 FAILED_PDMS = 0.95
@@ -52,8 +52,7 @@ class EvalSpec:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.world not in WORLDS:
-            raise ValueError(f"unknown world {self.world!r}; choose {' or '.join(WORLDS)}")
+        check_world(self.world)
         if not self.policies:
             raise ValueError("--policies names no policy; e.g. --policies expert,constant-velocity")
         if len(set(self.policies)) != len(self.policies):
@@ -70,15 +69,6 @@ class EvalSpec:
         return self.camera if self.camera is not None else bool(getattr(policy, "needs_camera", False))
 
 
-def _video_pipeline(spec: EvalSpec) -> Any:
-    if spec.world != "neural":
-        return None
-    from ct1_sim.paths import VIDEO_MODEL, default_model_dir
-    from ct1_sim.video.loading import load_video_pipeline
-
-    return load_video_pipeline(spec.video_model or default_model_dir(VIDEO_MODEL), device=spec.device)
-
-
 class EpisodeWorker:
     """Holds one instance of every policy of ``spec`` and its environment (built once) and drives episodes.
 
@@ -86,20 +76,21 @@ class EpisodeWorker:
     """
 
     def __init__(self, spec: EvalSpec, threads: int | None = None) -> None:
-        from ct1_sim.sim.env import ANNOUNCE_M, DrivingEnv, make_neural_env
+        from ct1_sim.sim.env import ANNOUNCE_M, make_world_env
+        from ct1_sim.sim.neural import load_world_video
         from ct1_sim.sim.policies import make_policy
 
         if threads is not None and "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(threads)
         self.spec = spec
         self.policies = [make_policy(name) for name in spec.policies]
-        video = _video_pipeline(spec)
+        video = load_world_video(spec.video_model, spec.device) if spec.world == "neural" else None  # one for every env
         self.envs: dict[str, Any] = {}
         try:
             for p in self.policies:
                 kwargs = {"action_type": p.action_type, "split": spec.split, "num_towns": spec.towns,
                           "camera": spec.looks(p), "announce_m": getattr(p, "announce_m", ANNOUNCE_M)}
-                self.envs[p.name] = make_neural_env(video_pipeline=video, **kwargs) if spec.world == "neural" else DrivingEnv(**kwargs)
+                self.envs[p.name] = make_world_env(spec.world, video, **kwargs)
         except BaseException:
             self.close()
             raise

@@ -32,6 +32,15 @@ log = logging.getLogger(__name__)
 NEURAL_DT_S = 0.2
 
 
+def load_world_video(video_model: str | Path | None = None, device: str = "auto", dtype: str = "float32") -> Any:
+    """The neural world's camera: the video pipeline saved in ``video_model`` (default: the shipped model) on
+    ``device`` in ``dtype``."""
+    from ct1_sim.paths import VIDEO_MODEL, default_model_dir
+    from ct1_sim.video.loading import load_video_pipeline
+
+    return load_video_pipeline(video_model or default_model_dir(VIDEO_MODEL), device=device, dtype=dtype)
+
+
 class NeuralWorld(ProceduralWorld):
     """The procedural world with the video model as its camera (see the module docstring).
 
@@ -45,12 +54,7 @@ class NeuralWorld(ProceduralWorld):
     def __init__(self, video_pipeline: Any = None, video_model: str | Path | None = None, device: str = "auto",
                  dtype: str = "float32", num_inference_steps: int = 4, twin_frames: bool = False, agents: int | None = None) -> None:
         super().__init__(camera=True, agents=agents)
-        if video_pipeline is None:
-            from ct1_sim.paths import VIDEO_MODEL, default_model_dir
-            from ct1_sim.video.loading import load_video_pipeline
-
-            video_pipeline = load_video_pipeline(video_model or default_model_dir(VIDEO_MODEL), device=device, dtype=dtype)
-        self.pipe = video_pipeline
+        self.pipe = video_pipeline if video_pipeline is not None else load_world_video(video_model, device, dtype)
         self.num_inference_steps = int(num_inference_steps)
         self.twin_frames = twin_frames
         self.truth_frame: np.ndarray | None = None
