@@ -180,9 +180,11 @@ def train_video_model(
     pipe = build_pipeline(depth_net, denoiser)
     if rank == 0:
         pipe.save_pretrained(out)
-        (out / "training_log.json").write_text(json.dumps(
-            {"settings": asdict(s), "data": str(data), "train_clips": len(train_ids),
-             "history": history}, indent=1, default=list))
+        record: dict[str, Any] = {"settings": asdict(s), "data": str(data), "train_clips": len(train_ids), "history": history}
+        base_log = Path(s.init_from) / "training_log.json" if s.init_from else None
+        if base_log is not None and base_log.is_file():
+            record["init_from_log"] = json.loads(base_log.read_text())  # how the weights it started from were trained
+        (out / "training_log.json").write_text(json.dumps(record, indent=1, default=list))
         log.info("saved the video pipeline to %s", out)
     if world > 1:
         dist.barrier()
