@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.ct1-sim-installed
 # Debian packages for headless OpenGL (EGL + Mesa llvmpipe) used by the scenario renderer; chromium renders the replay report in tests.
 SYSTEM_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 chromium
 
-.PHONY: setup system-deps demo test test-all bench clean
+.PHONY: setup system-deps demo lint test test-all bench clean
 
 # A real rosbridge v2 server for the ROS tests on machines without ROS: its own venv (launch/local-rosbridge).
 ROSBRIDGE_STAMP := .venv-rosbridge/.ct1-rosbridge-installed
@@ -43,10 +43,18 @@ $(STAMP): pyproject.toml Makefile | system-deps
 demo: setup
 	$(BIN)/ct1-sim demo --out out/demo
 
+# ruff (pinned in the dev extra, rules in pyproject.toml) takes about a second; the tests run only when it passes.
+LINTED := ct1_sim tests benchmarks tools
+
+lint: setup
+	$(BIN)/ruff check $(LINTED)
+
 test: setup rosbridge-setup
+	$(BIN)/ruff check $(LINTED)
 	$(BIN)/python -m pytest
 
 test-all: setup rosbridge-setup
+	$(BIN)/ruff check $(LINTED)
 	$(BIN)/python -m pytest -m ""
 
 bench: setup

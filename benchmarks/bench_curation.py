@@ -27,7 +27,7 @@ def run(quick: bool = False) -> dict[str, float]:
         t0 = time.perf_counter()
         profile = cProfile.Profile()
         profile.enable()
-        store, counts = curate_nuscenes(tmp / "nus", VERSION, tmp / "one.zarr")
+        store, _counts = curate_nuscenes(tmp / "nus", VERSION, tmp / "one.zarr")
         profile.disable()
         single = time.perf_counter() - t0
         clips, frames = len(store), len(store) * 16

@@ -29,7 +29,14 @@ from ct1_sim.ros import contract as c  # noqa: E402
 from ct1_sim.ros.messages import stamp_to_ns  # noqa: E402
 from ct1_sim.ros.sim_core import SimCore  # noqa: E402
 from ct1_sim.sim.env import DrivingEnv  # noqa: E402
-from tests.ros_helpers import LocalRosbridge, RosClient, SimNodeProcess, call_service, free_port, wait_service_answer  # noqa: E402
+from tests.ros_helpers import (  # noqa: E402
+    LocalRosbridge,
+    RosClient,
+    SimNodeProcess,
+    call_service,
+    free_port,
+    wait_service_answer,
+)
 
 OUTPUTS = {c.CLOCK_TOPIC: c.CLOCK_TYPE, c.SIM_ODOM_TOPIC: c.SIM_ODOM_TYPE, c.SIM_CAMERA_INFO_TOPIC: c.SIM_CAMERA_INFO_TYPE,
            c.SIM_IMAGE_TOPIC: c.SIM_IMAGE_TYPE, c.SIM_METRICS_TOPIC: c.SIM_METRICS_TYPE}

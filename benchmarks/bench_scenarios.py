@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 FAMILIES = ("intersection", "curve", "lane_change", "stop", "speed_change")
 
 
-def _best_rate(fn, frames: int, passes: int = 3) -> float:  # noqa: ANN001
+def _best_rate(fn, frames: int, passes: int = 3) -> float:
     best = 0.0
     for _ in range(passes):
         t0 = time.perf_counter()
@@ -55,7 +55,7 @@ def _bare_fps(renderer: SceneRenderer, frames: int) -> float:
     def bare(_k: int) -> None:  # the same clear and read-back (colour, depth buffer) as a frame, nothing drawn
         renderer.fbo.use()
         renderer.fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
-        renderer._read(renderer.fbo, rgb, depth)  # noqa: SLF001
+        renderer._read(renderer.fbo, rgb, depth)
 
     bare(0)
     return _best_rate(bare, frames)

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 INSTRUCTION = "turn left at the next intersection"
 
 
-def _timed(fn) -> float:  # noqa: ANN001
+def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
@@ -79,7 +79,7 @@ def run(quick: bool = False) -> dict[str, float]:
         f"image encoder + fusion + 10 DDIM steps x CFG ({pipe.runtime})": lambda: pipe.denoise_pixels(pixels, text, torch.tensor([8.0]), noise, steps, scale),
     }
     stages = {name: statistics.median(_timed(fn) for _ in range(5 if quick else 20)) for name, fn in stage_calls.items()}
-    del model
+    model = stage_calls = None  # let the auto-runtime model go before the eager one loads
     eager = _load("torch")
     eager_times = _latencies(eager, image, max(10, n // 3))
     eager_p50 = statistics.median(eager_times)

@@ -71,9 +71,8 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_write`); returns ``path``."""
-    with atomic_write(path) as tmp:
-        with open(tmp, "xb") as f:
-            f.write(data)
+    with atomic_write(path) as tmp, open(tmp, "xb") as f:
+        f.write(data)
     return Path(path)
 
 

@@ -13,12 +13,12 @@ def lazy_exports(package: str, exports: dict[str, str]) -> tuple[list[str], Call
     submodule (relative to ``package``) that defines it."""
     names = sorted(exports)
 
-    def __getattr__(name: str) -> Any:  # noqa: N807 - the module hook's name
+    def __getattr__(name: str) -> Any:  # PEP 562's module hook
         if name not in exports:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         return getattr(importlib.import_module(f"{package}.{exports[name]}"), name)
 
-    def __dir__() -> list[str]:  # noqa: N807
+    def __dir__() -> list[str]:
         return names
 
     return names, __getattr__, __dir__

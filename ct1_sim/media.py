@@ -32,11 +32,10 @@ def write_mp4(frames: np.ndarray, path: str | Path, fps: float = 5.0, quality: i
 
     frames = _even(_check_frames(frames))
     path = Path(path)
-    with atomic_write(path) as tmp:
-        with imageio.get_writer(str(tmp), format="FFMPEG", fps=fps, codec="libx264", quality=quality,
-                                pixelformat="yuv420p", macro_block_size=1) as writer:
-            for frame in frames:
-                writer.append_data(frame)
+    with atomic_write(path) as tmp, imageio.get_writer(str(tmp), format="FFMPEG", fps=fps, codec="libx264", quality=quality,
+                                                       pixelformat="yuv420p", macro_block_size=1) as writer:
+        for frame in frames:
+            writer.append_data(frame)
     return path
 
 

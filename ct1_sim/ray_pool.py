@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Self
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class RayActorPool:
         self.actors: list[Any] = []
         self._started = False
 
-    def __enter__(self) -> RayActorPool:
+    def __enter__(self) -> Self:
         import ray
 
         if not ray.is_initialized():

@@ -47,7 +47,7 @@ def check_page(html_path: Path, timeout_s: float = 90.0) -> dict:
         proc = subprocess.run(
             [binary, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files", "--enable-logging=stderr",
              "--v=0", "--virtual-time-budget=15000", "--dump-dom", page.resolve().as_uri()],
-            capture_output=True, text=True, timeout=timeout_s)
+            capture_output=True, check=False, text=True, timeout=timeout_s)
     finally:
         page.unlink()
     match = re.search(r'data-check="([^"]*)"', proc.stdout)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
 from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov
+
+if TYPE_CHECKING:
+    from tests.ros_helpers import LocalRosbridge
 
 
 def random_poses(rng: np.random.Generator, n: int, max_translation: float = 50.0) -> np.ndarray:
@@ -25,3 +31,15 @@ def make_trajectory(c2w: np.ndarray, rate_hz: float = 5.0, size: tuple[int, int]
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="module")
+def rosbridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRosbridge]:
+    """A real rosbridge server (``launch/local-rosbridge``) for one test module: started before its first test that
+    asks for it, stopped after its last."""
+    from tests.ros_helpers import LocalRosbridge, free_port
+
+    server = LocalRosbridge(free_port(), tmp_path_factory.mktemp("ros") / "rosbridge.log")
+    server.start()
+    yield server
+    server.stop()

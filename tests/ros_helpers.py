@@ -8,6 +8,7 @@ roslibpy runs one Twisted reactor per process: clients here are closed with ``cl
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import signal
 import socket
@@ -15,11 +16,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
 import roslibpy
 
 from ct1_sim.ros import contract as c
@@ -30,8 +30,16 @@ REPO = Path(__file__).resolve().parents[1]
 LAUNCHER = REPO / "launch" / "local-rosbridge"
 T = TypeVar("T")
 
-__all__ = ["BridgeProcess", "LocalRosbridge", "RosClient", "rosbridge", "SimNodeProcess", "call_service", "free_port", "image_message",
-           "wait_service_answer"]
+__all__ = [
+    "BridgeProcess",
+    "LocalRosbridge",
+    "RosClient",
+    "SimNodeProcess",
+    "call_service",
+    "free_port",
+    "image_message",
+    "wait_service_answer",
+]
 
 
 def _port_open(port: int) -> bool:
@@ -170,10 +178,8 @@ class RosClient:
         return wait_for(answered, timeout, f"{c.PREDICT_SERVICE} to answer")
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the server may already be gone
             self.ros.close()
-        except Exception:  # noqa: BLE001 - the server may already be gone
-            pass
 
 
 def image_message(data: bytes, fmt: str, stamp_sec: int, frame_id: str = "front_camera_optical") -> dict[str, Any]:
@@ -209,10 +215,3 @@ def wait_service_answer(client: RosClient, service: str, timeout: float) -> dict
     return wait_for(answered, timeout, f"{service} to answer")
 
 
-@pytest.fixture(scope="module")
-def rosbridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRosbridge]:
-    """A real rosbridge server for one test module: started before its first test, stopped after its last."""
-    server = LocalRosbridge(free_port(), tmp_path_factory.mktemp("ros") / "rosbridge.log")
-    server.start()
-    yield server
-    server.stop()

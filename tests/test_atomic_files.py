@@ -34,11 +34,10 @@ def test_write_replaces_the_file_and_leaves_no_temp_file(tmp_path: Path) -> None
 def test_a_failing_writer_keeps_the_old_file_and_removes_its_temp_file(tmp_path: Path) -> None:
     path = tmp_path / "video.mp4"
     path.write_bytes(b"precious")
-    with pytest.raises(RuntimeError, match="encoder crashed"):
-        with atomic_write(path) as tmp:
-            assert tmp.parent == tmp_path and tmp.suffix == ".mp4"  # tools that pick a container by suffix
-            tmp.write_bytes(b"half a vid")
-            raise RuntimeError("encoder crashed")
+    with pytest.raises(RuntimeError, match="encoder crashed"), atomic_write(path) as tmp:
+        assert tmp.parent == tmp_path and tmp.suffix == ".mp4"  # tools that pick a container by suffix
+        tmp.write_bytes(b"half a vid")
+        raise RuntimeError("encoder crashed")
     assert path.read_bytes() == b"precious"
     assert os.listdir(tmp_path) == ["video.mp4"]
 
@@ -61,9 +60,8 @@ def test_a_failing_disk_keeps_the_old_file_and_removes_the_temp_file(
 
 
 def test_a_writer_that_writes_nothing_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="wrote nothing"):
-        with atomic_write(tmp_path / "x.gif"):
-            pass
+    with pytest.raises(FileNotFoundError, match="wrote nothing"), atomic_write(tmp_path / "x.gif"):
+        pass
     assert os.listdir(tmp_path) == []
 
 
@@ -87,10 +85,9 @@ def test_a_folder_as_the_target_is_refused(tmp_path: Path) -> None:
 def test_staged_folder_appears_whole_or_not_at_all(tmp_path: Path) -> None:
     final, staging = tmp_path / "scenes" / "a", tmp_path / ".staging"
     final.parent.mkdir()
-    with pytest.raises(RuntimeError):
-        with staged_folder(final, staging) as work:
-            (work / "part.bin").write_bytes(b"1")
-            raise RuntimeError("killed mid-scene")
+    with pytest.raises(RuntimeError), staged_folder(final, staging) as work:
+        (work / "part.bin").write_bytes(b"1")
+        raise RuntimeError("killed mid-scene")
     assert not final.exists() and os.listdir(staging) == []
     with staged_folder(final, staging) as work:
         (work / "summary.json").write_text("{}")
@@ -101,9 +98,8 @@ def test_staged_folder_refuses_or_replaces_an_existing_one(tmp_path: Path) -> No
     final, staging = tmp_path / "c0", tmp_path / "staging"
     final.mkdir()
     (final / "old").write_text("old")
-    with pytest.raises(FileExistsError):
-        with staged_folder(final, staging) as work:
-            (work / "new").write_text("new")
+    with pytest.raises(FileExistsError), staged_folder(final, staging) as work:
+        (work / "new").write_text("new")
     assert os.listdir(final) == ["old"] and os.listdir(staging) == []
     with staged_folder(final, staging, replace=True) as work:
         (work / "new").write_text("new")

@@ -21,11 +21,11 @@ SAMPLE = load_samples()[0]
 IMAGE = str(SAMPLES_DIR / f"{SAMPLE.name}.png")
 
 
-def run(*args: str):  # noqa: ANN201 - click's Result
+def run(*args: str):  # -> click's Result
     return CliRunner().invoke(app, list(args))
 
 
-def assert_clear_error(result, *words: str) -> None:  # noqa: ANN001
+def assert_clear_error(result, *words: str) -> None:
     """Exit code 2 through the CLI's error handler, whose ``error: ...`` line names the problem. (Tracebacks of
     third-party log handlers left bound to an earlier in-process run's closed stream are a test-runner artifact.)"""
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
@@ -104,8 +104,8 @@ def test_training_config_values_of_the_wrong_kind_name_the_file_and_key(tmp_path
         ("name: s\nfamilies: {intersection: {}}\nclip: {width: 100000}\n",
          r"spec.yaml: clip width is 100000; it must be in 16-4096 px"),
         ("name: s\nfamilies: {intersection: {}}\nclip: {height: 255.5}\n", r"spec.yaml: clip.height must be a whole number"),
-        ("name: s\nfamilies: {intersection: {wieght: 2}}\n", r"spec.yaml: families.intersection.wieght is not a key of "
-                                                              r"families.intersection; use weight, params"),
+        ("name: s\nfamilies: {intersection: {wieght: 2}}\n", (r"spec.yaml: families.intersection.wieght is not a key of "
+                                                               r"families.intersection; use weight, params")),
         ("name: s\nfamilies: {intersection: {}}\nsplits: {train: many}\n", r"spec.yaml: splits.train must be a whole number"),
     ],
 )

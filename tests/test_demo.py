@@ -33,11 +33,9 @@ def test_demo_without_models_is_honest(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_demo_with_a_trajectory_model_predicts_every_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ct1_sim.trajectory.training import train_trajectory_model
     from tests.test_trajectory_model import _tiny_yaml
     from tests.toy_clips import make_toy_store
-
-    from ct1_sim.trajectory.training import train_trajectory_model
-
     from tests.video_helpers import read_video, tiny_pipeline
 
     make_toy_store(tmp_path / "toy.zarr", {"train": 6})
@@ -55,7 +53,7 @@ def test_demo_with_a_trajectory_model_predicts_every_sample(tmp_path: Path, monk
         frames = read_video(folder / "generated.mp4")
         assert len(frames) == 16 and frames[0].shape == (256, 448, 3)
         assert len(read_video(folder / "side_by_side.mp4")) == 16
-        mode = lambda name: (folder / name).stat().st_mode & 0o777  # noqa: E731
-        assert mode("generated.mp4") == mode("overlay.png")  # videos get the usual permissions, not a temp file's 0600
+        modes = {name: (folder / name).stat().st_mode & 0o777 for name in ("generated.mp4", "overlay.png")}
+        assert modes["generated.mp4"] == modes["overlay.png"]  # videos get the usual permissions, not a temp file's 0600
     page = (tmp_path / "demo" / "index.html").read_text()
     assert page.count("<video") == len(summary["samples"])

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
+from ct1_sim.clip_spec import IMAGE_SIZE, RATE_HZ
 from ct1_sim.formats import (
     FORMATS,
     TrajectoryFormatError,
@@ -26,7 +27,6 @@ from ct1_sim.formats import (
     write_realestate10k,
     write_trajectory,
 )
-from ct1_sim.clip_spec import IMAGE_SIZE, RATE_HZ
 from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "peer-data"

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from ct1_sim.language import CLASSES, SPEEDS, Intent, InstructionError, check_instruction_text, latin_share, paraphrase_bank
+from ct1_sim.language import (
+    CLASSES,
+    SPEEDS,
+    InstructionError,
+    Intent,
+    check_instruction_text,
+    latin_share,
+    paraphrase_bank,
+)
 from ct1_sim.language.paraphrases import CONNECTORS, TEMPLATES, WRAPPERS
 
 

@@ -150,8 +150,8 @@ def violations(imp: Import) -> list[str]:
         return []
     if dst == ROOT:
         bad = sorted(set(imp.names) - ROOT_NAMES) or ([] if imp.names else ["(the root package)"])
-        return [f"{imp.where()}: imports {', '.join(bad)} from the package root `ct1_sim`; only "
-                f"{', '.join(sorted(ROOT_NAMES))} may be (import it from its own package)"] if bad else []
+        return [(f"{imp.where()}: imports {', '.join(bad)} from the package root `ct1_sim`; only "
+                 f"{', '.join(sorted(ROOT_NAMES))} may be (import it from its own package)")] if bad else []
     problems = []
     for name in (src, dst):
         if name not in LAYERS:
@@ -234,8 +234,8 @@ def test_the_readme_table_is_the_map() -> None:
         ("replay/x.py", "from ct1_sim.data.clip_store import _pid_alive\n", "private to its package"),
         ("service/x.py", "from ct1_sim import WorldModel\n", "from the package root"),
         ("metrics/x.py", "import importlib\nm = importlib.import_module('ct1_sim.trajectory')\n", "lower layers"),
-        ("data/x/__init__.py", "__all__, __getattr__, __dir__ = lazy_exports(__name__, {'f': 'y'})\n"
-         "from ct1_sim.lazy_exports import lazy_exports\n", None),
+        ("data/x/__init__.py", ("__all__, __getattr__, __dir__ = lazy_exports(__name__, {'f': 'y'})\n"
+         "from ct1_sim.lazy_exports import lazy_exports\n"), None),
         ("geometry/x.py", "from ct1_sim.gone.thing import f\n", "not in the layer map"),
         ("data/x.py", "from ct1_sim import viz\n", "may import only lower layers"),
         ("formats/x.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ct1_sim.metrics import ade\n",

@@ -8,7 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, StableVideoDiffusionPipeline, UNetSpatioTemporalConditionModel
+from diffusers import (
+    AutoencoderKLTemporalDecoder,
+    EulerDiscreteScheduler,
+    StableVideoDiffusionPipeline,
+    UNetSpatioTemporalConditionModel,
+)
 from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
 
 from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov
@@ -75,6 +80,5 @@ def test_fresh_pose_encoder_leaves_the_unet_unchanged_and_shapes_are_checked(tmp
     feats = enc(torch.randn(4, 6, 32, 64))
     assert [tuple(f.shape) for f in feats] == [(4, 32, 16, 32), (4, 64, 8, 16)]
     assert all(float(f.abs().max()) == 0 for f in feats)
-    with pytest.raises(ValueError, match="levels"):
-        with inject_pose_features(svd.unet, feats[:1]):
-            pass
+    with pytest.raises(ValueError, match="levels"), inject_pose_features(svd.unet, feats[:1]):
+        pass

@@ -44,7 +44,7 @@ def test_a_pool_that_started_ray_shuts_it_down(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def running_ray():  # noqa: ANN201
+def running_ray():
     """One local Ray for the module (the pools attach to it and leave it running), declaring two GPUs: Ray hands
     them out as resources whether or not the machine has them, so GPU placement is tested on a CPU machine."""
     ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False)
@@ -68,12 +68,12 @@ def test_never_more_actors_than_items(running_ray, tmp_path: Path) -> None:
 
 
 def test_errors_come_back_as_the_actors_own_exceptions(running_ray, tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="no model at"):  # raised while the actors are built, before any item
-        with RayActorPool(Squarer, (str(tmp_path / "c.txt"),), {"fail": True}, workers=2):
-            pytest.fail("the pool must not start when its actors cannot be built")
-    with RayActorPool(Squarer, (str(tmp_path / "c.txt"),), workers=2) as pool:
-        with pytest.raises(ValueError, match="^13 is unlucky$"):
-            list(pool.map_unordered("square", [1, 13, 2]))
+    # raised while the actors are built, before any item
+    with pytest.raises(FileNotFoundError, match="no model at"), RayActorPool(Squarer, (str(tmp_path / "c.txt"),),
+                                                                            {"fail": True}, workers=2):
+        pytest.fail("the pool must not start when its actors cannot be built")
+    with RayActorPool(Squarer, (str(tmp_path / "c.txt"),), workers=2) as pool, pytest.raises(ValueError, match="^13 is unlucky$"):
+        list(pool.map_unordered("square", [1, 13, 2]))
 
 
 def test_actors_get_the_gpus_they_ask_for(running_ray, tmp_path: Path) -> None:
@@ -91,9 +91,9 @@ def test_actors_get_the_gpus_they_ask_for(running_ray, tmp_path: Path) -> None:
 
 
 def test_more_gpus_than_the_cluster_has_is_refused_not_left_pending(running_ray, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"2 Ray actor\(s\) with 2 GPU each need 4 GPU\(s\), but the Ray cluster has 2"):
-        with RayActorPool(Squarer, (str(tmp_path / "h.txt"),), workers=2, num_gpus=2):
-            pytest.fail("actors that cannot be placed must not be waited for")
+    with (pytest.raises(ValueError, match=r"2 Ray actor\(s\) with 2 GPU each need 4 GPU\(s\), but the Ray cluster has 2"),
+          RayActorPool(Squarer, (str(tmp_path / "h.txt"),), workers=2, num_gpus=2)):
+        pytest.fail("actors that cannot be placed must not be waited for")
     with pytest.raises(ValueError, match="cluster has 2"):
         RayActorPool(Squarer, workers=0, address="auto", num_gpus=3).__enter__()
     for bad in (-1, float("nan"), float("inf"), True, "1"):

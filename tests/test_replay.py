@@ -227,7 +227,7 @@ def test_killed_replay_resumes_without_redoing_finished_scenes(nuscenes_root, tm
     assert first.is_file() and not second.is_file()
     cli = [str(Path(sys.executable).with_name("ct1-sim")), *args]
     before = first.stat()
-    again = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(cli, env=env, capture_output=True, check=False, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "resuming: 1 of 2 scenes are already finished" in again.stderr
     assert first.stat().st_mtime_ns == before.st_mtime_ns and first.stat().st_ino == before.st_ino

@@ -24,7 +24,7 @@ SAMPLE = load_samples()[0]
 IMAGE = str(SAMPLES_DIR / f"{SAMPLE.name}.png")
 
 
-def run(*args: str):  # noqa: ANN201 - click's Result
+def run(*args: str):  # -> click's Result
     return CliRunner().invoke(app, list(args))
 
 

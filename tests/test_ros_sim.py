@@ -30,7 +30,6 @@ from tests.ros_helpers import (
     SimNodeProcess,
     call_service,
     free_port,
-    rosbridge,  # noqa: F401 - the module's rosbridge server fixture
     wait_service_answer,
 )
 
@@ -213,7 +212,7 @@ def at_stamp(ns: int) -> Callable[[list[dict[str, Any]]], dict[str, Any] | None]
 
 def metrics_at(ns: int) -> Callable[[list[dict[str, Any]]], dict[str, Any] | None]:
     def found(msgs: list[dict[str, Any]]) -> dict[str, Any] | None:
-        return next((r for r in map(lambda m: json.loads(m["data"]), msgs) if stamp_to_ns(r["stamp"]) == ns), None)
+        return next((r for r in (json.loads(m["data"]) for m in msgs) if stamp_to_ns(r["stamp"]) == ns), None)
     return found
 
 

@@ -35,7 +35,7 @@ def renderer() -> SceneRenderer:
     return SceneRenderer(CLIP_SPEC.width, CLIP_SPEC.height)
 
 
-def _heading_deg(path) -> np.ndarray:  # noqa: ANN001
+def _heading_deg(path) -> np.ndarray:
     return np.degrees(np.unwrap(path.states[:, 2]))
 
 
@@ -107,7 +107,7 @@ def test_speeds_and_accelerations_are_realistic() -> None:
 
 
 def test_spec_errors_name_the_bad_key(tmp_path: Path) -> None:
-    def load(text: str):  # noqa: ANN202
+    def load(text: str):
         f = tmp_path / "s.yaml"
         f.write_text(text)
         return load_spec(f)

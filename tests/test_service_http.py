@@ -31,7 +31,7 @@ def world() -> WorldModel:
 
 
 @pytest.fixture(scope="module")
-def server(world: WorldModel):  # noqa: ANN201
+def server(world: WorldModel):
     settings = ServiceSettings(token=TOKEN, max_upload_bytes=2 * 1024 * 1024, max_jobs=2, batch_window_ms=20)
     with running_server(create_app(world, settings)) as url:
         yield url

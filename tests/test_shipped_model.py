@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 
@@ -61,7 +60,7 @@ def test_shipped_model_follows_unseen_phrasings_refuses_what_it_cannot_do_and_he
     samples = {s.maneuver: s for s in load_samples()}
     junction, highway, curve = samples["turn_left"], samples["lane_change_left"], samples["straight"]
 
-    def predict(sample, text: str):  # noqa: ANN001, ANN202
+    def predict(sample, text: str):
         return world.predict(sample.image, text, num_samples=8, seed=0, speed=7.0)
 
     assert np.mean([m == "turn_left" for m in predict(junction, "hang a left up ahead").maneuvers]) >= 0.75

@@ -48,7 +48,9 @@ def test_call_conventions_output_types_and_return_dict(pipe: CT1TrajectoryPipeli
 
 
 def test_a_query_gets_its_own_samples_alone_or_in_a_batch(pipe: CT1TrajectoryPipeline) -> None:
-    gens = lambda: [torch.Generator().manual_seed(10 + i) for i in range(2)]
+    def gens() -> list[torch.Generator]:
+        return [torch.Generator().manual_seed(10 + i) for i in range(2)]
+
     batch = pipe(IMAGES, ["turn left", "stop"], speed=[5.0, None], num_samples=2, generator=gens(), output_type="np").trajectories
     alone = pipe(IMAGES[1], "stop", num_samples=2, generator=gens()[1], output_type="np").trajectories
     np.testing.assert_allclose(batch[1], alone[0], atol=1e-5)

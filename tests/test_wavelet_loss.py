@@ -9,7 +9,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ct1_sim.trajectory.wavelet_loss import WaveletTransform, ct1_loss, haar_average_wavedec, wavelet_regularization
+from ct1_sim.trajectory.wavelet_loss import (
+    WaveletTransform,
+    ct1_loss,
+    haar_average_wavedec,
+    wavelet_regularization,
+)
 
 
 def _authors_reference(x: np.ndarray, levels: int) -> list[np.ndarray]:

@@ -14,7 +14,7 @@ from ct1_sim.data.scenarios.renderer import SceneRenderer
 from ct1_sim.video import InpaintDenoiser, MobileNetDepth, build_pipeline
 
 
-def tiny_pipeline(seed: int = 0, perturb: bool = True):  # noqa: ANN201
+def tiny_pipeline(seed: int = 0, perturb: bool = True):
     """A randomly initialised pipeline with small components (seeded), like diffusers' dummy components.
 
     ``perturb=False`` keeps the denoiser's zero-initialised output layer: it then returns the push-pull fill."""

@@ -59,11 +59,11 @@ notes = [
     "speed is where the model itself falls short (its end speed often stays just above the 0.5 m/s that counts as stopped). "
     "Off-road comes mostly from lane changes asked where there is no lane (5.6% / 8.5% of their paths) and from paths that "
     "drift over the asphalt edge late in the 3 s horizon.",
-    f"Open-loop figures against the previous release (issue 18 item 5, same split and command): minADE@8 {c['min_ade']:.3f} vs "
-    f"{prev['min_ade']:.3f} m, mean ADE {c['mean_ade']:.3f} vs {prev['mean_ade']:.3f} m, rotation error {c['rot_err_deg']:.2f} vs "
-    f"{prev['rot_err_deg']:.2f} deg, compliance {100 * c['compliance']:.1f}% vs {100 * prev['compliance']:.1f}% (recorded phrasings); "
-    f"issue 5's bars: minADE@8 {pct(c['min_ade'], a['min_ade']):.1f}% below baseline (a) (bar 30%), mean ADE "
-    f"{pct(c['mean_ade'], b['mean_ade']):.1f}% below baseline (b) (bar 20%).",
+    (f"Open-loop figures against the previous release (issue 18 item 5, same split and command): minADE@8 {c['min_ade']:.3f} vs "
+     f"{prev['min_ade']:.3f} m, mean ADE {c['mean_ade']:.3f} vs {prev['mean_ade']:.3f} m, rotation error {c['rot_err_deg']:.2f} vs "
+     f"{prev['rot_err_deg']:.2f} deg, compliance {100 * c['compliance']:.1f}% vs {100 * prev['compliance']:.1f}% (recorded phrasings); "
+     f"issue 5's bars: minADE@8 {pct(c['min_ade'], a['min_ade']):.1f}% below baseline (a) (bar 30%), mean ADE "
+     f"{pct(c['mean_ade'], b['mean_ade']):.1f}% below baseline (b) (bar 20%)."),
     (f"Wavelet loss, both runs with the same config, data, steps and seed (`ct1_no_wavelet` is the ablation): with it, rotation error "
      f"{c['rot_err_deg']:.2f} vs {nw['rot_err_deg']:.2f} deg, jerk {c['jerk']:.2f} vs {nw['jerk']:.2f} m/s^3, minADE {c['min_ade']:.3f} vs "
      f"{nw['min_ade']:.3f} m, ADE {c['ade']:.3f} vs {nw['ade']:.3f} m; instruction side: held-out phrasing compliance "
@@ -72,29 +72,29 @@ notes = [
      f"{100 * instructions['models']['ct1_no_wavelet']['offroad_worst_instruction']:.2f}%. One seed each: differences of a few percent are "
      "within seed noise (the previous release's ablation, retrained with the same command, landed within 0.03 m of its own row).")
     if nw is not None and "ct1_no_wavelet" in instructions["models"] else "No ablation was evaluated with this card.",
-    f"Sampling latency (K=8, 10 DDIM steps, CFG 1.5; `python benchmarks/run.py trajectory`, ONNX Runtime on 2 cores, one run): p50 "
-    f"{bench['p50_ms']:.1f} ms (eager PyTorch {bench['eager_p50_ms']:.0f} ms; matmul peak {bench['matmul_peak_gflops']:.0f} GFLOP/s in that "
-    f"run). The parser's cost, queries alternating in the same run (the parse cache emptied before each, so every query parses): "
-    f"{bench['paired_parser_p50_ms']:.1f} ms with the parser, {bench['no_parser_p50_ms']:.1f} ms for the same model and graph conditioned "
-    f"on the raw text (the path before the parser): {100 * (bench['paired_parser_p50_ms'] / bench['no_parser_p50_ms'] - 1):+.1f}% — bar: "
-    f"within 10% of today's, {met(bench['paired_parser_p50_ms'] <= 1.10 * bench['no_parser_p50_ms'])}; a repeated instruction is a cache "
-    "look-up (2 us). Three earlier runs this session gave +3%, +10% and +15% (the last before the parser ran in numpy): the host is noisy.",
-    "Language data: the paraphrase bank (`ct1_sim/language/paraphrases.py`): train and test phrasings share no template, wrapper or "
-    "connector; the probe set was written after the train bank was last changed and never used to change it. Honesty note: the "
-    "first version of the bank scored 80.3% (whole intent) on the held-out test phrasings; the train bank was then broadened "
-    "(overtake / pass, speed idioms, more turn and lane-change wordings) and the side was made lexical, with those errors in view, so "
-    "the test figure is optimistic; the probe figure is not.",
-    "Off-road: a path leaves the drivable area when a camera centre (on the car's centre line, 1.5 m ahead of the rear axle) is off "
-    "the asphalt the scenario layout records; every instruction is asked on every held-out image, in a held-out phrasing; a refused "
-    f"(misread as unsupported) query drives no path ({ci['refused_queries']} of {instructions['queries_per_model']} queries).",
-    f"Training: about {cpu_hours:.1f} CPU-hours for this model, estimated from the wall time of its one-thread run (feature "
-    "extraction with every intent's drive ~7 min, steps 0-4000 ~29 min, 4000-7000 ~23 min), on a 2-core CPU shared with the ablation run.",
-    "Closed loop (issue 18 item 4; `ct1-sim sim eval --world procedural --policies ct1 --episodes 3 --seconds 30 --seed 0 --out "
-    "out/sim/ct1-v7`, test towns 0-2): PDMS 0.497 (NC 1.000, DAC 0.667, TTC 1.000, EP 0.310, C 1.000), route completion 0.097, "
-    "instruction success 0/3: in every episode the first maneuver, a left turn announced ~60 m before its junction, was missed "
-    "(the car kept straight or turned too late and left the route; bird's-eye plots in that folder). The model is trained on "
-    "clips that start 7-13 m before a junction, so the closed-loop approach is out of its training distribution. Only 3 episodes: "
-    "the issue-17 bar (50 episodes, instruction success >= 85 %) is not measured, and would not be met.",
+    (f"Sampling latency (K=8, 10 DDIM steps, CFG 1.5; `python benchmarks/run.py trajectory`, ONNX Runtime on 2 cores, one run): p50 "
+     f"{bench['p50_ms']:.1f} ms (eager PyTorch {bench['eager_p50_ms']:.0f} ms; matmul peak {bench['matmul_peak_gflops']:.0f} GFLOP/s in that "
+     f"run). The parser's cost, queries alternating in the same run (the parse cache emptied before each, so every query parses): "
+     f"{bench['paired_parser_p50_ms']:.1f} ms with the parser, {bench['no_parser_p50_ms']:.1f} ms for the same model and graph conditioned "
+     f"on the raw text (the path before the parser): {100 * (bench['paired_parser_p50_ms'] / bench['no_parser_p50_ms'] - 1):+.1f}% — bar: "
+     f"within 10% of today's, {met(bench['paired_parser_p50_ms'] <= 1.10 * bench['no_parser_p50_ms'])}; a repeated instruction is a cache "
+     "look-up (2 us). Three earlier runs this session gave +3%, +10% and +15% (the last before the parser ran in numpy): the host is noisy."),
+    ("Language data: the paraphrase bank (`ct1_sim/language/paraphrases.py`): train and test phrasings share no template, wrapper or "
+     "connector; the probe set was written after the train bank was last changed and never used to change it. Honesty note: the "
+     "first version of the bank scored 80.3% (whole intent) on the held-out test phrasings; the train bank was then broadened "
+     "(overtake / pass, speed idioms, more turn and lane-change wordings) and the side was made lexical, with those errors in view, so "
+     "the test figure is optimistic; the probe figure is not."),
+    ("Off-road: a path leaves the drivable area when a camera centre (on the car's centre line, 1.5 m ahead of the rear axle) is off "
+     "the asphalt the scenario layout records; every instruction is asked on every held-out image, in a held-out phrasing; a refused "
+     f"(misread as unsupported) query drives no path ({ci['refused_queries']} of {instructions['queries_per_model']} queries)."),
+    (f"Training: about {cpu_hours:.1f} CPU-hours for this model, estimated from the wall time of its one-thread run (feature "
+     "extraction with every intent's drive ~7 min, steps 0-4000 ~29 min, 4000-7000 ~23 min), on a 2-core CPU shared with the ablation run."),
+    ("Closed loop (issue 18 item 4; `ct1-sim sim eval --world procedural --policies ct1 --episodes 3 --seconds 30 --seed 0 --out "
+     "out/sim/ct1-v7`, test towns 0-2): PDMS 0.497 (NC 1.000, DAC 0.667, TTC 1.000, EP 0.310, C 1.000), route completion 0.097, "
+     "instruction success 0/3: in every episode the first maneuver, a left turn announced ~60 m before its junction, was missed "
+     "(the car kept straight or turned too late and left the route; bird's-eye plots in that folder). The model is trained on "
+     "clips that start 7-13 m before a junction, so the closed-loop approach is out of its training distribution. Only 3 episodes: "
+     "the issue-17 bar (50 episodes, instruction success >= 85 %) is not measured, and would not be met."),
     "Data: the synthetic scenario generator only (no real driving data); expect a domain gap on nuScenes frames.",
 ]
 cmds = {

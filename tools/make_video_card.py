@@ -5,6 +5,7 @@ Usage: .venv/bin/python tools/make_video_card.py EVAL_DIR RUN_DIR CPU_HOURS
 """
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ COLS = ["PSNR", "SSIM", "hole_PSNR", "hole_sharpness", "KID_x1000", "KID_late_x1
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None or value != value else f"{value:.{digits}f}"
+    return "-" if value is None or math.isnan(value) else f"{value:.{digits}f}"
 
 
 def main(eval_dir: str, run_dir: str, cpu_hours: str) -> None:

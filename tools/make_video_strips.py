@@ -19,7 +19,7 @@ FRAMES = (0, 4, 8, 12, 15)
 WANTED = ("turn_left", "turn_right", "lane_change")
 
 
-def held_out_highway_lane_change():  # noqa: ANN201
+def held_out_highway_lane_change():
     """A test-split highway lane-change clip rendered by the scenario generator (for stores without one)."""
     from ct1_sim.data.scenarios import SceneRenderer, load_spec, make_clip
 

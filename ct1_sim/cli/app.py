@@ -64,7 +64,7 @@ def friendly_errors(fn: F) -> F:
                 message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
             typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
             raise typer.Exit(code=2) from None
-        except Exception as err:  # noqa: BLE001 - the CLI never shows a bare traceback
+        except Exception as err:  # the CLI never shows a bare traceback
             if os.environ.get("CT1_SIM_DEBUG"):
                 raise
             typer.secho(f"error: unexpected {type(err).__name__}: {err}", fg=typer.colors.RED, err=True)

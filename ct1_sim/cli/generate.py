@@ -35,8 +35,8 @@ def generate(
     rerun: Annotated[Path | None, typer.Option("--rerun", help=RERUN_HELP)] = None,
 ) -> None:
     """Generate the future video for IMAGE following INSTRUCTION or TRAJECTORY."""
-    from ct1_sim.cli.predict import load_image
     from ct1_sim.atomic_files import write_text_atomic
+    from ct1_sim.cli.predict import load_image
     from ct1_sim.formats import read_trajectory, trajectory_to_dict
     from ct1_sim.media import write_gif, write_mp4
     from ct1_sim.viz.side_by_side import side_by_side

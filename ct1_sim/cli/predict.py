@@ -10,6 +10,7 @@ import typer
 
 from ct1_sim.paths import TRAJECTORY_MODEL, default_model_dir
 
+
 def load_image(path: Path) -> np.ndarray:
     """RGB uint8 pixels of an image file (JPEG or PNG), with a clear error for anything that is not one."""
     from ct1_sim.rgb_input import decode_image

@@ -135,11 +135,11 @@ def convert_trajectory_file(
 __all__ = [
     "FORMATS",
     "FORMAT_SUFFIXES",
-    "pose_file_stem",
     "TrajectoryFormatError",
     "check_format",
     "convert_trajectory_file",
     "guess_format",
+    "pose_file_stem",
     "read_ct1",
     "read_json",
     "read_motionctrl",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -159,7 +160,7 @@ class CameraTrajectory:
             return self
         ts = self.timestamps_us.astype(np.float64)
         fine = np.concatenate(
-            [np.linspace(a, b, int(factor), endpoint=False) for a, b in zip(ts[:-1], ts[1:], strict=True)]
+            [np.linspace(a, b, int(factor), endpoint=False) for a, b in itertools.pairwise(ts)]
             + [ts[-1:]]
         )
         fine_us = np.round(fine).astype(np.int64)

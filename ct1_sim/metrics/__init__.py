@@ -10,7 +10,6 @@ from ct1_sim.metrics.camera_control import cam_mc, rot_err, trans_err
 from ct1_sim.metrics.drivable_area import inside_drivable, leaves_drivable_area, offroad_share
 from ct1_sim.metrics.image_fidelity import psnr, ssim
 from ct1_sim.metrics.kernel_distance import kernel_distance
-from ct1_sim.metrics.region_fidelity import masked_psnr, sharpness_ratio
 from ct1_sim.metrics.maneuver import (
     MANEUVERS,
     SPEED_BEHAVIOURS,
@@ -21,10 +20,19 @@ from ct1_sim.metrics.maneuver import (
     maneuver_compliance,
     speeds_mps,
 )
-from ct1_sim.metrics.trajectory_errors import ade, fde, jerk, l2_at, medoid_index, min_ade, min_fde, rotation_error_deg
+from ct1_sim.metrics.region_fidelity import masked_psnr, sharpness_ratio
+from ct1_sim.metrics.trajectory_errors import (
+    ade,
+    fde,
+    jerk,
+    l2_at,
+    medoid_index,
+    min_ade,
+    min_fde,
+    rotation_error_deg,
+)
 
 __all__ = [
-    "inside_drivable", "leaves_drivable_area", "offroad_share",
     "MANEUVERS",
     "SPEED_BEHAVIOURS",
     "ade",
@@ -34,14 +42,17 @@ __all__ = [
     "classify_speed_behaviour",
     "fde",
     "heading_deg",
+    "inside_drivable",
     "jerk",
     "kernel_distance",
     "l2_at",
+    "leaves_drivable_area",
     "maneuver_compliance",
     "masked_psnr",
     "medoid_index",
     "min_ade",
     "min_fde",
+    "offroad_share",
     "psnr",
     "rot_err",
     "rotation_error_deg",

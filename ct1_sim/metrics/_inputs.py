@@ -8,14 +8,13 @@ array. Times come from a trajectory's timestamps; a bare array needs ``dt_s`` (s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Union
 
 import numpy as np
 
 from ct1_sim.geometry import CameraTrajectory, invert_rigid
 
-TrajectoryLike = Union[CameraTrajectory, np.ndarray]
-SampleSet = Union[Sequence[TrajectoryLike], np.ndarray]
+TrajectoryLike = CameraTrajectory | np.ndarray
+SampleSet = Sequence[TrajectoryLike] | np.ndarray
 
 #: Two trajectories whose relative timestamps differ by more than this (s) are not compared pose by pose.
 TIME_TOLERANCE_S = 1e-3

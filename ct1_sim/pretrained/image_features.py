@@ -6,7 +6,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ct1_sim.pretrained.mobilenet_v2 import FEATURE_CHANNELS, IMAGENET_MEAN, IMAGENET_STD, fold_batch_norms, load_pretrained_mobilenet_v2
+from ct1_sim.pretrained.mobilenet_v2 import (
+    FEATURE_CHANNELS,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    fold_batch_norms,
+    load_pretrained_mobilenet_v2,
+)
 
 #: Frames are resized to this (W, H) before the network (the scenario frames' aspect at ImageNet-like scale).
 FEATURE_INPUT_SIZE = (384, 224)

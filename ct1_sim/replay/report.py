@@ -63,7 +63,7 @@ def _plots(folder: Path, tables: dict[str, dict[str, np.ndarray]]) -> list[tuple
     width = 0.8 / len(keys)
     for j, key in enumerate(keys):
         means = [float(np.nanmean(tables[s][key])) if np.isfinite(tables[s][key]).any() else 0.0 for s in scenes]
-        ax.bar(np.arange(len(scenes)) + (j - (len(keys) - 1) / 2) * width, means, width, label=dict((k, h) for k, h, _ in SHOWN)[key])
+        ax.bar(np.arange(len(scenes)) + (j - (len(keys) - 1) / 2) * width, means, width, label={k: h for k, h, _ in SHOWN}[key])
     ax.set_xticks(np.arange(len(scenes)), scenes, rotation=20 if len(scenes) > 4 else 0, ha="right" if len(scenes) > 4 else "center")
     ax.set_ylim(0, 1.3 * max([b.get_height() for b in ax.patches] + [0.1]))  # room for the legend above the bars
     ax.set_ylabel("mean error (m)")
@@ -159,12 +159,12 @@ def write_report(output: ReplayOutput, scenes: list[str]) -> Path:
     lines = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', '<link rel="icon" href="data:,">',
              "<title>ct1-sim replay report</title>", f"<style>{CSS}</style></head><body>",
              "<h1>ct1-sim replay report</h1>",
-             f'<p class="note">Source: {html.escape(json.dumps(run["source"]))}<br>Predictor: {html.escape(json.dumps(run["world"]))}<br>'
-             f"K = {settings['num_samples']} samples per keyframe, instruction: "
-             f"{html.escape(settings['instruction'] or 'derived from what the car did')}, seed {settings['seed']}, "
-             f"video: {'yes' if settings['video'] else 'no'}.<br>Paths are compared relative to the current camera "
-             "(OpenCV axes, metres); L2 is sample 0's distance at 1/2/3 s, minADE/minFDE the best of K; overlays draw the "
-             "samples in colour and the true path white (image) / black (top view) dashed.</p>",
+             (f'<p class="note">Source: {html.escape(json.dumps(run["source"]))}<br>Predictor: {html.escape(json.dumps(run["world"]))}<br>'
+              f"K = {settings['num_samples']} samples per keyframe, instruction: "
+              f"{html.escape(settings['instruction'] or 'derived from what the car did')}, seed {settings['seed']}, "
+              f"video: {'yes' if settings['video'] else 'no'}.<br>Paths are compared relative to the current camera "
+              "(OpenCV axes, metres); L2 is sample 0's distance at 1/2/3 s, minADE/minFDE the best of K; overlays draw the "
+              "samples in colour and the true path white (image) / black (top view) dashed.</p>"),
              "<h2>Overall</h2><table><tr><th>scenes</th><th>keyframes</th>"
              + "".join(f"<th>{h}{f' ({u})' if u else ''}</th>" for _, h, u in SHOWN) + "</tr>",
              f"<tr><td>{overall['scenes']}</td><td>{overall['keyframes']}</td>"

@@ -72,7 +72,7 @@ KEYFRAME_FILTERS = ("past_scene_end", "timestamp_gap", "pose_jump", "too_little_
 
 
 @functools.lru_cache(maxsize=4)
-def _open_reader(dataroot: str, version: str):  # noqa: ANN202
+def _open_reader(dataroot: str, version: str):
     """One devkit instance per dataroot and version in a process (loading the tables is the slow part)."""
     from ct1_sim.data.nuscenes import NuScenesReader
 
@@ -92,7 +92,7 @@ class NuScenesSource:
         return {"kind": "nuscenes", "dataroot": str(Path(self.dataroot).resolve()), "version": self.version,
                 "image_size": list(self.image_size) if self.image_size else None}
 
-    def _reader(self):  # noqa: ANN202 - the devkit wrapper is imported lazily
+    def _reader(self):  # -> NuScenesReader (imported lazily)
         return _open_reader(str(Path(self.dataroot).resolve()), self.version)
 
     def scene_names(self) -> list[str]:

@@ -6,7 +6,12 @@ The closed-loop simulator node (``ct1-sim sim ros``) lives in :mod:`ct1_sim.ros.
 imported here, so that ``import ct1_sim.ros`` does not load the simulator."""
 
 from ct1_sim.ros.bridge import BridgeConfig, RosBridgeNode, prediction_json
-from ct1_sim.ros.images import ImageMessageError, compress_rgb, decode_compressed_image, encode_compressed_image
+from ct1_sim.ros.images import (
+    ImageMessageError,
+    compress_rgb,
+    decode_compressed_image,
+    encode_compressed_image,
+)
 from ct1_sim.ros.messages import (
     camera_info,
     header,

@@ -268,7 +268,7 @@ class RosBridgeNode:
         def wrapper(msg: Any) -> None:
             try:
                 callback(msg)
-            except Exception:  # noqa: BLE001 - a message handler must never take the node down
+            except Exception:  # a message handler must never take the node down
                 self.stats["handler_errors"] += 1
                 log.exception("error handling a message on %s; dropped", name)
 
@@ -319,7 +319,7 @@ class RosBridgeNode:
                 break
             try:
                 self._step(image_msg, instruction, calls)
-            except Exception:  # noqa: BLE001 - keep serving whatever went wrong in one step
+            except Exception:  # keep serving whatever went wrong in one step
                 log.exception("ros bridge worker step failed; still serving")
         for request in self._take_calls():
             self._respond(request, False, "the ct1-sim bridge is shutting down")
@@ -346,7 +346,7 @@ class RosBridgeNode:
                     self._predict_and_publish()
                 except InstructionRefused:
                     pass  # said on the status topic and in the log
-                except Exception:  # noqa: BLE001 - one failed prediction must not stop the node
+                except Exception:  # one failed prediction must not stop the node
                     self.stats["prediction_errors"] += 1
                     log.exception("prediction for instruction %r failed; still serving", self._instruction)
         for request in calls:
@@ -441,7 +441,7 @@ class RosBridgeNode:
         except InstructionRefused as refused:
             self._respond(request, False, refused.payload)  # success false; the JSON says why and what is nearest
             return
-        except Exception as err:  # noqa: BLE001 - report the failure to the caller, keep serving
+        except Exception as err:  # report the failure to the caller, keep serving
             self.stats["prediction_errors"] += 1
             log.exception("prediction for %s failed", c.PREDICT_SERVICE)
             self._respond(request, False, f"prediction failed: {err}")

@@ -88,7 +88,7 @@ class RosbridgeLink:
         def wrapper(msg: Any) -> None:
             try:
                 callback(msg)
-            except Exception:  # noqa: BLE001 - a handler must never take the connection down
+            except Exception:  # a handler must never take the connection down
                 self.stats["handler_errors"] += 1
                 log.exception("error handling a message on %s; dropped", name)
 

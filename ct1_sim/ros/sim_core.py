@@ -22,7 +22,15 @@ import numpy as np
 
 from ct1_sim.ros import contract as c
 from ct1_sim.ros.images import encode_compressed_image
-from ct1_sim.ros.messages import camera_info, clock, ns_to_stamp, odometry, planar_pose_matrix, tf_message, transform_stamped
+from ct1_sim.ros.messages import (
+    camera_info,
+    clock,
+    ns_to_stamp,
+    odometry,
+    planar_pose_matrix,
+    tf_message,
+    transform_stamped,
+)
 from ct1_sim.ros.sim_commands import CommandError, HeldPath, ackermann_action, path_command, twist_action
 from ct1_sim.sim.actions import CommandAdapter, action_space
 from ct1_sim.sim.env import MANEUVER_CODES

@@ -30,8 +30,8 @@ from typing import Any
 
 from ct1_sim.ros import contract as c
 from ct1_sim.ros.rosbridge_link import RosbridgeLink, check_rosbridge_url
-from ct1_sim.ros.sim_core import EpisodeEnded, SimCore, dumps
 from ct1_sim.ros.sim_commands import CommandError
+from ct1_sim.ros.sim_core import EpisodeEnded, SimCore, dumps
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class SimNode:
                         next_tick = now + dt
                 elif self.core.done:
                     next_tick = time.monotonic() + dt
-            except Exception:  # noqa: BLE001 - keep serving whatever went wrong in one round
+            except Exception:  # keep serving whatever went wrong in one round
                 self.stats["worker_errors"] += 1
                 log.exception("ros simulator worker round failed; still serving")
         for service, request in list(self._calls):
@@ -236,7 +236,7 @@ class SimNode:
         except EpisodeEnded as err:
             self.link.respond(service, request, {"success": False, "message": dumps({"version": c.SIM_JSON_VERSION, "error": str(err)})})
             return
-        except Exception as err:  # noqa: BLE001 - report the failure to the caller, keep serving
+        except Exception as err:  # report the failure to the caller, keep serving
             self.stats["service_errors"] += 1
             log.exception("%s failed", service)
             self.link.respond(service, request, {"success": False, "message": dumps({"version": c.SIM_JSON_VERSION, "error": str(err)})})

@@ -213,7 +213,7 @@ def _run_ray(spec: EvalSpec, episodes: int, plots: int, workers: int, ray_addres
         pngs = {(i, name): png for i, name, png in pool.map_unordered("plot", _to_plot(by_policy, plots))}
         try:
             pool.call_all("close")
-        except Exception:  # noqa: BLE001 - the results are in; a failing close only leaks an actor's env
+        except Exception:  # the results are in; a failing close only leaks an actor's env
             log.warning("closing the actors' environments failed", exc_info=True)
     if on_plot is not None:
         for i, record in _to_plot(by_policy, plots):

@@ -140,13 +140,13 @@ def render_report(summary: dict[str, Any], plots: dict[str, list[FailurePlot]] |
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', '<link rel="icon" href="data:,">',
              f"<title>{_e(title)}</title>", f"<style>{CSS}</style></head><body>", f"<h1>{_e(title)}</h1>",
              "<h2>What ran</h2>", _ran(summary, run or {}),
-             '<p class="note">Every policy drove the same episodes (towns, starts, routes and traffic). Scores are means '
-             "over episodes (NAVSIM's PDM score and its terms, each in [0, 1]); an episode counts as failed when its PDMS is "
-             "below 0.95 or a maneuver was not done as instructed.</p>",
+             ('<p class="note">Every policy drove the same episodes (towns, starts, routes and traffic). Scores are means '
+              "over episodes (NAVSIM's PDM score and its terms, each in [0, 1]); an episode counts as failed when its PDMS is "
+              "below 0.95 or a maneuver was not done as instructed.</p>"),
              "<h2>Scores</h2>", _scores(policies),
              "<h2>Instruction success per maneuver</h2>",
-             '<p class="note">Rate of maneuvers done as instructed among those decided (success/attempted); not decided: '
-             "unfinished when the episode ended / never reached.</p>", _maneuvers(policies),
+             ('<p class="note">Rate of maneuvers done as instructed among those decided (success/attempted); not decided: '
+              "unfinished when the episode ended / never reached.</p>"), _maneuvers(policies),
              "<h2>How episodes ended</h2>", _terminations(policies),
              "<h2>Failed episodes</h2>"]
     parts += [_failures(name, plots.get(name, []), failed.get(name)) for name in policies]

@@ -5,4 +5,4 @@ from ct1_sim.trajectory.modeling_ct1 import CT1TrajectoryModel, UnsupportedInstr
 from ct1_sim.trajectory.pipeline_ct1 import CT1TrajectoryPipeline, CT1TrajectoryPipelineOutput
 from ct1_sim.trajectory.wavelet_loss import WaveletTransform, ct1_loss
 
-__all__ = ["CT1TrajectoryModel", "InstructionParser", "UnsupportedInstruction", "CT1TrajectoryPipeline", "CT1TrajectoryPipelineOutput", "WaveletTransform", "ct1_loss"]
+__all__ = ["CT1TrajectoryModel", "CT1TrajectoryPipeline", "CT1TrajectoryPipelineOutput", "InstructionParser", "UnsupportedInstruction", "WaveletTransform", "ct1_loss"]

@@ -21,8 +21,8 @@ from tqdm import tqdm
 from ct1_sim.atomic_files import atomic_write
 from ct1_sim.data import ClipStore
 from ct1_sim.data.scenarios.intent_paths import INTENT_KEYS, intent_paths, own_intent
-from ct1_sim.language import Intent, swap_sides
 from ct1_sim.geometry import CameraTrajectory, mirror_c2w
+from ct1_sim.language import Intent, swap_sides
 from ct1_sim.trajectory.augmentation import colour_jitter, random_crop, swap_left_right
 from ct1_sim.trajectory.backbones import prepare_images
 from ct1_sim.trajectory.pose_tokens import trajectory_to_tokens

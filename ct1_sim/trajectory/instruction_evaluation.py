@@ -206,15 +206,15 @@ def write_instruction_report(results: dict[str, Any], report_dir: Path) -> Path:
     for name, r in results["models"].items():
         p = r["parser"]
         lines += [f"## {name}", "",
-                  f"- parser accuracy: train phrasings {p['train']['accuracy']:.3f} ({p['train']['phrases']}), held-out test phrasings "
-                  f"{p['test']['accuracy']:.3f} ({p['test']['phrases']}), probe phrasings {p['probe']['accuracy']:.3f} ({p['probe']['phrases']}); "
-                  f"maneuver alone {p['train']['maneuver_accuracy']:.3f} / {p['test']['maneuver_accuracy']:.3f} / {p['probe']['maneuver_accuracy']:.3f}",
+                  (f"- parser accuracy: train phrasings {p['train']['accuracy']:.3f} ({p['train']['phrases']}), held-out test phrasings "
+                   f"{p['test']['accuracy']:.3f} ({p['test']['phrases']}), probe phrasings {p['probe']['accuracy']:.3f} ({p['probe']['phrases']}); "
+                   f"maneuver alone {p['train']['maneuver_accuracy']:.3f} / {p['test']['maneuver_accuracy']:.3f} / {p['probe']['maneuver_accuracy']:.3f}"),
                   "- compliance: " + ", ".join(f"{k} {v:.3f}" for k, v in r["compliance"].items()),
                   "- held-out phrasing compliance by maneuver: " + "; ".join(
                       f"{m} ({v['clips']}): {v['compliance']:.2f}" for m, v in r["test_phrasing_compliance_by_maneuver"].items()),
                   f"- queries refused as unsupported (misread phrasings): {r['refused_queries']} of {results['queries_per_model']}",
-                  f"- off-road share of sampled paths: true instruction {r['offroad_true_instruction']:.4f}, other instructions "
-                  f"{r['offroad_other_instructions']:.4f}, worst instruction {r['offroad_worst_instruction']:.4f}",
+                  (f"- off-road share of sampled paths: true instruction {r['offroad_true_instruction']:.4f}, other instructions "
+                   f"{r['offroad_other_instructions']:.4f}, worst instruction {r['offroad_worst_instruction']:.4f}"),
                   "- off-road by instruction: " + ", ".join(f"{m} {v:.4f}" for m, v in r["offroad_by_instruction"].items()),
                   "- speed words, held-out phrasings (share of clips moved the instructed way; all / where the road allows it): " + ", ".join(
                       f"{w} {v['all_clips']:.3f} / {v['clips_whose_road_allows_it']:.3f}" for w, v in r["speed_words"].items()),

@@ -18,12 +18,20 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.special import erf
 from safetensors.torch import load_file, save_file
+from scipy.special import erf
 from torch import nn
 
 from ct1_sim.atomic_files import atomic_write, write_text_atomic
-from ct1_sim.language import CLASSES, SPEEDS, Intent, Phrase, check_instruction_text, latin_share, paraphrase_bank
+from ct1_sim.language import (
+    CLASSES,
+    SPEEDS,
+    Intent,
+    Phrase,
+    check_instruction_text,
+    latin_share,
+    paraphrase_bank,
+)
 
 log = logging.getLogger(__name__)
 

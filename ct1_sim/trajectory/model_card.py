@@ -14,10 +14,10 @@ def _row(name: str, m: dict[str, float]) -> str:
 
 def instruction_section(results: dict[str, Any]) -> list[str]:
     """Card lines for ``ct1-sim eval instructions`` results: parser accuracy, compliance by phrasing, off-road, speed words."""
-    lines = [f"## Instructions ({results['split']} split, {results['clips']} clips, K={results['num_samples']}, "
-             f"{results['queries_per_model']} queries per model)", "",
-             "| model | parser: train / test / probe phrasings | compliance: recorded / train / held-out phrasing | off-road: true / other / worst "
-             "instruction | slow down | speed up | keep speed | stop |", "|" + " --- |" * 8]
+    lines = [(f"## Instructions ({results['split']} split, {results['clips']} clips, K={results['num_samples']}, "
+              f"{results['queries_per_model']} queries per model)"), "",
+             ("| model | parser: train / test / probe phrasings | compliance: recorded / train / held-out phrasing | off-road: true / other / worst "
+              "instruction | slow down | speed up | keep speed | stop |"), "|" + " --- |" * 8]
     for name, r in results["models"].items():
         p, c, sw = r["parser"], r["compliance"], r["speed_words"]
         lines.append(
@@ -32,8 +32,8 @@ def instruction_section(results: dict[str, Any]) -> list[str]:
                      f"{r['parser']['test']['maneuver_accuracy']:.3f} / {r['parser']['probe']['maneuver_accuracy']:.3f}; "
                      f"held-out phrasing compliance by maneuver: " + "; ".join(
                          f"{m} ({v['clips']}) {v['compliance']:.2f}" for m, v in r["test_phrasing_compliance_by_maneuver"].items()))
-    lines += ["", "Speed words: share of clips where the K samples moved the instructed way against a neutral phrasing on the same "
-              "image (all clips, and in brackets the clips whose road allows it: not a stop scenario, a way straight on).", ""]
+    lines += ["", ("Speed words: share of clips where the K samples moved the instructed way against a neutral phrasing on the same "
+              "image (all clips, and in brackets the clips whose road allows it: not a stop scenario, a way straight on)."), ""]
     return lines
 
 
@@ -50,23 +50,23 @@ def write_model_card(model_dir: Path, metrics: dict[str, Any], commands: dict[st
         "# ct1-tiny — CT-1 trajectory model (CPU-trained)", "",
         "Image + instruction (+ ego speed) -> K camera trajectories (16 poses, 5 Hz, metres, relative to the current OpenCV camera).",
         "", "## Model", "",
-        f"- Frozen backbones: ImageNet MobileNetV2 (224x128 input, 4x7 tokens) + all-MiniLM-L6-v2, from installed wheels (not in this file).",
-        f"- Trainable: fusion transformer ({config['fusion_layers']} layers x {config['hidden_size']}) + trajectory DiT ({config['dit_layers']} layers x "
-        f"{config.get('dit_hidden_size') or config['hidden_size']}, {config['dit_heads']} heads, MLP x{config['mlp_ratio']} "
-        f"{config.get('dit_activation', 'gelu_tanh')}, adaLN-Zero, cross-attention); `model.safetensors` {size_mb:.1f} MB.",
-        f"- Diffusion: DDPM {config['beta_schedule']} {config['train_timesteps']} steps, {config['repeated_diffusion_steps']} noisings per sample, "
-        f"condition dropout {config['cond_dropout']}, speed dropout {config['speed_dropout']}; inference DDIM {config['inference_steps']} steps, "
-        f"CFG {config['guidance_scale']}.",
-        f"- Wavelet loss: {config['wavelet']}, {config['wavelet_levels']} levels, weight {config['wavelet_weight']} (x0_hat clamped to "
-        f"+-{config.get('wavelet_x0_clip')} in normalised units).",
-        *([f"- Instruction parser (`instruction_parser.safetensors`, trained after the DiT on the paraphrase bank's train phrasings in "
-           f"seconds): MiniLM embedding of the side-neutral text -> MLP {parser.get('hidden', '?')} wide -> maneuver class (6 maneuvers, "
-           "6 kinds of unsupported request) and speed behaviour; the side from the words. The DiT is conditioned on the parsed intent's "
-           "canonical phrase."] if parser else []),
+        "- Frozen backbones: ImageNet MobileNetV2 (224x128 input, 4x7 tokens) + all-MiniLM-L6-v2, from installed wheels (not in this file).",
+        (f"- Trainable: fusion transformer ({config['fusion_layers']} layers x {config['hidden_size']}) + trajectory DiT ({config['dit_layers']} layers x "
+         f"{config.get('dit_hidden_size') or config['hidden_size']}, {config['dit_heads']} heads, MLP x{config['mlp_ratio']} "
+         f"{config.get('dit_activation', 'gelu_tanh')}, adaLN-Zero, cross-attention); `model.safetensors` {size_mb:.1f} MB."),
+        (f"- Diffusion: DDPM {config['beta_schedule']} {config['train_timesteps']} steps, {config['repeated_diffusion_steps']} noisings per sample, "
+         f"condition dropout {config['cond_dropout']}, speed dropout {config['speed_dropout']}; inference DDIM {config['inference_steps']} steps, "
+         f"CFG {config['guidance_scale']}."),
+        (f"- Wavelet loss: {config['wavelet']}, {config['wavelet_levels']} levels, weight {config['wavelet_weight']} (x0_hat clamped to "
+         f"+-{config.get('wavelet_x0_clip')} in normalised units)."),
+        *([(f"- Instruction parser (`instruction_parser.safetensors`, trained after the DiT on the paraphrase bank's train phrasings in "
+            f"seconds): MiniLM embedding of the side-neutral text -> MLP {parser.get('hidden', '?')} wide -> maneuver class (6 maneuvers, "
+            "6 kinds of unsupported request) and speed behaviour; the side from the words. The DiT is conditioned on the parsed intent's "
+            "canonical phrase.")] if parser else []),
         "", "## Training data", "",
-        f"- {log.get('train_clips', '?')} clips of the scenario generator's train split (`{log.get('data', '?')}`), "
-        f"{s.get('augment_variants', '?')} augmentation variants each (flip with mirrored path and swapped left/right, colour jitter, crop); "
-        f"{100 * (1 - s.get('own_intent_share', 1.0)):.0f} % of the samples told a random intent and driven to what the scene allows for it.",
+        (f"- {log.get('train_clips', '?')} clips of the scenario generator's train split (`{log.get('data', '?')}`), "
+         f"{s.get('augment_variants', '?')} augmentation variants each (flip with mirrored path and swapped left/right, colour jitter, crop); "
+         f"{100 * (1 - s.get('own_intent_share', 1.0)):.0f} % of the samples told a random intent and driven to what the scene allows for it."),
         f"- {s.get('steps', '?')} steps, batch {s.get('batch_size', '?')}, AdamW lr {s.get('lr', '?')}, EMA {s.get('ema_decay', '?')}, seed {s.get('seed', '?')}, on 2 CPU cores.",
         "", f"## Held-out evaluation ({metrics['split']} split: unseen seeds and layouts, {metrics['clips']} clips, K={metrics['num_samples']}, speed given)", "",
         "| method | minADE@K | minFDE@K | mean ADE (K) | ADE (1st) | L2@1s | L2@2s | L2@3s | rot err (deg) | jerk (m/s^3) | compliance | diversity (m) |",

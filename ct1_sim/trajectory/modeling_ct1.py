@@ -20,7 +20,7 @@ import logging
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import diffusers
 import numpy as np
@@ -91,7 +91,7 @@ class CT1TrajectoryModel(ModelMixin, ConfigMixin):
     """
 
     config_name = CONFIG_NAME
-    ignore_for_config = ["encoder"]
+    ignore_for_config: ClassVar[list[str]] = ["encoder"]
 
     @register_to_config
     def __init__(

@@ -83,13 +83,13 @@ def _use_global_threads(threads: int) -> bool:
         try:
             _pybind_state.set_global_thread_pool_sizes(threads, 1)
             _GLOBAL_THREADS = threads
-        except Exception as err:  # the runtime's environment already exists (another library made sessions first)
+        except Exception as err:  # noqa: BLE001 - the runtime's environment already exists (another library made sessions first)
             log.debug("ONNX Runtime global thread pool not available (%s); sessions keep their own threads", err)
             _GLOBAL_THREADS = 0
     return _GLOBAL_THREADS == threads
 
 
-def _options(ort, threads: int, shared: bool):  # noqa: ANN001, ANN202 - onnxruntime types
+def _options(ort, threads: int, shared: bool):  # ort: the onnxruntime module; -> ort.SessionOptions
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only
     if shared:

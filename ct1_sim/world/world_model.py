@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ct1_sim.clip_spec import IMAGE_SIZE
-from ct1_sim.clip_spec import MAX_PATH_REACH_M
+from ct1_sim.clip_spec import IMAGE_SIZE, MAX_PATH_REACH_M
 from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.language import refusal_message
 from ct1_sim.metrics import classify_maneuver, medoid_index

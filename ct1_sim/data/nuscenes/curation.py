@@ -53,8 +53,8 @@ def split_of(scene: str, version: str) -> str:
         for name in ("train", "val", "test"):
             if scene in splits.get(name, []):
                 return name
-    except Exception:  # noqa: BLE001 - older devkits; fall back to hashing
-        pass
+    except Exception as err:  # noqa: BLE001 - older devkits; fall back to hashing
+        log.debug("the devkit's split table is not available (%s); the split of %s is hashed from its name", err, scene)
     h = int(hashlib.sha256(scene.encode()).hexdigest(), 16) % 10
     return "train" if h < 8 else ("val" if h == 8 else "test")
 

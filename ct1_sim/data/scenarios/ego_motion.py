@@ -55,7 +55,7 @@ def simulate(path: np.ndarray, start: EgoState, plan: SpeedPlan, duration_s: flo
     kappa = np.convolve(curvature(path), np.ones(9) / 9, mode="same")
     v_curve = np.sqrt(MAX_LAT_ACC / np.maximum(kappa, 1e-4))
     state = EgoState(start.x, start.y, start.yaw, start.v)
-    steps = int(round(duration_s / dt))
+    steps = round(duration_s / dt)
     out = np.zeros((steps + 1, 4))
     out[0] = (state.x, state.y, state.yaw, state.v)
     v_cmd = start.v

@@ -16,11 +16,25 @@ from ct1_sim.data.scenarios import polyline as pl
 from ct1_sim.data.scenarios.ego_motion import EgoState, SpeedPlan
 from ct1_sim.data.scenarios.mesh import CONCRETE, GRASS, MeshBuilder
 from ct1_sim.data.scenarios.props import (
-    concrete_lot, line_buildings, place_vehicle, stop_sign, street_furniture, traffic_light, tree, urban_building,
+    concrete_lot,
+    line_buildings,
+    place_vehicle,
+    stop_sign,
+    street_furniture,
+    traffic_light,
+    tree,
+    urban_building,
     vehicle_mesh,
 )
 from ct1_sim.data.scenarios.renderer import Lighting
-from ct1_sim.data.scenarios.roads import CURB_HEIGHT, Road, build_patch, build_road, corner_sidewalk, crosswalk
+from ct1_sim.data.scenarios.roads import (
+    CURB_HEIGHT,
+    Road,
+    build_patch,
+    build_road,
+    corner_sidewalk,
+    crosswalk,
+)
 
 LANE = 3.5
 
@@ -282,7 +296,7 @@ def lane_change(rng: np.random.Generator, params: dict[str, Any]) -> World:
     lanes = int(rng.integers(2, 4))
     wanted = params.get("maneuver")
     # 0 = next to the median; a scripted side picks a lane that has a neighbour on that side
-    allowed = {"lane_change_left": range(1, lanes), "lane_change_right": range(0, lanes - 1)}.get(wanted, range(lanes))
+    allowed = {"lane_change_left": range(1, lanes), "lane_change_right": range(lanes - 1)}.get(wanted, range(lanes))
     lane = int(rng.choice(list(allowed)))
     options = (["lane_change_left"] if lane > 0 else []) + (["lane_change_right"] if lane < lanes - 1 else [])
     maneuver = wanted or str(rng.choice(options))

@@ -32,7 +32,7 @@ def plan_tasks(specs: list[ScenarioSpec], clips_per_spec: int, start: int = 0) -
     return out
 
 
-def _render_into(store_path: str, tasks: list[Task], base_seed: int, renderer=None) -> int:  # noqa: ANN001
+def _render_into(store_path: str, tasks: list[Task], base_seed: int, renderer=None) -> int:
     from ct1_sim.data.scenarios.renderer import SceneRenderer
 
     store = ClipStore.open(store_path)

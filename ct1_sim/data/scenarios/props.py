@@ -6,7 +6,18 @@ import numpy as np
 
 from ct1_sim.data.scenarios import polyline as pl
 from ct1_sim.data.scenarios.mesh import (
-    BARK, CONCRETE, FACADE, FOLIAGE, GLASS, LAMP, OFFICE, PAINT, ROOF, SHADOW, SHOPFRONT, MeshBuilder,
+    BARK,
+    CONCRETE,
+    FACADE,
+    FOLIAGE,
+    GLASS,
+    LAMP,
+    OFFICE,
+    PAINT,
+    ROOF,
+    SHADOW,
+    SHOPFRONT,
+    MeshBuilder,
 )
 from ct1_sim.data.scenarios.roads import Road
 
@@ -38,7 +49,7 @@ def _lights(m: MeshBuilder, L: float, W: float, z: float, h: float) -> None:
         front = back.copy()
         front[:, 0] = L / 2 + 0.01
         if sy > 0:
-            back, front = back[::-1], front
+            back = back[::-1]
         else:
             front = front[::-1]
         m.quads(back[None], TAIL_LIGHT, LAMP)

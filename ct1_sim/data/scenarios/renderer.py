@@ -94,20 +94,20 @@ def shadow_view_proj(sun_dir: np.ndarray, centre: tuple[float, float], half_m: f
     return proj @ view
 
 
-def create_context():  # noqa: ANN201 - moderngl types
+def create_context():  # -> moderngl.Context (moderngl is imported lazily)
     """A headless EGL OpenGL 3.3 context, or a clear error saying what to install."""
     import moderngl
 
     try:
         return moderngl.create_standalone_context(backend="egl")
-    except Exception as err:  # moderngl raises plain Exception subclasses from its C layer
+    except Exception as err:  # noqa: BLE001 - moderngl raises plain Exception subclasses from its C layer
         raise RuntimeError(
             f"cannot open a headless EGL OpenGL context ({err}). Install the Debian packages "
             "libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 (`make system-deps` does it as root)"
         ) from None
 
 
-def _uniform(prog, name: str, value) -> None:  # noqa: ANN001
+def _uniform(prog, name: str, value) -> None:
     """Set a uniform if the program uses it (the GLSL compiler drops unused ones); 4x4 matrices go column-major."""
     if name not in prog:
         return
@@ -151,7 +151,7 @@ class SceneRenderer:
         >>> rgb, depth = r.render(c2w, K, world.lighting, [m.pose(t) for m in world.movers])
     """
 
-    def __init__(self, width: int, height: int, ctx=None, shadow_size: int = SHADOW_SIZE) -> None:  # noqa: ANN001
+    def __init__(self, width: int, height: int, ctx=None, shadow_size: int = SHADOW_SIZE) -> None:
         import moderngl
 
         self.width, self.height = width, height
@@ -194,7 +194,7 @@ class SceneRenderer:
         self._identity = np.eye(4, dtype="f4").tobytes()
 
     # ------------------------------------------------------------------ world
-    def _vao(self, vertices: np.ndarray):  # noqa: ANN202
+    def _vao(self, vertices: np.ndarray):
         unique, indices = index_vertices(vertices)
         buf = self.ctx.buffer(unique.tobytes())
         ibo = self.ctx.buffer(indices.tobytes())
@@ -280,7 +280,7 @@ class SceneRenderer:
             self._read(self.fbo, rgb[t], depth[t])
         return rgb, depth
 
-    def _read(self, fbo, rgb: np.ndarray, depth: np.ndarray) -> None:  # noqa: ANN001
+    def _read(self, fbo, rgb: np.ndarray, depth: np.ndarray) -> None:
         """Read colour and depth into ``rgb (H,W,3)`` and ``depth (H,W)`` (C-contiguous, rows top-down).
 
         Colour is read as RGB by the driver (0.25 ms here); reading RGBA and dropping alpha with numpy's strided
@@ -317,7 +317,7 @@ class SceneRenderer:
         sky["u_clouds"].value = float(lighting.clouds)
         self._lighting_key = key
 
-    def _draw(self, fbo, c2w: np.ndarray, K: np.ndarray, lighting: Lighting, mover_poses: list[np.ndarray] | None) -> None:  # noqa: ANN001
+    def _draw(self, fbo, c2w: np.ndarray, K: np.ndarray, lighting: Lighting, mover_poses: list[np.ndarray] | None) -> None:
         moderngl = self._moderngl
         sun = np.asarray(lighting.sun_dir, dtype=float)
         sun = sun / np.linalg.norm(sun)

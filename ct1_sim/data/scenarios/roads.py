@@ -124,7 +124,7 @@ def build_road(mesh: MeshBuilder, road: Road) -> None:
     elif road.centre_marking == "median":
         _ribbon(mesh, road, -0.8, 0.8, 0.15, (0.3, 0.45, 0.22), GRASS, road.gaps)
         for lat in (-0.8, 0.8):
-            _curb(mesh, road, lat if lat > 0 else lat, road.gaps)
+            _curb(mesh, road, lat, road.gaps)
     for side, lanes in ((1, road.lanes_left), (-1, road.lanes_right)):
         for k in range(1, lanes):
             _line(mesh, road, side * k * road.lane_width, 0.12, WHITE, True, road.gaps)
