@@ -82,7 +82,7 @@ def run(quick: bool = False) -> dict[str, float]:
         # start, open their GL contexts and import the scene code inside the timing)
         import ray
 
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
         try:
             t0 = time.perf_counter()
             render_store(specs, n, tmp / "ray-warm.zarr", workers=2, progress=False)

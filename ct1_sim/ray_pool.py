@@ -81,7 +81,9 @@ class RayActorPool:
             if self.address is not None:
                 ray.init(address=self.address, log_to_driver=False)
             else:
-                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+                # a Ray of its own, also where `ray start` left one on this machine: a bare ray.init() would
+                # attach to that one (and refuse num_cpus)
+                ray.init(address="local", num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
             self._started = True
         try:
             n = self.workers or int(ray.cluster_resources().get("CPU", 1))

@@ -43,11 +43,29 @@ def test_a_pool_that_started_ray_shuts_it_down(tmp_path: Path) -> None:
         RayActorPool(Squarer, workers=0)
 
 
+def test_a_local_pool_starts_a_ray_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without an address the pool starts a new local Ray (``address="local"``) with ``workers`` CPUs: a bare
+    ``ray.init()`` attaches to a cluster that ``ray start`` left on this machine, and then refuses ``num_cpus``."""
+
+    class Started(Exception):
+        pass
+
+    def init(*args: object, **kwargs: object) -> None:
+        calls.append(kwargs)
+        raise Started
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(ray, "init", init)
+    with pytest.raises(Started):
+        RayActorPool(Squarer, workers=3).__enter__()
+    assert calls[0]["address"] == "local" and calls[0]["num_cpus"] == 3
+
+
 @pytest.fixture(scope="module")
 def running_ray():
     """One local Ray for the module (the pools attach to it and leave it running), declaring two GPUs: Ray hands
     them out as resources whether or not the machine has them, so GPU placement is tested on a CPU machine."""
-    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 

@@ -97,7 +97,7 @@ def test_workers_give_the_same_results_as_one_process(one_process: Path, tmp_pat
 
 def test_ray_address_drives_on_a_running_cluster(one_process: Path, tmp_path: Path) -> None:
     assert not ray.is_initialized()
-    context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    context = ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         out = tmp_path / "cluster"
         cli = [str(Path(sys.executable).with_name("ct1-sim")), *ARGS, "--ray-address", context.address_info["gcs_address"],
