@@ -38,6 +38,7 @@ __all__ = [
     "call_service",
     "free_port",
     "image_message",
+    "republish_until",
     "wait_service_answer",
 ]
 
@@ -167,15 +168,7 @@ class RosClient:
 
     def wait_service(self, timeout: float) -> dict[str, Any]:
         """Call ``/ct1/predict`` until the bridge answers (it is advertised only while the bridge is connected)."""
-
-        def answered() -> dict[str, Any] | None:
-            try:
-                return self.call_predict(timeout=60)
-            except (roslibpy.core.ServiceException, roslibpy.core.RosTimeoutError):  # not advertised yet / reconnecting
-                time.sleep(0.2)
-                return None
-
-        return wait_for(answered, timeout, f"{c.PREDICT_SERVICE} to answer")
+        return wait_answer(lambda: self.call_predict(timeout=60), timeout, c.PREDICT_SERVICE)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # the server may already be gone
@@ -197,6 +190,21 @@ class SimNodeProcess(BridgeProcess):
                     "--rosbridge-url", rosbridge_url, *args]
 
 
+def republish_until(publish: Callable[[], None], answer: Callable[[float], T], timeout: float, every: float) -> T:
+    """``publish()``, then wait up to ``every`` s for ``answer(seconds)`` (which raises ``TimeoutError`` when nothing
+    came), publishing again until it comes: a message published while DDS still matches a just-advertised publisher
+    can be lost. ``TimeoutError`` after ``timeout`` s."""
+    left = timeout
+    while True:
+        publish()
+        try:
+            return answer(min(every, left))
+        except TimeoutError:
+            left -= every
+            if left <= 0:
+                raise
+
+
 def call_service(client: RosClient, service: str, timeout: float = 60.0, srv_type: str = "std_srvs/srv/Trigger") -> dict[str, Any]:
     """Call a Trigger-like ``service`` once through ``client``; returns ``{"success", "message"}``."""
     return dict(roslibpy.Service(client.ros, service, srv_type).call(roslibpy.ServiceRequest({}), timeout=timeout))
@@ -204,12 +212,18 @@ def call_service(client: RosClient, service: str, timeout: float = 60.0, srv_typ
 
 def wait_service_answer(client: RosClient, service: str, timeout: float) -> dict[str, Any]:
     """Call ``service`` until it answers (it is advertised only while its node is connected); returns the answer."""
+    return wait_answer(lambda: call_service(client, service, timeout=30), timeout, service)
+
+
+def wait_answer(call: Callable[[], dict[str, Any]], timeout: float, service: str) -> dict[str, Any]:
+    """``call()`` (one call of ``service``) until it answers instead of failing as not advertised (yet, or again while
+    its node reconnects); returns the answer. ``TimeoutError`` naming ``service`` after ``timeout`` s."""
 
     def answered() -> dict[str, Any] | None:
         try:
-            return call_service(client, service, timeout=30)
+            return call()
         except (roslibpy.core.ServiceException, roslibpy.core.RosTimeoutError):  # not advertised yet / reconnecting
-            time.sleep(0.2)
+            time.sleep(0.2)  # a pause between calls; wait_for adds its own short one
             return None
 
     return wait_for(answered, timeout, f"{service} to answer")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
 from fastapi import FastAPI
+
+from tests.waiting import wait_for
 
 
 def free_port() -> int:
@@ -25,11 +26,9 @@ def running_server(app: FastAPI, timeout_s: float = 30.0) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", limit_concurrency=256))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + timeout_s
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
+    wait_for(lambda: server.started or not thread.is_alive(), timeout_s, "uvicorn to start", interval=0.02)
+    if not server.started:
+        raise RuntimeError("uvicorn exited before it started serving")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -46,6 +46,7 @@ from tests.ros_helpers import (
     RosClient,
     free_port,
     image_message,
+    republish_until,
 )
 from tests.waiting import wait_for
 
@@ -304,16 +305,12 @@ def predict_by_topic(client: RosClient, image: dict[str, Any], instruction: str,
     """Publish an image and an instruction (again every ``every`` s: a message sent while DDS is still matching a
     just-advertised publisher can be lost) until the best path for that image's stamp arrives; returns it."""
     sec = image["header"]["stamp"]["sec"]
-    left = timeout
-    while True:
+
+    def publish() -> None:
         client.publish(c.IMAGE_TOPIC, image)
         client.publish(c.INSTRUCTION_TOPIC, {"data": instruction})
-        try:
-            return client.wait_messages(c.BEST_TOPIC, paths_with_stamp(sec, 1), min(every, left))[0]
-        except TimeoutError:
-            left -= every
-            if left <= 0:
-                raise
+
+    return republish_until(publish, lambda s: client.wait_messages(c.BEST_TOPIC, paths_with_stamp(sec, 1), s)[0], timeout, every)
 
 
 def test_instruction_and_image_give_paths_in_base_link(client: RosClient) -> None:

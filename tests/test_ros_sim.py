@@ -30,6 +30,7 @@ from tests.ros_helpers import (
     SimNodeProcess,
     call_service,
     free_port,
+    republish_until,
     wait_service_answer,
 )
 
@@ -225,15 +226,8 @@ def status_event(client: RosClient, topic: str, msg: dict[str, Any], event: str,
         events = [json.loads(m["data"]) for m in msgs[have:]]
         return next((e for e in events if e["event"] == event and e["kind"] == kind), None)
 
-    left = timeout
-    while True:
-        client.publish(topic, msg)
-        try:
-            return client.wait_messages(c.SIM_STATUS_TOPIC, found, min(2.0, left))
-        except TimeoutError:
-            left -= 2.0
-            if left <= 0:
-                raise
+    return republish_until(lambda: client.publish(topic, msg), lambda s: client.wait_messages(c.SIM_STATUS_TOPIC, found, s),
+                           timeout, 2.0)
 
 
 def step(client: RosClient) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
