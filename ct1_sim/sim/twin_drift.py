@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ct1_sim.clip_spec import RATE_HZ, pose_timestamps_us
 from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.metrics import kernel_distance, psnr
 from ct1_sim.pretrained.image_features import ImageFeatures
@@ -25,8 +26,8 @@ from ct1_sim.sim.policies import make_policy
 
 log = logging.getLogger(__name__)
 
-#: The video model's frame rate (Hz) and the KID window (s).
-VIDEO_HZ = 5.0
+#: The video model's frame rate (Hz): the clip rate it was trained on; and the KID window (s).
+VIDEO_HZ = RATE_HZ
 WINDOW_S = 4.0
 #: Frames whose camera is within this distance (m) of the first camera count as a revisit.
 REVISIT_M = 8.0
@@ -57,8 +58,8 @@ def drive(env: DrivingEnv, policy: Any, seed: int, route: str | None, seconds: f
         if terminated or truncated:
             break
     spec = env.world.spec
-    ts = (np.arange(len(poses)) * 1e6 / VIDEO_HZ).astype(np.int64)
-    return np.stack(frames), CameraTrajectory(c2w=np.stack(poses), K=env.world.K, image_size=(spec.width, spec.height), timestamps_us=ts)
+    ts = pose_timestamps_us(len(poses), VIDEO_HZ)
+    return np.stack(frames), CameraTrajectory(c2w=np.stack(poses), K=env.world.K, image_size=spec.image_size, timestamps_us=ts)
 
 
 def twin_drives(video_pipeline: Any, episodes: int = 5, seconds: float = 20.0, seed: int = 0, route: str | None = None,
