@@ -185,30 +185,30 @@ def write_video_report(results: dict[str, Any], report_dir: str | Path) -> Path:
     (report_dir / "metrics.json").write_text(json.dumps(results, indent=1))
     cols = ["PSNR", "SSIM", "hole_PSNR", "hole_sharpness", "KID_x1000", "KID_late_x1000", "PnP_rot_deg", "PnP_pos_m",
             "PnP_failed_share", "RotErr", "TransErr", "CamMC"]
-    lines = [f"# Video model evaluation ({results['clips']} {results['split']} clips, {results['num_inference_steps']} DDIM steps, "
-             f"strength {results['strength']}; {100 * results['hole_share']:.0f} % of future pixels are holes)", "",
+    lines = [(f"# Video model evaluation ({results['clips']} {results['split']} clips, {results['num_inference_steps']} DDIM steps, "
+              f"strength {results['strength']}; {100 * results['hole_share']:.0f} % of future pixels are holes)"), "",
              "| method | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, m in results["methods"].items():
         lines.append(f"| {name} | " + " | ".join(f"{m[c]:.3f}" if c in m else "-" for c in cols) + " |")
     pub = results["cami2v_published"]
-    lines += ["", "PSNR (dB) / SSIM against the rendered future, frames 1..15. hole_*: over the future pixels no point of frame 0 "
-              "reaches under the true depth (sharpness: mean gradient magnitude / the truth's). KID-MobileNetV2 x1000: "
-              "ImageNet MobileNetV2 pooled features, all frames and frames 8-15, not comparable with Inception-based KID. "
-              "PnP_*: each frame's camera by PnP against frame 0 lifted with the true depth (median deg / m over localised "
-              "frames, share not localised); `ground_truth` is the floor. RotErr (rad) / TransErr / CamMC: CamI2V's, sums over 16 "
-              "frames from a scale-free estimator.", "",
-              f"CamI2V's published RealEstate10K numbers (RotErr / TransErr / CamMC): {pub['RotErr']} / {pub['TransErr']} / "
-              f"{pub['CamMC']}: different data, for scale only.", "",
+    lines += ["", ("PSNR (dB) / SSIM against the rendered future, frames 1..15. hole_*: over the future pixels no point of frame 0 "
+                   "reaches under the true depth (sharpness: mean gradient magnitude / the truth's). KID-MobileNetV2 x1000: "
+                   "ImageNet MobileNetV2 pooled features, all frames and frames 8-15, not comparable with Inception-based KID. "
+                   "PnP_*: each frame's camera by PnP against frame 0 lifted with the true depth (median deg / m over localised "
+                   "frames, share not localised); `ground_truth` is the floor. RotErr (rad) / TransErr / CamMC: CamI2V's, sums over 16 "
+                   "frames from a scale-free estimator."), "",
+              (f"CamI2V's published RealEstate10K numbers (RotErr / TransErr / CamMC): {pub['RotErr']} / {pub['TransErr']} / "
+               f"{pub['CamMC']}: different data, for scale only."), "",
               "Bars: " + ", ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in results["bars"].items()), "",
               f"Pipeline time per video (p50, this machine): {results['seconds_per_video_p50']:.2f} s", "",
-              "Depth network on frame 0 of the same clips (surface pixels, sky excluded): AbsRel {abs_rel:.3f} (objects "
-              "{abs_rel_objects:.3f}), RMSE {rmse_m:.2f} m, "
-              "delta<1.25 {d:.1f} %, sky accuracy {sky:.1f} %".format(d=100 * results["depth"]["delta_1.25"],
-                                                                        sky=100 * results["depth"]["sky_accuracy"], **results["depth"])]
+              ("Depth network on frame 0 of the same clips (surface pixels, sky excluded): AbsRel {abs_rel:.3f} (objects "
+               "{abs_rel_objects:.3f}), RMSE {rmse_m:.2f} m, "
+               "delta<1.25 {d:.1f} %, sky accuracy {sky:.1f} %").format(d=100 * results["depth"]["delta_1.25"],
+                                                                         sky=100 * results["depth"]["sky_accuracy"], **results["depth"])]
     roll = results.get("rollouts")
     if roll:
-        lines += ["", f"## Long rollouts ({roll['drives']} drives in the procedural test towns, {roll['frames']} frames at 5 Hz, "
-                  "generated from the first frame along the driven camera path)", "",
+        lines += ["", (f"## Long rollouts ({roll['drives']} drives in the procedural test towns, {roll['frames']} frames at 5 Hz, "
+                       "generated from the first frame along the driven camera path)"), "",
                   "| window (s) | KID-MobileNetV2 x1000 | PSNR (dB) |", "|---|---|---|"]
         lines += [f"| {w['seconds'][0]:g}-{w['seconds'][1]:g} | {w['KID_x1000']:.1f} | {w['PSNR']:.2f} |" for w in roll["windows"]]
         revisit = "no drive came back to its start" if roll["revisit_PSNR"] is None else (

@@ -21,7 +21,7 @@ import logging
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import PIL.Image
@@ -70,7 +70,7 @@ class CameraControlledVideoPipeline(DiffusionPipeline):
     """
 
     model_cpu_offload_seq = "depth_net->denoiser"
-    _callback_tensor_inputs = ["latents"]
+    _callback_tensor_inputs: ClassVar[list[str]] = ["latents"]
 
     def __init__(self, depth_net: MobileNetDepth, denoiser: InpaintDenoiser, scheduler: DDIMScheduler) -> None:
         super().__init__()
@@ -197,8 +197,7 @@ class CameraControlledVideoPipeline(DiffusionPipeline):
         kwargs.setdefault("first_chunk", 1)
         for chunk, frames in self.generate_chunks(image, trajectory, **kwargs):
             arr = (frames.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-            for j, frame in zip(chunk, arr, strict=True):
-                yield j, frame
+            yield from zip(chunk, arr, strict=True)
 
     def __call__(self, image: Any, trajectory: CameraTrajectory, output_type: str = "pil", return_dict: bool = True,
                  **generation: Any) -> CameraControlledVideoPipelineOutput | tuple:

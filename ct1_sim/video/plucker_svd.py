@@ -26,7 +26,7 @@ from ct1_sim.video.rollout_session import relative_plucker
 class PluckerSVDPipeline(StableVideoDiffusionPipeline):
     """SVD image-to-video with Plücker camera conditioning (see the module docstring)."""
 
-    def __init__(self, vae, image_encoder, unet, scheduler, feature_extractor, pose_encoder: PluckerPoseEncoder) -> None:  # noqa: ANN001
+    def __init__(self, vae, image_encoder, unet, scheduler, feature_extractor, pose_encoder: PluckerPoseEncoder) -> None:
         super().__init__(vae=vae, image_encoder=image_encoder, unet=unet, scheduler=scheduler, feature_extractor=feature_extractor)
         self.register_modules(pose_encoder=pose_encoder)
 
@@ -44,7 +44,7 @@ class PluckerSVDPipeline(StableVideoDiffusionPipeline):
 
     @torch.no_grad()
     def __call__(self, image: Any, trajectory: CameraTrajectory, height: int = 576, width: int = 1024,
-                 num_frames: int | None = None, plucker_scale_m: float = 10.0, **kwargs: Any):  # noqa: ANN204
+                 num_frames: int | None = None, plucker_scale_m: float = 10.0, **kwargs: Any):
         """``StableVideoDiffusionPipeline.__call__`` with the camera following ``trajectory`` (OpenCV axes, metres)."""
         if not isinstance(trajectory, CameraTrajectory):
             raise ValueError(f"trajectory must be a CameraTrajectory, got {type(trajectory).__name__}")

@@ -56,7 +56,7 @@ def inject_pose_features(unet: nn.Module, features: list[torch.Tensor]) -> Itera
     if len(features) != len(unet.down_blocks):
         raise ValueError(f"pose encoder gives {len(features)} levels but the UNet has {len(unet.down_blocks)} down blocks")
 
-    def hook_for(feat: torch.Tensor):  # noqa: ANN202
+    def hook_for(feat: torch.Tensor):
         def hook(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> torch.Tensor:
             if output.shape[1:] != feat.shape[1:]:
                 raise ValueError(f"pose features {tuple(feat.shape)} do not fit the UNet block output {tuple(output.shape)}")
