@@ -10,16 +10,76 @@ Example:
     >>> with RayActorPool(SceneWorker, (spec,), workers=4, max_actors=len(scenes)) as pool:   # doctest: +SKIP
     ...     for result in pool.map_unordered("run", scenes):
     ...         write(result)
+
+:func:`ray_session` is the same start / attach / shut-down rule on its own, for users of Ray that are not an actor
+pool (the Ray Serve deployment of the HTTP service).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import socket
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any, Self
 
 log = logging.getLogger(__name__)
+
+#: Seconds to wait for a TCP answer from a cluster address before refusing it (Ray itself waits ~2 minutes).
+ADDRESS_PROBE_S = 5.0
+
+
+def check_ray_address(address: str) -> None:
+    """``ValueError`` naming ``address`` when nothing answers there, at once instead of after Ray's own ~2-minute
+    wait (which ends the process). ``auto`` (find the cluster of this machine) is left to Ray, which says quickly when
+    there is none."""
+    if address in ("auto", "local"):
+        return
+    target = address.removeprefix("ray://").rsplit("/", 1)[0]
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"--ray-address {address!r} is not HOST:PORT (a cluster's GCS, e.g. 10.0.0.5:6379), "
+                         "ray://HOST:PORT (its Ray Client server, usually 10001) or auto")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=ADDRESS_PROBE_S):
+            pass
+    except OSError as err:
+        reason = "no answer" if isinstance(err, TimeoutError) else (err.strerror or str(err))
+        raise ValueError(f"--ray-address {address}: no Ray cluster answers there ({reason}); start one with "
+                         "`ray start --head` and pass the address it prints, or auto on its head node") from None
+
+
+@contextmanager
+def ray_session(address: str | None = None, num_cpus: float | None = None) -> Iterator[bool]:
+    """Ray for the block: attached to the cluster at ``address``, or a local Ray with ``num_cpus`` CPUs when
+    ``address`` is None; when Ray is already running in this process it is used as it is. Yields whether this
+    block started Ray; only then is it shut down at the end."""
+    import ray
+
+    if address is not None:
+        check_ray_address(address)
+    started = False
+    if not ray.is_initialized():
+        if address is not None:
+            try:
+                ray.init(address=address, log_to_driver=False)
+            except ConnectionError as err:
+                if not address.startswith("ray://"):
+                    raise
+                raise ConnectionError(f"--ray-address {address}: {err}; a cluster with token authentication (what `ray start` "
+                                      "sets up by default in Ray 2.60) needs RAY_AUTH_MODE=token and its token here "
+                                      "(~/.ray/auth_token or RAY_AUTH_TOKEN)") from None
+        else:
+            # a Ray of its own, also where `ray start` left one on this machine: a bare ray.init() would
+            # attach to that one (and refuse num_cpus)
+            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+        started = True
+    try:
+        yield started
+    finally:
+        if started:
+            ray.shutdown()
 
 
 class _Host:
@@ -72,19 +132,12 @@ class RayActorPool:
         self.workers, self.address, self.max_actors, self.num_cpus = workers, address, max_actors, num_cpus
         self.num_gpus = num_gpus
         self.actors: list[Any] = []
-        self._started = False
+        self._ray = ExitStack()  # the Ray session, closed on exit
 
     def __enter__(self) -> Self:
         import ray
 
-        if not ray.is_initialized():
-            if self.address is not None:
-                ray.init(address=self.address, log_to_driver=False)
-            else:
-                # a Ray of its own, also where `ray start` left one on this machine: a bare ray.init() would
-                # attach to that one (and refuse num_cpus)
-                ray.init(address="local", num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
-            self._started = True
+        self._ray.enter_context(ray_session(self.address, self.workers))
         try:
             n = self.workers or int(ray.cluster_resources().get("CPU", 1))
             n = max(1, min(n, self.max_actors) if self.max_actors is not None else n)
@@ -101,11 +154,7 @@ class RayActorPool:
 
     def __exit__(self, *exc: object) -> None:
         self.actors = []
-        if self._started:
-            import ray
-
-            ray.shutdown()
-            self._started = False
+        self._ray.close()
 
     def _fit_gpus(self, n: int, gpus: float) -> int:
         """``n`` actors when ``n * num_gpus`` fit in the cluster's ``gpus`` (with ``workers=0``: as many as fit);

@@ -19,14 +19,13 @@ from starlette.routing import Match
 
 from ct1_sim import __version__
 from ct1_sim.clip_spec import MAX_NUM_SAMPLES, NUM_POSES
-from ct1_sim.formats.json_format import trajectory_to_dict
 from ct1_sim.language import refusal_message
-from ct1_sim.media import mp4_bytes
 from ct1_sim.seeding import MAX_SEED
+from ct1_sim.service.batcher import Batcher, Overloaded, TrajectoryBatcher, TrajectoryQuery
 from ct1_sim.service.body_limit import BodySizeLimit
-from ct1_sim.service.batcher import Overloaded, TrajectoryBatcher, TrajectoryQuery
-from ct1_sim.service.jobs import Job, JobQueue, QueueFull
+from ct1_sim.service.jobs import QueueFull, RolloutJobs
 from ct1_sim.service.metrics import Metrics
+from ct1_sim.service.responses import prediction_json
 from ct1_sim.service.settings import ServiceSettings
 from ct1_sim.service.validation import (
     check_instruction,
@@ -43,6 +42,8 @@ log = logging.getLogger(__name__)
 OPEN_PATHS = ("/healthz", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc")
 #: Multipart framing allowed on top of ``max_upload_bytes`` before a body is refused (bytes).
 MULTIPART_SLACK = 64 * 1024
+#: Response header naming the server process (the Ray Serve replica) that answered.
+REPLICA_HEADER = "X-CT1-Replica"
 
 
 def _route_label(app: FastAPI, request: Request) -> str:
@@ -54,27 +55,22 @@ def _route_label(app: FastAPI, request: Request) -> str:
     return getattr(route, "path", "unmatched")
 
 
-def _prediction_json(prediction: Any) -> dict[str, Any]:
-    """Trajectories with their labels, and what the instruction was read as: ``supported`` false means no
-    trajectories, with ``reason`` and the ``nearest`` supported maneuver."""
-    out: dict[str, Any] = {"trajectories": [{"maneuver": m, "trajectory": trajectory_to_dict(t)}
-                                            for t, m in zip(prediction.trajectories, prediction.maneuvers, strict=True)]}
-    info = getattr(prediction, "instruction", None)
-    if info is not None:
-        out["supported"] = bool(info["supported"])
-        out["instruction"] = info
-    return out
+def create_app(world: WorldModel, settings: ServiceSettings | None = None, *, batcher: Batcher | None = None,
+               rollouts: RolloutJobs | None = None, replica: str | None = None) -> FastAPI:
+    """The HTTP API in front of ``world`` (see the README's "HTTP service" section).
 
-
-def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> FastAPI:
-    """The HTTP API in front of ``world`` (see the README's "HTTP service" section)."""
+    By default it batches trajectory requests itself (:class:`TrajectoryBatcher`) and keeps its own rollout queue
+    (:class:`RolloutJobs` over ``world``). A scaled-out deployment passes its own ``batcher``, a ``rollouts`` queue
+    with the same awaitable methods held elsewhere, and the ``replica`` name sent as the ``X-CT1-Replica`` header of
+    every response."""
     settings = settings or ServiceSettings()
     metrics = Metrics()
-    batcher = TrajectoryBatcher(world, settings.max_batch, settings.batch_window_ms / 1000, settings.max_pending)
-    jobs = JobQueue(settings.max_jobs, settings.keep_finished_jobs)
+    if batcher is None:
+        batcher = TrajectoryBatcher(world, settings.max_batch, settings.batch_window_ms / 1000, settings.max_pending)
+    jobs = rollouts if rollouts is not None else RolloutJobs(world, settings.max_jobs, settings.keep_finished_jobs)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):  # noqa: ANN202
+    async def lifespan(_app: FastAPI):
         await batcher.start()
         # build the inference graph now, beside start-up: requests arriving meanwhile wait on the model's lock
         warm_up = threading.Thread(target=world.warm_up, kwargs={"batched": settings.max_batch > 1}, name="ct1-warm-up", daemon=True)
@@ -97,9 +93,8 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
         return JSONResponse(status_code=422, content={"detail": {"field": field, "message": f"{field}: {first['msg']}"},
                                                       "errors": jsonable_encoder(err.errors())})
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):  # noqa: ANN001, ANN202
-        t0 = time.perf_counter()
+    def refusal(request: Request) -> Response | None:
+        """413 for a declared body over the limit, 401 without the token; None to go on."""
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > settings.max_upload_bytes + MULTIPART_SLACK:
             metrics.inc("ct1_requests_total", route=_route_label(app, request), status="413")
@@ -111,22 +106,32 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
                 metrics.inc("ct1_requests_total", route=_route_label(app, request), status="401")
                 return JSONResponse(status_code=401, content={"detail": "missing or wrong bearer token"},
                                     headers={"WWW-Authenticate": "Bearer"})
-        response = await call_next(request)
-        name = _route_label(app, request)
-        metrics.inc("ct1_requests_total", route=name, status=str(response.status_code))
-        metrics.observe(name, time.perf_counter() - t0)
+        return None
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        t0 = time.perf_counter()
+        response = refusal(request)
+        if response is None:
+            response = await call_next(request)
+            name = _route_label(app, request)
+            metrics.inc("ct1_requests_total", route=name, status=str(response.status_code))
+            metrics.observe(name, time.perf_counter() - t0)
+        if replica is not None:
+            response.headers[REPLICA_HEADER] = replica
         return response
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
         """Liveness and which models are loaded."""
+        info = await jobs.info()
         return {"status": "ok", "version": __version__, "trajectory_model": world.trajectory_model is not None,
-                "video_model": world.video_model is not None, "jobs_active": jobs.active}
+                "video_model": info["video_model"], "jobs_active": info["active"]}
 
     @app.get("/metrics", response_class=PlainTextResponse)
     async def prometheus() -> str:
         """Prometheus text format: request counts by route and status, latency histograms, batch sizes, jobs."""
-        metrics.gauge("ct1_jobs_active", jobs.active)
+        metrics.gauge("ct1_jobs_active", (await jobs.info())["active"])
         metrics.gauge("ct1_trajectory_batches", batcher.batches)
         metrics.gauge("ct1_trajectory_requests_pending", batcher.pending)
         metrics.gauge("ct1_trajectory_requests_queued", batcher.queued)
@@ -157,7 +162,7 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
         except Overloaded as err:
             raise HTTPException(status_code=429, detail=str(err)) from None
         metrics.inc("ct1_trajectories_total", samples)
-        return _prediction_json(prediction)
+        return prediction_json(prediction)
 
     @app.post("/v1/rollouts", status_code=202)
     async def rollouts(
@@ -188,42 +193,30 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None) -> Fa
             if not intent["supported"]:  # no path to render: say why now, not in a failed job
                 raise HTTPException(status_code=422, detail={"field": "instruction", "supported": False, "instruction": intent,
                                                              "message": f"instruction: {refusal_message(target, intent)}"})
-        if world.video_model is None:
-            log.warning("rollout requested but no video model is loaded; the job will fail with the reason")
-
-        def work(job: Job) -> None:
-            def progress(fraction: float) -> None:
-                job.progress = min(0.99, 0.1 + 0.9 * fraction)
-
-            # the world model samples under its trajectory lock and renders under its video lock, so trajectory
-            # requests keep being served while this video renders
-            result = world.rollout(pixels, target, num_samples=samples, seed=seed, speed=speed, num_frames=num_frames, progress=progress)
-            job.video = mp4_bytes(result.frames, fps=result.fps)
-            job.result = {"chosen": result.chosen, "fps": result.fps, "frames": len(result.frames), **_prediction_json(result)}
-
         try:
-            job = jobs.submit(work)
+            return await jobs.submit(pixels, target, samples, seed, speed, num_frames)
         except QueueFull as err:
             raise HTTPException(status_code=429, detail=str(err)) from None
-        return job.public()
 
     @app.get("/v1/jobs/{job_id}")
     async def job_status(job_id: str) -> dict[str, Any]:
         """Status (queued | running | done | failed), progress 0-1, error, and the result when done."""
-        job = jobs.get(job_id)
-        if job is None:
+        status = await jobs.status(job_id)
+        if status is None:
             raise HTTPException(status_code=404, detail=f"no job {job_id!r} (finished jobs are kept for a while only)")
-        return job.public()
+        return status
 
     @app.get("/v1/jobs/{job_id}/video.mp4")
     async def job_video(job_id: str) -> Response:
         """The generated video (H.264 MP4) of a finished job."""
-        job = jobs.get(job_id)
-        if job is None:
-            raise HTTPException(status_code=404, detail=f"no job {job_id!r}")
-        if job.video is None:
-            raise HTTPException(status_code=409, detail=f"job {job_id} is {job.status}" + (f": {job.error}" if job.error else ""))
-        return Response(content=job.video, media_type="video/mp4")
+        video = await jobs.video(job_id)
+        if video is None:
+            status = await jobs.status(job_id)
+            if status is None:
+                raise HTTPException(status_code=404, detail=f"no job {job_id!r}")
+            raise HTTPException(status_code=409, detail=f"job {job_id} is {status['status']}"
+                                + (f": {status['error']}" if status["error"] else ""))
+        return Response(content=video, media_type="video/mp4")
 
     app.state.batcher, app.state.jobs, app.state.metrics = batcher, jobs, metrics
     return app

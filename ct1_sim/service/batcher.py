@@ -1,4 +1,9 @@
-"""Micro-batching of trajectory requests: concurrent requests become one batched model call."""
+"""Micro-batching of trajectory requests: concurrent requests become one batched model call.
+
+:class:`Batcher` is what the app needs of a batcher (admission under a pending limit, counters, the batched model
+call with its one-by-one fallback); :class:`TrajectoryBatcher` is the single-process one (its own asyncio queue),
+and the Ray Serve deployment has one over ``@serve.batch`` (:mod:`ct1_sim.service.ray_serve`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,6 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -31,7 +35,75 @@ class TrajectoryQuery:
     future: asyncio.Future = field(default=None)  # type: ignore[assignment]
 
 
-class TrajectoryBatcher:
+class Batcher:
+    """Admits at most ``max_pending`` queries waiting or running at once (:meth:`submit` refuses more with
+    :class:`Overloaded`) and answers batches of them with :meth:`answer` on one worker thread. Subclasses queue the
+    admitted queries (:meth:`_enqueue`) and say how many wait (:attr:`queued`)."""
+
+    def __init__(self, world: WorldModel, max_pending: int) -> None:
+        self.world, self.max_pending = world, max_pending
+        self.pending = 0  # queries submitted and not yet answered
+        self.batches = 0  # model calls made
+        self.batched_queries = 0  # queries they answered (mean batch size = batched_queries / batches)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ct1-trajectories")
+
+    @property
+    def queued(self) -> int:
+        """Queries waiting for the model (submitted, not yet taken into a batch)."""
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        """Called by the app's lifespan on the serving event loop, before the first request."""
+
+    async def stop(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def submit(self, query: TrajectoryQuery) -> Prediction:
+        """Queue ``query`` and wait for its prediction; :class:`Overloaded` when ``max_pending`` are pending."""
+        if self.pending >= self.max_pending:
+            raise Overloaded(f"{self.pending} trajectory requests are already pending (limit {self.max_pending}); retry in a moment")
+        self.pending += 1
+        try:
+            return await self._enqueue(query)
+        finally:
+            self.pending -= 1
+
+    async def _enqueue(self, query: TrajectoryQuery) -> Prediction:
+        raise NotImplementedError
+
+    async def run_batch(self, queries: list[TrajectoryQuery]) -> list[Prediction | Exception]:
+        """:meth:`answer` on the worker thread, off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.answer, queries)
+
+    def answer(self, queries: list[TrajectoryQuery]) -> list[Prediction | Exception]:
+        """Each query's prediction, or the exception that failed it, in order: one
+        :meth:`WorldModel.predict_batch` call per K; a failing call is retried query by query so that a single bad
+        query fails only its own request."""
+        results: list[Prediction | Exception | None] = [None] * len(queries)
+        groups: dict[int, list[int]] = {}
+        for i, q in enumerate(queries):
+            groups.setdefault(q.num_samples, []).append(i)
+        for indices in groups.values():
+            for i, result in zip(indices, self._answer_group([queries[i] for i in indices]), strict=True):
+                results[i] = result
+        return results  # type: ignore[return-value]
+
+    def _answer_group(self, group: list[TrajectoryQuery]) -> list[Prediction | Exception]:
+        try:
+            predictions = self.world.predict_batch([q.image for q in group], [q.instruction for q in group], group[0].num_samples,
+                                                   [q.seed for q in group], [q.speed for q in group])
+        except Exception as err:  # every waiting request must get an answer
+            if len(group) > 1:
+                log.warning("batched prediction of %d queries failed (%s); retrying them one by one", len(group), err)
+                return [result for q in group for result in self._answer_group([q])]
+            log.exception("prediction failed")
+            return [err]
+        self.batches += 1
+        self.batched_queries += len(group)
+        return list(predictions)
+
+
+class TrajectoryBatcher(Batcher):
     """Collects queries for ``window_s`` after the first arrives, plus every query already waiting (those that
     came while the previous batch ran), up to ``max_batch``; groups them by K and runs each group as one
     :meth:`WorldModel.predict_batch` call on a worker thread. With ``window_s = 0`` an idle service answers a
@@ -39,18 +111,13 @@ class TrajectoryBatcher:
     ``max_pending`` queries wait or run at once; :meth:`submit` refuses more with :class:`Overloaded`."""
 
     def __init__(self, world: WorldModel, max_batch: int, window_s: float, max_pending: int = 64) -> None:
-        self.world = world
-        self.max_batch, self.window_s, self.max_pending = max_batch, window_s, max_pending
-        self.pending = 0  # queries submitted and not yet answered
+        super().__init__(world, max_pending)
+        self.max_batch, self.window_s = max_batch, window_s
         self._queue: asyncio.Queue[TrajectoryQuery] | None = None
         self._task: asyncio.Task | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ct1-trajectories")
-        self.batches = 0  # model calls made
-        self.batched_queries = 0  # queries they answered (mean batch size = batched_queries / batches)
 
     @property
     def queued(self) -> int:
-        """Queries waiting for the model (submitted, not yet taken into a batch)."""
         return self._queue.qsize() if self._queue is not None else 0
 
     async def start(self) -> None:
@@ -60,20 +127,13 @@ class TrajectoryBatcher:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        await super().stop()
 
-    async def submit(self, query: TrajectoryQuery) -> Prediction:
-        """Queue ``query`` and wait for its prediction; :class:`Overloaded` when ``max_pending`` are pending."""
+    async def _enqueue(self, query: TrajectoryQuery) -> Prediction:
         assert self._queue is not None, "batcher not started"
-        if self.pending >= self.max_pending:
-            raise Overloaded(f"{self.pending} trajectory requests are already pending (limit {self.max_pending}); retry in a moment")
-        self.pending += 1
-        try:
-            query.future = asyncio.get_running_loop().create_future()
-            await self._queue.put(query)
-            return await query.future
-        finally:
-            self.pending -= 1
+        query.future = asyncio.get_running_loop().create_future()
+        await self._queue.put(query)
+        return await query.future
 
     async def _run(self) -> None:
         assert self._queue is not None
@@ -91,35 +151,13 @@ class TrajectoryBatcher:
                     break
             while len(batch) < self.max_batch and not self._queue.empty():  # arrived while the model was busy
                 batch.append(self._queue.get_nowait())
-            groups: dict[int, list[TrajectoryQuery]] = {}
-            for q in batch:
-                if q.future.done():  # its request was cancelled while queued: skip it
+            live = [q for q in batch if not q.future.done()]  # a request cancelled while queued is skipped
+            if not live:
+                continue
+            for q, result in zip(live, await self.run_batch(live), strict=True):
+                if q.future.done():
                     continue
-                groups.setdefault(q.num_samples, []).append(q)
-            for group in groups.values():
-                await self._answer(loop, group)
-
-    async def _answer(self, loop: asyncio.AbstractEventLoop, group: list[TrajectoryQuery]) -> None:
-        """Run ``group`` as one model call; if it fails, run its queries one by one so that a single bad query
-        fails only its own request."""
-        try:
-            results = await loop.run_in_executor(self._executor, self._predict, group)
-        except Exception as err:  # noqa: BLE001 - every waiting request must get an answer
-            if len(group) > 1:
-                log.warning("batched prediction of %d queries failed (%s); retrying them one by one", len(group), err)
-                for q in group:
-                    await self._answer(loop, [q])
-                return
-            log.exception("prediction failed")
-            if not group[0].future.done():
-                group[0].future.set_exception(err)
-            return
-        self.batches += 1
-        self.batched_queries += len(group)
-        for q, result in zip(group, results, strict=True):
-            if not q.future.done():
-                q.future.set_result(result)
-
-    def _predict(self, group: list[TrajectoryQuery]) -> list[Any]:
-        return self.world.predict_batch([q.image for q in group], [q.instruction for q in group], group[0].num_samples,
-                                        [q.seed for q in group], [q.speed for q in group])
+                if isinstance(result, Exception):
+                    q.future.set_exception(result)
+                else:
+                    q.future.set_result(result)

@@ -78,16 +78,19 @@ class WorldModel:
     @classmethod
     def from_pretrained(
         cls, trajectory: str | Path | None = None, video: str | Path | None = None, device: str = "auto", dtype: str = "float32",
-        runtime: str = "auto",
+        runtime: str = "auto", with_video: bool = True,
     ) -> WorldModel:
         """Load the shipped models (or the folders given). A missing trajectory model is an error naming the path.
 
         ``runtime`` is the trajectory pipeline's (``CT1TrajectoryPipeline.runtime``): ``"auto"`` pays ~5 s once to build its
-        ONNX Runtime graph and then samples ~2x faster than eager; one-shot commands pass ``"torch"``."""
+        ONNX Runtime graph and then samples ~2x faster than eager; one-shot commands pass ``"torch"``. ``with_video=False``
+        loads no video model (processes that only sample trajectories)."""
         from ct1_sim.trajectory import CT1TrajectoryModel
 
         traj_dir = Path(trajectory) if trajectory is not None else default_model_dir(TRAJECTORY_MODEL)
         model = CT1TrajectoryModel.from_pretrained(traj_dir, device=device, dtype=dtype, runtime=runtime)
+        if not with_video:
+            return cls(model, None)
         video_dir = Path(video) if video is not None else default_model_dir(VIDEO_MODEL)
         video_model = None
         if (video_dir / "model_index.json").is_file():
