@@ -98,3 +98,20 @@ def test_config_files_are_checked_and_saving_keeps_the_config(tmp_path: Path, pi
     config.write_text(config.read_text().replace('"dit_layerz": 1', '"dit_layers": 0'))
     with pytest.raises(ValueError, match="config.json: invalid CT1TrajectoryModel config: dit_layers must be >= 1"):
         CT1TrajectoryModel.from_pretrained(tmp_path / "m", device="cpu", encoder=model.encoder)
+
+
+def test_onnx_graphs_built_at_two_thread_counts_in_one_process() -> None:
+    """After the first graph made ONNX Runtime's shared thread pool, a graph built under another torch thread count
+    shares it too (ONNX Runtime refuses sessions with their own threads then: 'use_per_session_threads must be
+    false'), e.g. a service test after a 1-thread replica comparison."""
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\nfrom torch import nn\nfrom ct1_sim.trajectory.onnx_graphs import OrtGraph\n"
+        "lin = nn.Linear(4, 3)\ntorch.set_num_threads(2)\na = OrtGraph(lin, lin, [torch.zeros(1, 4)], ['x'])\n"
+        "torch.set_num_threads(1)\nb = OrtGraph(lin, lin, [torch.zeros(1, 4)], ['x'])\nx = torch.randn(1, 4)\n"
+        "assert torch.allclose(b(x), lin(x).detach(), atol=1e-5) and torch.allclose(a(x), b(x))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]

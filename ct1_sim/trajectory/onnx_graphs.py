@@ -86,7 +86,11 @@ def _use_global_threads(threads: int) -> bool:
         except Exception as err:  # noqa: BLE001 - the runtime's environment already exists (another library made sessions first)
             log.debug("ONNX Runtime global thread pool not available (%s); sessions keep their own threads", err)
             _GLOBAL_THREADS = 0
-    return _GLOBAL_THREADS == threads
+    if _GLOBAL_THREADS and _GLOBAL_THREADS != threads:
+        # once the process has the global pool, ONNX Runtime refuses sessions with threads of their own
+        # ("use_per_session_threads must be false"): later sessions share it, at the size it was made with
+        log.info("torch now uses %d threads; ONNX Runtime graphs keep the process's shared pool of %d", threads, _GLOBAL_THREADS)
+    return _GLOBAL_THREADS > 0
 
 
 def _options(ort, threads: int, shared: bool):  # ort: the onnxruntime module; -> ort.SessionOptions
