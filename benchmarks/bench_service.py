@@ -1,71 +1,229 @@
-"""HTTP trajectory service: requests/s and p50/p99 latency with 1, 4 and 16 concurrent clients, micro-batching on
-(up to 16 requests per model call) vs off (1 per call), through real uvicorn, in one run."""
+"""HTTP trajectory service: where the time of one request goes, and requests/s against the compute bound, in one run.
+
+1. Stages of one ``POST /v1/trajectories`` (K=8, the bundled 448x256 sample frame), each timed alone in this process
+   (median ms): multipart parsing, image decode (PNG and JPEG), crop + resize to the model's input, the condition,
+   the model graph (image encoder + fusion + 10 DDIM steps with CFG), poses -> trajectories, maneuver labels, the
+   response JSON. The end-to-end p50 at one client minus the stages is what uvicorn, FastAPI, the thread hand-offs
+   and the client's socket work cost; the p50 minus the model graph is the overhead outside the model.
+2. requests/s and p50/p99 latency with 1, 4 and 16 concurrent clients, micro-batching on (up to 16 requests per model
+   call) and off (1 per call), through real uvicorn. The clients run in their own process (``http_load.py``) so that
+   they do not share the server's GIL.
+3. The compute bound: this host's matmul peak (measured twice in this run, the larger kept) over the FLOPs of one
+   query (counted in eager mode), and the share of it reached at 16 clients with micro-batching.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import requests
-from harness import emit_json, print_table
+import torch
+from harness import emit_json, matmul_flops, print_table
 from PIL import Image
+from torch.utils.flop_counter import FlopCounterMode
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from http_load import BOUNDARY, multipart_body  # noqa: E402
+
 from ct1_sim.data.samples import load_samples  # noqa: E402
-from ct1_sim.service import ServiceSettings, create_app  # noqa: E402
+from ct1_sim.metrics import classify_maneuver  # noqa: E402
+from ct1_sim.seeding import torch_generator  # noqa: E402
+from ct1_sim.service import ServiceSettings, create_app, responses  # noqa: E402
+from ct1_sim.service.validation import decode_upload  # noqa: E402
+from ct1_sim.trajectory.backbones import prepare_images  # noqa: E402
+from ct1_sim.trajectory.pose_tokens import tokens_to_trajectories  # noqa: E402
 from ct1_sim.world import WorldModel  # noqa: E402
 from tests.service_helpers import running_server  # noqa: E402
 
+LOAD_CLIENT = Path(__file__).resolve().parent / "http_load.py"
+K = 8
+SPEED = 6.0
 
-def _measure(url: str, body: bytes, clients: int, per_client: int) -> tuple[float, float, float]:
-    """(requests/s, p50 s, p99 s) of ``clients`` threads each sending ``per_client`` requests back to back."""
-    session_times: list[float] = []
 
-    def client(c: int) -> list[float]:
-        out = []
-        with requests.Session() as s:
-            for i in range(per_client):
-                t0 = time.perf_counter()
-                r = s.post(f"{url}/v1/trajectories", files={"image": ("f.png", body, "image/png")},
-                           data={"instruction": "turn left at the next intersection", "samples": 8, "seed": c * 1000 + i, "speed": 6.0})
-                r.raise_for_status()
-                out.append(time.perf_counter() - t0)
-        return out
+def _median_ms(fn: Callable[[], object], n: int) -> float:
+    fn()
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
 
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        for times in pool.map(client, range(clients)):
-            session_times += times
-    wall = time.perf_counter() - t0
-    return len(session_times) / wall, statistics.median(session_times), float(np.percentile(session_times, 99))
+
+def _parse_multipart(body: bytes) -> Callable[[], object]:
+    """Starlette's form parsing of ``body``, as FastAPI runs it for the route."""
+    from starlette.requests import Request
+
+    loop = asyncio.new_event_loop()
+    headers = [(b"content-type", f"multipart/form-data; boundary={BOUNDARY}".encode()),
+               (b"content-length", str(len(body)).encode())]
+
+    def parse() -> object:
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def run() -> object:
+            form = await Request({"type": "http", "method": "POST", "headers": headers}, receive).form()
+            await form.close()
+            return form
+
+        return loop.run_until_complete(run())
+
+    return parse
+
+
+def _response_bytes() -> Callable[[Any], bytes]:
+    """The route's prediction -> JSON body bytes: ``responses.prediction_body`` where the service has it, else what
+    FastAPI does with the ``dict`` the route returned (validate it as ``dict[str, Any]``, then dump it)."""
+    if hasattr(responses, "prediction_body"):
+        return responses.prediction_body
+    from pydantic import TypeAdapter
+
+    adapter = TypeAdapter(dict[str, Any])
+    return lambda prediction: adapter.dump_json(adapter.validate_python(responses.prediction_json(prediction)))
+
+
+def _stages(world: WorldModel, png: bytes, jpeg: bytes, n: int) -> dict[str, float]:
+    """Median ms of each stage of one request, timed alone."""
+    sample = load_samples()[0]
+    model = world.trajectory_model
+    pipe = model.pipeline
+    pixels = decode_upload(png, "image")
+    prepared = prepare_images([pixels], model.encoder.input_size)
+    text = model.encode_text([sample.instruction])
+    speed = torch.tensor([SPEED])
+    noise = pipe.prepare_noise(1, K, torch_generator(0))
+    steps, scale = pipe.check_sampling(None, None)
+    tokens = pipe.denoise_pixels(prepared, text, speed, noise, steps, scale)
+    size = [(pixels.shape[1], pixels.shape[0])]
+    trajectories = tokens_to_trajectories(tokens, size, model.config.rate_hz)[0]
+    prediction = world.predict_batch([pixels], [sample.instruction], K, [0], [SPEED])[0]
+    to_bytes = _response_bytes()
+
+    def condition() -> None:
+        model.interpret([sample.instruction])
+        model.encode_text([sample.instruction])
+        pipe.prepare_noise(1, K, torch_generator(0))
+
+    calls = {
+        "multipart parse (Starlette)": _parse_multipart(multipart_body(png, "frame.png", 0)),
+        "decode PNG": lambda: decode_upload(png, "image"),
+        "decode JPEG": lambda: decode_upload(jpeg, "image"),
+        "crop + resize to the model input": lambda: prepare_images([pixels], model.encoder.input_size),
+        "condition (instruction parse, text embedding, noise)": condition,
+        f"model graph (image encoder + fusion + {steps} DDIM steps x CFG, {pipe.runtime})":
+            lambda: pipe.denoise_pixels(prepared, text, speed, noise, steps, scale),
+        "poses -> trajectories": lambda: tokens_to_trajectories(tokens, size, model.config.rate_hz),
+        "maneuver labels": lambda: [classify_maneuver(t) for t in trajectories],
+        "response JSON (prediction -> bytes)": lambda: to_bytes(prediction),
+    }
+    return {name: _median_ms(fn, n) for name, fn in calls.items()}
+
+
+def _flop_per_query(world: WorldModel) -> float:
+    """FLOPs of one K=8 query, counted on the same model run eagerly."""
+    sample = load_samples()[0]
+    pipe = world.trajectory_model.pipeline
+    runtime = pipe.__dict__["_runtime"]
+    pipe.runtime = "torch"
+    try:
+        world.trajectory_model.sample(sample.image, sample.instruction, num_samples=K, generator=torch_generator(0), speed=SPEED)
+        with FlopCounterMode(display=False) as counter:  # a second call: the instruction's text embedding is cached
+            world.trajectory_model.sample(sample.image, sample.instruction, num_samples=K, generator=torch_generator(0), speed=SPEED)
+    finally:
+        pipe.runtime = runtime
+    return float(counter.get_total_flops())
+
+
+def _load(url: str, image_file: Path, clients: int, per_client: int) -> dict[str, Any]:
+    """Run the load client in its own process; its JSON result."""
+    out = subprocess.run([sys.executable, str(LOAD_CLIENT), url, str(image_file), "--clients", str(clients), "--per-client", str(per_client)],
+                         check=False, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    result = json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else {"errors": [out.stderr[-500:]]}
+    if out.returncode or result["errors"]:
+        raise RuntimeError(f"load client failed: {result['errors'][:3]}")
+    return result
 
 
 def run(quick: bool = False) -> dict[str, float]:
     sample = load_samples()[0]
-    buf = io.BytesIO()
-    Image.fromarray(sample.image).save(buf, format="PNG")
-    body = buf.getvalue()
+    png_buf, jpeg_buf = io.BytesIO(), io.BytesIO()
+    Image.fromarray(sample.image).save(png_buf, format="PNG")
+    Image.fromarray(sample.image).save(jpeg_buf, format="JPEG", quality=90)
+    png, jpeg = png_buf.getvalue(), jpeg_buf.getvalue()
     world = WorldModel(WorldModel.from_pretrained(device="cpu").trajectory_model, None)
-    per_client = {1: 6, 4: 4, 16: 2} if quick else {1: 20, 4: 10, 16: 5}
-    rows, figures = [], {}
-    for batching, max_batch in (("on", 16), ("off", 1)):
-        with running_server(create_app(world, ServiceSettings(max_batch=max_batch))) as url:
-            _measure(url, body, 1, 2)  # warm-up
-            for clients, n in per_client.items():
-                rps, p50, p99 = _measure(url, body, clients, n)
-                rows.append([batching, clients, rps, p50 * 1000, p99 * 1000])
-                figures[f"rps_{clients}_batching_{batching}"] = rps
-                figures[f"p50_ms_{clients}_batching_{batching}"] = p50 * 1000
-    print_table("trajectory requests (K=8) through uvicorn", ["micro-batching", "clients", "req/s", "p50 ms", "p99 ms"], rows)
+    world.warm_up(batched=True)
+    figures: dict[str, Any] = {}
+
+    # 3a. the compute bound's two terms, before the servers run
+    flop = _flop_per_query(world)
+    peak = matmul_flops()
+
+    # 1. stages of one request, timed alone
+    stages = _stages(world, png, jpeg, 10 if quick else 40)
+
+    # 2. through uvicorn, clients in their own process
+    per_client = {1: 8, 4: 4, 16: 2} if quick else {1: 30, 4: 12, 16: 6}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        image_file = Path(tmp) / "frame.png"
+        image_file.write_bytes(png)
+        for batching, max_batch in (("on", 16), ("off", 1)):
+            with running_server(create_app(world, ServiceSettings(max_batch=max_batch))) as url:
+                _load(url, image_file, 2, 2)  # warm-up: connections, the batched graph
+                for clients, n in per_client.items():
+                    cpu0 = time.process_time()
+                    result = _load(url, image_file, clients, n)
+                    server_cpu_ms = (time.process_time() - cpu0) / len(result["latencies_s"]) * 1e3
+                    client_cpu_ms = result["cpu_s"] / len(result["latencies_s"]) * 1e3
+                    lat = np.asarray(result["latencies_s"]) * 1e3
+                    rps = len(lat) / result["wall_s"]
+                    rows.append([batching, clients, rps, float(np.median(lat)), float(np.percentile(lat, 99)), server_cpu_ms, client_cpu_ms])
+                    figures[f"rps_{clients}_batching_{batching}"] = rps
+                    figures[f"p50_ms_{clients}_batching_{batching}"] = float(np.median(lat))
+                    figures[f"server_cpu_ms_per_request_{clients}_batching_{batching}"] = server_cpu_ms
+    peak = max(peak, matmul_flops())  # 3b. again after the load: the larger of the two
+
+    graph_name = next(k for k in stages if k.startswith("model graph"))
+    p50_1 = figures["p50_ms_1_batching_on"]
+    inside = sum(stages[k] for k in stages if k != "decode JPEG")
+    stage_rows = [[name, ms] for name, ms in stages.items()]
+    stage_rows += [["uvicorn + FastAPI + hand-offs + sockets (p50 - the stages above but JPEG)", p50_1 - inside],
+                   ["end-to-end p50, one client (PNG)", p50_1],
+                   ["outside the model graph (p50 - model graph)", p50_1 - stages[graph_name]]]
+    print_table(f"one POST /v1/trajectories (K={K}, 448x256 PNG), ms; each stage timed alone", ["stage", "ms"], stage_rows)
+    print_table(f"trajectory requests (K={K}) through uvicorn, clients in their own process",
+                ["micro-batching", "clients", "req/s", "p50 ms", "p99 ms", "server CPU ms/req", "client CPU ms/req"], rows)
+    bound = peak / flop
+    share = figures["rps_16_batching_on"] / bound
     figures["speedup_16_clients"] = figures["rps_16_batching_on"] / figures["rps_16_batching_off"]
-    print(f"micro-batching at 16 clients: {figures['speedup_16_clients']:.2f}x the requests/s without it")
+    print_table("compute bound", ["what", "value"], [
+        ("GFLOP per query (eager count)", flop / 1e9), ("matmul peak GFLOP/s (1024^2, this run)", peak / 1e9),
+        ("compute bound (queries/s)", bound), ("req/s at 16 clients, micro-batching", figures["rps_16_batching_on"]),
+        ("share of the compute bound", share), ("micro-batching speed-up at 16 clients", figures["speedup_16_clients"])])
+    figures.update({"gflop_per_query": flop / 1e9, "matmul_peak_gflops": peak / 1e9, "compute_bound_qps": bound,
+                    "compute_bound_share_16": share, "overhead_outside_model_ms_1": p50_1 - stages[graph_name],
+                    "http_stack_ms_1": p50_1 - inside, "torch_threads": torch.get_num_threads(),
+                    "stages_ms": {name.split(" (")[0]: ms for name, ms in stages.items()}})
     emit_json("service", figures)
     return figures
 

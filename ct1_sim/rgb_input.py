@@ -41,6 +41,8 @@ def pil_to_rgb(image: Image.Image) -> np.ndarray:
             full_scale = 1.0 if image.mode == "F" and peak <= 1.0 else 255.0 if peak <= 255 else 65535.0
         grey = np.clip(np.rint(grey * (255.0 / full_scale)), 0, 255).astype(np.uint8)
         return np.repeat(grey[:, :, None], 3, axis=2)
+    if image.mode == "RGB":  # convert() would copy it, and np.asarray copies once more
+        return np.asarray(image)
     return np.asarray(image.convert("RGB"))
 
 

@@ -15,7 +15,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ct1_sim import __version__
 from ct1_sim.clip_spec import MAX_NUM_SAMPLES, NUM_POSES
@@ -25,7 +27,7 @@ from ct1_sim.service.batcher import Batcher, Overloaded, TrajectoryBatcher, Traj
 from ct1_sim.service.body_limit import BodySizeLimit
 from ct1_sim.service.jobs import QueueFull, RolloutJobs
 from ct1_sim.service.metrics import Metrics
-from ct1_sim.service.responses import prediction_json
+from ct1_sim.service.responses import prediction_body
 from ct1_sim.service.settings import ServiceSettings
 from ct1_sim.service.validation import (
     check_instruction,
@@ -108,18 +110,39 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None, *, ba
                                     headers={"WWW-Authenticate": "Bearer"})
         return None
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        t0 = time.perf_counter()
-        response = refusal(request)
-        if response is None:
-            response = await call_next(request)
+    class Guard:
+        """Pure ASGI middleware (Starlette's ``BaseHTTPMiddleware`` costs a task group and a body stream per request):
+        refusals, request counts and latency by route, the replica header."""
+
+        def __init__(self, inner: ASGIApp) -> None:
+            self.inner = inner
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await self.inner(scope, receive, send)
+                return
+            t0 = time.perf_counter()
+            request = Request(scope)
+            status = 500
+
+            async def send_marked(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    if replica is not None:
+                        MutableHeaders(scope=message)[REPLICA_HEADER] = replica
+                await send(message)
+
+            refused = refusal(request)
+            if refused is not None:
+                await refused(scope, receive, send_marked)
+                return
+            await self.inner(scope, receive, send_marked)
             name = _route_label(app, request)
-            metrics.inc("ct1_requests_total", route=name, status=str(response.status_code))
+            metrics.inc("ct1_requests_total", route=name, status=str(status))
             metrics.observe(name, time.perf_counter() - t0)
-        if replica is not None:
-            response.headers[REPLICA_HEADER] = replica
-        return response
+
+    app.add_middleware(Guard)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
@@ -140,14 +163,14 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None, *, ba
             metrics.gauge("ct1_trajectory_batch_size_mean", batcher.batched_queries / batcher.batches)
         return metrics.render()
 
-    @app.post("/v1/trajectories")
+    @app.post("/v1/trajectories", response_model=dict[str, Any])
     async def trajectories(
         image: Annotated[UploadFile, File(description="Front-camera frame, JPEG or PNG.")],
         instruction: Annotated[str, Form(description="e.g. 'turn left at the intersection'")],
         samples: Annotated[int, Form(description="K trajectories to sample.")] = 8,
         seed: Annotated[int | None, Form(description="Random seed (same seed, same samples).")] = None,
         speed: Annotated[float | None, Form(description="Current ego speed, m/s.")] = None,
-    ) -> dict[str, Any]:
+    ) -> Response:
         """K camera trajectories (the project's JSON format, metres, OpenCV camera axes, relative to the current
         camera) with maneuver labels."""
         text = check_instruction(instruction)
@@ -162,7 +185,7 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None, *, ba
         except Overloaded as err:
             raise HTTPException(status_code=429, detail=str(err)) from None
         metrics.inc("ct1_trajectories_total", samples)
-        return prediction_json(prediction)
+        return Response(prediction_body(prediction), media_type="application/json")
 
     @app.post("/v1/rollouts", status_code=202)
     async def rollouts(
