@@ -108,3 +108,25 @@ def test_unsupported_instructions_are_refused_in_predict_predict_batch_and_rollo
         world.rollout(IMAGE, "back up", num_samples=2, seed=0)
     with pytest.raises(ValueError, match="has no words"):
         world.predict(IMAGE, "🚗", num_samples=2)
+
+
+def test_a_frame_prepared_ahead_gives_the_same_samples_as_the_image(world: WorldModel) -> None:
+    """The HTTP service crops and resizes each frame on the request's thread (``prepare_image``); the model's thread
+    then only runs the model, and the samples (and the intrinsics, from the original frame's size) are unchanged."""
+    wide = np.random.default_rng(1).integers(0, 255, size=(90, 200, 3), dtype=np.uint8)
+    frames = [world.prepare_image(IMAGE), world.prepare_image(wide)]
+    assert frames[1].pixels.shape == (128, 224, 3) and frames[1].image_size == (200, 90)
+    raw = world.predict_batch([IMAGE, wide], ["turn left", "stop"], num_samples=2, seeds=[3, 4])
+    prepared = world.predict_batch(frames, ["turn left", "stop"], num_samples=2, seeds=[3, 4])
+    mixed = world.predict_batch([frames[0], wide], ["turn left", "stop"], num_samples=2, seeds=[3, 4])
+    for a, b, c in zip(raw, prepared, mixed, strict=True):
+        np.testing.assert_array_equal(_c2w(a), _c2w(b))
+        np.testing.assert_array_equal(_c2w(a), _c2w(c))
+        assert a.trajectories[0].image_size == b.trajectories[0].image_size
+        np.testing.assert_array_equal(a.trajectories[0].K, b.trajectories[0].K)
+        assert a.maneuvers == b.maneuvers
+    np.testing.assert_array_equal(_c2w(world.predict(frames[1], "stop", num_samples=2, seed=4)), _c2w(raw[1]))
+    other = CT1TrajectoryModel(**TINY, encoder=MobileNetMiniLMBackbone()).eval()
+    other.encoder.input_size = (112, 64)  # a backbone with another input size refuses frames made for this one
+    with pytest.raises(ValueError, match="prepared for a 224x128 input, this model takes 112x64"):
+        other.sample(frames[0], "go", num_samples=1)

@@ -144,6 +144,10 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None, *, ba
 
     app.add_middleware(Guard)
 
+    def decode_frame(data: bytes) -> Any:
+        """The upload decoded, then cropped and resized for the trajectory model (422 for a bad image)."""
+        return world.prepare_image(decode_upload(data, "image"))
+
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
         """Liveness and which models are loaded."""
@@ -179,9 +183,9 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None, *, ba
             check_int(seed, "seed", 0, MAX_SEED)
         speed = check_speed(speed)
         data = await read_upload(image, "image", settings.max_upload_bytes)
-        pixels = await run_in_threadpool(decode_upload, data, "image")  # off the event loop
+        frame = await run_in_threadpool(decode_frame, data)  # off the event loop and off the model's thread
         try:
-            prediction = await batcher.submit(TrajectoryQuery(pixels, text, samples, seed, speed))
+            prediction = await batcher.submit(TrajectoryQuery(frame, text, samples, seed, speed))
         except Overloaded as err:
             raise HTTPException(status_code=429, detail=str(err)) from None
         metrics.inc("ct1_trajectories_total", samples)

@@ -11,8 +11,7 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import Any
 
 from ct1_sim.world import Prediction, WorldModel
 
@@ -25,9 +24,10 @@ class Overloaded(RuntimeError):
 
 @dataclass
 class TrajectoryQuery:
-    """One request: RGB uint8 image ``(H,W,3)``, instruction, K, seed, ego speed (m/s) or None."""
+    """One request: the image (RGB uint8 ``(H,W,3)``, or as :meth:`WorldModel.prepare_image` made it ready), instruction,
+    K, seed, ego speed (m/s) or None."""
 
-    image: np.ndarray
+    image: Any
     instruction: str
     num_samples: int
     seed: int | None

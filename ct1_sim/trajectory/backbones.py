@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +34,43 @@ from ct1_sim.trajectory.text_encoder import SentenceEncoder
 log = logging.getLogger(__name__)
 
 
-def prepare_images(images: list[np.ndarray] | np.ndarray, input_size: tuple[int, int]) -> torch.Tensor:
-    """RGB uint8 ``(H,W,3)`` images of any size -> ``(B,3,h,w)`` float in [0,1] at ``input_size (w,h)``.
+@dataclass(frozen=True)
+class PreparedFrame:
+    """A camera frame already centre-cropped and resized for a backbone (:func:`prepare_frame`): ``pixels`` RGB uint8
+    ``(h,w,3)`` at ``input_size (w,h)``, and the ``image_size (W,H)`` px of the frame it came from (the sampled
+    trajectories' intrinsics follow the original frame). The pipeline takes it wherever it takes an image; a server
+    prepares each request's frame on the request's own thread, off the one thread that runs the model."""
+
+    pixels: np.ndarray
+    image_size: tuple[int, int]
+    input_size: tuple[int, int]
+
+
+def _crop_resize(arr: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
+    """RGB uint8 ``(H,W,3)`` -> centre-cropped to the aspect ratio of ``input_size (w,h)``, resized to it ``(h,w,3)``."""
+    w_t, h_t = input_size
+    h, w = arr.shape[:2]
+    target = w_t / h_t
+    if w / h > target:  # too wide: crop width
+        cw = round(h * target)
+        x0 = (w - cw) // 2
+        arr = arr[:, x0 : x0 + cw]
+    else:
+        ch = round(w / target)
+        y0 = (h - ch) // 2
+        arr = arr[y0 : y0 + ch]
+    return np.asarray(Image.fromarray(np.ascontiguousarray(arr)).resize((w_t, h_t), Image.BILINEAR))
+
+
+def prepare_frame(image: object, input_size: tuple[int, int]) -> PreparedFrame:
+    """One frame (RGB uint8 ``(H,W,3)`` array or PIL image, any size) cropped and resized as :func:`prepare_images` does."""
+    arr = as_rgb_array(image)
+    return PreparedFrame(_crop_resize(arr, input_size), (int(arr.shape[1]), int(arr.shape[0])), (int(input_size[0]), int(input_size[1])))
+
+
+def prepare_images(images: list[np.ndarray | PreparedFrame] | np.ndarray, input_size: tuple[int, int]) -> torch.Tensor:
+    """RGB uint8 ``(H,W,3)`` images of any size (or :class:`PreparedFrame` s for this ``input_size``) -> ``(B,3,h,w)``
+    float in [0,1] at ``input_size (w,h)``.
 
     Each image is centre-cropped to the target aspect ratio, then resized with Pillow's antialiased bilinear
     filter (single-threaded: PyTorch's threaded resize here would wake OpenMP workers that then compete with
@@ -43,18 +79,13 @@ def prepare_images(images: list[np.ndarray] | np.ndarray, input_size: tuple[int,
     w_t, h_t = input_size
     out = np.empty((len(images), h_t, w_t, 3), np.uint8)
     for i, image in enumerate(images):
-        arr = as_rgb_array(image)
-        h, w = arr.shape[:2]
-        target = w_t / h_t
-        if w / h > target:  # too wide: crop width
-            cw = round(h * target)
-            x0 = (w - cw) // 2
-            arr = arr[:, x0 : x0 + cw]
+        if isinstance(image, PreparedFrame):
+            if image.input_size != (w_t, h_t):
+                raise ValueError(f"frame {i} was prepared for a {image.input_size[0]}x{image.input_size[1]} input, "
+                                 f"this model takes {w_t}x{h_t}; prepare it with this model's prepare_frame")
+            out[i] = image.pixels
         else:
-            ch = round(w / target)
-            y0 = (h - ch) // 2
-            arr = arr[y0 : y0 + ch]
-        out[i] = np.asarray(Image.fromarray(np.ascontiguousarray(arr)).resize((w_t, h_t), Image.BILINEAR))
+            out[i] = _crop_resize(as_rgb_array(image), (w_t, h_t))
     return torch.from_numpy(np.ascontiguousarray(out.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0))  # numpy: one thread
 
 

@@ -37,7 +37,7 @@ from ct1_sim.config_loading import ConfigError, check_values, field_types
 from ct1_sim.devices import resolve_device, resolve_dtype
 from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.language import Intent, check_instruction_text, refusal_message
-from ct1_sim.trajectory.backbones import build_backbone
+from ct1_sim.trajectory.backbones import PreparedFrame, build_backbone, prepare_frame
 from ct1_sim.trajectory.configuration_ct1 import POSE_DIM, dit_width, validate_config
 from ct1_sim.trajectory.dit import TrajectoryDiT
 from ct1_sim.trajectory.fusion import ConditionFusion
@@ -290,6 +290,12 @@ class CT1TrajectoryModel(ModelMixin, ConfigMixin):
         state = dict(super().__getstate__())
         state.pop("_pipeline", None)  # rebuilt on first use (its ONNX Runtime sessions do not pickle)
         return state
+
+    def prepare_frame(self, image: Any) -> PreparedFrame:
+        """``image`` (RGB uint8 ``(H,W,3)`` or PIL, any size) cropped and resized to the image encoder's input, ready for
+        :meth:`sample` / :meth:`sample_batch`: the same samples as the image itself, with this step done beforehand
+        (on another thread, say)."""
+        return prepare_frame(image, self.encoder.input_size)
 
     def sample_batch(
         self,

@@ -32,7 +32,7 @@ from torch import nn
 
 from ct1_sim.clip_spec import check_num_samples, check_speed_mps
 from ct1_sim.rgb_input import as_rgb_array
-from ct1_sim.trajectory.backbones import prepare_images
+from ct1_sim.trajectory.backbones import PreparedFrame, prepare_images
 from ct1_sim.trajectory.configuration_ct1 import POSE_DIM
 from ct1_sim.trajectory.modeling_ct1 import CT1TrajectoryModel
 from ct1_sim.trajectory.onnx_graphs import OrtGraph, cached_graph, resolve_runtime
@@ -94,8 +94,8 @@ class CT1TrajectoryPipeline(DiffusionPipeline):
     # ------------------------------------------------------------------ steps
     def check_inputs(
         self, image: Any, instruction: str | list[str], speed: float | None | list[float | None], num_samples: int, output_type: str,
-    ) -> tuple[list[np.ndarray], list[str], list[float | None]]:
-        """The call's queries as lists (images as RGB uint8 arrays), checked."""
+    ) -> tuple[list[np.ndarray | PreparedFrame], list[str], list[float | None]]:
+        """The call's queries as lists (images as RGB uint8 arrays, or the :class:`PreparedFrame` s given), checked."""
         if output_type not in OUTPUT_TYPES:
             raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
         images = list(image) if isinstance(image, list | tuple) else [image]
@@ -108,7 +108,8 @@ class CT1TrajectoryPipeline(DiffusionPipeline):
         speeds = list(speed) if isinstance(speed, list | tuple) else [speed] * len(images)
         if len(speeds) != len(images):
             raise ValueError(f"got {len(speeds)} speeds for {len(images)} queries")
-        return [as_rgb_array(im) for im in images], instructions, [check_speed_mps(s) for s in speeds]
+        images = [im if isinstance(im, PreparedFrame) else as_rgb_array(im) for im in images]
+        return images, instructions, [check_speed_mps(s) for s in speeds]
 
     def check_sampling(self, num_inference_steps: int | None, guidance_scale: float | None) -> tuple[int, float]:
         """The call's DDIM steps and guidance scale (the model config's when None), checked."""
@@ -204,7 +205,8 @@ class CT1TrajectoryPipeline(DiffusionPipeline):
         """K trajectories for each query, all queries in one batched diffusion.
 
         Args:
-            image: one RGB uint8 ``(H,W,3)`` array or PIL image of any size, or a list of them (a batch).
+            image: one RGB uint8 ``(H,W,3)`` array or PIL image of any size, or a list of them (a batch); a
+                :class:`~ct1_sim.trajectory.backbones.PreparedFrame` (:meth:`CT1TrajectoryModel.prepare_frame`) too.
             instruction: one instruction or a list (one per image), e.g. ``"turn left at the intersection"``.
             speed: current ego speed (m/s), one for all or a list; None = unknown (the model samples plausible speeds).
             num_samples: K samples per query.
@@ -233,7 +235,7 @@ class CT1TrajectoryPipeline(DiffusionPipeline):
 
         # 5. outputs
         if output_type == "trajectory":
-            sizes = [(im.shape[1], im.shape[0]) for im in images]
+            sizes = [im.image_size if isinstance(im, PreparedFrame) else (im.shape[1], im.shape[0]) for im in images]
             trajectories: Any = tokens_to_trajectories(tokens, sizes, self.model.config.rate_hz)
         else:
             c2w = tokens_to_c2w(tokens.double())  # (B,K,T,4,4)

@@ -133,6 +133,14 @@ class WorldModel:
             trajectories = self.trajectory_model.sample(image, instruction, num_samples=num_samples, generator=torch_generator(seed), speed=speed)
         return Prediction(trajectories, [classify_maneuver(t) for t in trajectories], seed, intent.as_dict())
 
+    def prepare_image(self, image: Any) -> Any:
+        """``image`` made ready for :meth:`predict` / :meth:`predict_batch` ahead of the call (the trajectory model's
+        crop and resize, :meth:`CT1TrajectoryModel.prepare_frame`), with the same results as the image itself; the
+        HTTP service does it on each request's thread so that the model's thread only runs the model. Returns
+        ``image`` unchanged when the trajectory model has no such step. Rollouts need the full image: pass that."""
+        prepare = getattr(self.trajectory_model, "prepare_frame", None)
+        return prepare(image) if prepare is not None else image
+
     def interpret(self, instruction: str) -> dict[str, Any]:
         """What ``instruction`` is read as, without sampling (:meth:`ct1_sim.language.Intent.as_dict`); unreadable text
         (empty, control characters, over 500 characters, no letters) is a ``ValueError`` naming the problem."""
