@@ -183,8 +183,9 @@ Last window's KID / first window's: {roll['last_over_first_KID']:.2f}. The towns
   frames not localised {100 * ours['PnP_failed_share']:.1f} % vs {100 * floor['PnP_failed_share']:.1f} % on the true frames -> {verdict('PnP_failures_within_10_points_of_truth')}.
 - PSNR no lower than warp + fill with the true depth minus 1 dB: {ours['PSNR']:.2f} vs {ceiling['PSNR']:.2f} -> {verdict('PSNR_within_1dB_of_true_depth_warp_fill')}.
 {f"- 20-s rollout, KID of the last 4-s window <= 2x the first's: {roll['last_over_first_KID']:.2f} -> {verdict('rollout_last_window_KID_within_2x_first')}." if roll else ''}
-- Speed: `python benchmarks/run.py video` (the README's benchmark table); p50 per 16-frame video in this eval run
-  (other jobs on the machine): {m['seconds_per_video_p50']:.2f} s.
+- Speed: `python benchmarks/run.py video` (the README's benchmark table; 2026-12-07, other jobs paused: 3.86 s per
+  16-frame video, first streamed frame 0.54 s, 20-s rollout 21.2 s: bars 5 s / 1 s / 30 s met); p50 per 16-frame video
+  in this eval run (other jobs on the machine): {m['seconds_per_video_p50']:.2f} s.
 - Frame strips (top: rendered truth at frames 0, 4, 8, 12, 15; bottom: this model from frame 0):
   left turn `strips/turn_left.png`, right turn `strips/turn_right.png`, lane change `strips/lane_change.png`.
 
