@@ -18,7 +18,6 @@ import asyncio
 import io
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from harness import emit_json, matmul_flops, print_table
+from harness import emit_json, matmul_flops, print_table, time_call
 from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -51,16 +50,6 @@ from tests.service_helpers import running_server  # noqa: E402
 LOAD_CLIENT = Path(__file__).resolve().parent / "http_load.py"
 K = 8
 SPEED = 6.0
-
-
-def _median_ms(fn: Callable[[], object], n: int) -> float:
-    fn()
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
 
 
 def _parse_multipart(body: bytes) -> Callable[[], object]:
@@ -136,7 +125,7 @@ def _stages(world: WorldModel, png: bytes, jpeg: bytes, n: int) -> dict[str, flo
         "maneuver labels": lambda: [classify_maneuver(t) for t in trajectories],
         "response JSON (prediction -> bytes)": lambda: to_bytes(prediction),
     }
-    return {name: _median_ms(fn, n) for name, fn in calls.items()}
+    return {name: time_call(fn, repeat=n) * 1e3 for name, fn in calls.items()}
 
 
 def _flop_per_query(world: WorldModel) -> float:

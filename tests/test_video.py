@@ -122,6 +122,8 @@ def test_culling_unseen_points_changes_nothing(monkeypatch: pytest.MonkeyPatch) 
     sizes = torch.rand(20000, generator=g) * 0.2
     T = torch.eye(4).repeat(3, 1, 1)
     T[1, 0, 3], T[2, 2, 3] = 2.0, -5.0
+    behind_all = (pts[2][None] + T[:, 2, 3][:, None] <= 1e-3).all(dim=0)  # T only translates: z_view = z + t_z
+    assert float(behind_all.float().mean()) > warp.CULL_WHEN_UNSEEN_SHARE  # so the culling path does run
     culled = splat_points(pts, cols, K, T, 256, 448, sizes_m=sizes)
     monkeypatch.setattr(warp, "CULL_WHEN_UNSEEN_SHARE", 2.0)  # never cull
     full = splat_points(pts, cols, K, T, 256, 448, sizes_m=sizes)
