@@ -1,6 +1,8 @@
 """Closed-loop simulator: environment steps/s of the expert driving a test town at 10 Hz, with the camera
-rendered (the bar: >= 100 steps/s, 10x real time) and without it; the town's camera frames/s alone; and the
-process CPU time per step (it counts the rasteriser's threads, and is less swayed by other load than wall time).
+rendered and without it; the ``ct1`` policy (the trajectory model replanning from the camera every 0.5 s, the
+camera rendered only for the frames it reads, as ``sim eval`` does; the bar: >= 100 steps/s, 10x real time); the
+town's camera frames/s alone; and the process CPU time per step (it counts the rasteriser's threads, and is less
+swayed by other load than wall time).
 
 Run: ``.venv/bin/python benchmarks/run.py sim`` (``--quick`` for a smoke run). The machine's load average is
 printed beside the figures: on a shared 2-core machine the wall-clock rates fall with it.
@@ -13,14 +15,15 @@ import time
 
 from harness import emit_json, print_table
 
-from ct1_sim.sim.env import DrivingEnv
-from ct1_sim.sim.policies import ExpertPolicy
+from ct1_sim.sim.env import DrivingEnv, camera_period_for
+from ct1_sim.sim.policies import ExpertPolicy, make_policy
 
 
-def _drive(camera: bool, steps: int) -> tuple[float, float]:
-    """(steps/s wall, CPU ms/step) of the expert over ``steps`` steps after a warm-up."""
-    env = DrivingEnv(camera=camera, num_towns=1)
-    policy = ExpertPolicy()
+def _drive(camera: bool, steps: int, policy_name: str = "expert") -> tuple[float, float]:
+    """(steps/s wall, CPU ms/step) of ``policy_name`` over ``steps`` steps after a warm-up."""
+    policy = ExpertPolicy() if policy_name == "expert" else make_policy(policy_name)
+    env = DrivingEnv(camera=camera, num_towns=1, action_type=policy.action_type,
+                     announce_m=getattr(policy, "announce_m", 60.0), camera_period_s=camera_period_for(policy, 0.1))
     try:
         obs, _ = env.reset(seed=0, options={"town": 0, "seconds": 3600.0})
         policy.reset(env)
@@ -57,15 +60,18 @@ def run(quick: bool = False) -> dict:
     load = os.getloadavg()[0]
     with_camera, cpu_camera = _drive(True, steps)
     without, cpu_without = _drive(False, steps)
+    ct1, cpu_ct1 = _drive(True, steps, "ct1")
     fps = _frames(20 if quick else 100)
     print_table("closed-loop sim (expert, test town 0, 10 Hz)", ["what", "steps/s", "x real time", "CPU ms/step"], [
         ("with camera", with_camera, with_camera / 10.0, cpu_camera),
         ("without camera", without, without / 10.0, cpu_without),
+        ("ct1 policy, camera at its 2 Hz replans", ct1, ct1 / 10.0, cpu_ct1),
         ("camera frames alone", fps, fps / 10.0, float("nan")),
     ])
     print(f"load average (1 min) at the start: {load:.1f} on {os.cpu_count()} cores")
     figures = {"steps_per_s_camera": round(with_camera, 1), "steps_per_s_no_camera": round(without, 1),
-               "realtime_x_camera": round(with_camera / 10.0, 2), "cpu_ms_per_step_camera": round(cpu_camera, 1),
+               "realtime_x_camera": round(with_camera / 10.0, 2),
+               "steps_per_s_ct1": round(ct1, 1), "realtime_x_ct1": round(ct1 / 10.0, 2), "cpu_ms_per_step_ct1": round(cpu_ct1, 1), "cpu_ms_per_step_camera": round(cpu_camera, 1),
                "frames_per_s": round(fps, 1), "load_average": round(load, 1)}
     emit_json("sim", figures)
     return figures

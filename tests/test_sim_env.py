@@ -127,3 +127,32 @@ def test_one_list_of_worlds_for_every_entry_point() -> None:
         check_world("dream")
     with pytest.raises(ValueError, match="unknown world 'dream'"):
         EvalSpec(policies=("expert",), world="dream")
+
+
+def test_a_slower_camera_repeats_its_latest_frame_and_refreshes_on_its_ticks() -> None:
+    every = DrivingEnv(num_towns=1)
+    slow = DrivingEnv(num_towns=1, camera_period_s=0.3)
+    try:
+        a, _ = every.reset(seed=1, options={"town": 0})
+        b, info = slow.reset(seed=1, options={"town": 0})
+        assert np.array_equal(a["camera"], b["camera"]) and info["camera_t"] == 0.0
+        last = b["camera"]
+        for k in range(1, 8):
+            a, *_ = every.step([0.05, 7.0, 0.0])
+            b, _, _, _, info = slow.step([0.05, 7.0, 0.0])
+            if k % 3 == 0:  # a tick: the same frame as the camera that renders every step
+                assert np.array_equal(a["camera"], b["camera"]) and info["camera_t"] == pytest.approx(0.1 * k)
+                assert not np.array_equal(b["camera"], last)  # the ego moved: a new frame
+                last = b["camera"]
+            else:
+                assert np.array_equal(b["camera"], last) and info["camera_t"] == pytest.approx(0.1 * (k - k % 3))
+            assert np.array_equal(a["pose"], b["pose"])  # the camera never changes the drive
+    finally:
+        every.close()
+        slow.close()
+
+
+@pytest.mark.parametrize("period", [0.05, 0.25, float("nan"), -1.0])
+def test_a_camera_period_that_is_not_whole_steps_is_a_clear_error(period: float) -> None:
+    with pytest.raises(ValueError, match="whole number of steps"):
+        DrivingEnv(num_towns=1, camera=False, camera_period_s=period)

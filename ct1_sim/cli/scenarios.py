@@ -34,6 +34,24 @@ def render(
         typer.echo(f"wrote a nuScenes-format dataroot to {path}")
 
 
+@scenarios_app.command("town-drives")
+def town_drives(
+    out: Annotated[Path, typer.Option(help="Clip store to add to (created, or resumed when it exists).")],
+    towns: Annotated[int, typer.Option(min=1, help="Towns 0..N-1 of the split, one drive each per --drives.")] = 20,
+    first_town: Annotated[int, typer.Option(min=0, help="Index of the first town.")] = 0,
+    drives: Annotated[int, typer.Option(min=1, help="Expert drives per town.")] = 1,
+    seconds: Annotated[float, typer.Option(min=5.0, max=600.0, help="Length of each drive (s).")] = 90.0,
+    split: Annotated[str, typer.Option(help="train, val or test (the towns of the splits never overlap).")] = "train",
+) -> None:
+    """Clips cut from expert drives through the towns (closed-loop states: approach, stop line, mid-turn, recovery)."""
+    from ct1_sim.sim.town_clips import render_town_clips
+
+    if split not in ("train", "val", "test"):
+        raise typer.BadParameter(f"--split must be train, val or test, got {split!r}")
+    written = render_town_clips(str(out), split, range(first_town, first_town + towns), drives, seconds)
+    typer.echo(f"{out}: {written} town clips written")
+
+
 @scenarios_app.command("preview")
 def preview(
     spec: Annotated[Path, typer.Argument(help="Scenario YAML.")],

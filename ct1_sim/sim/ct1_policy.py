@@ -50,6 +50,11 @@ class CT1Policy:
     #: the model was trained on clips with the junction 7-13 m ahead: announce maneuvers only that close
     announce_m = 15.0
 
+    @property
+    def camera_period_s(self) -> float:
+        """The policy reads the camera only when it replans: the env need not render the frames in between."""
+        return self.replan_s
+
     def __init__(self, model_dir: str | Path | None = None, num_samples: int = 8, seed: int = 0, replan_s: float = REPLAN_S) -> None:
         self.model_dir, self.num_samples, self.seed, self.replan_s = model_dir, int(num_samples), int(seed), float(replan_s)
         self._model = None

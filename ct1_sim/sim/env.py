@@ -39,6 +39,7 @@ from ct1_sim.sim.speed_profile import reference_times
 from ct1_sim.sim.vehicle import KinematicBicycle, VehicleLimits, VehicleState, box
 
 ANNOUNCE_M = 60.0
+DRIVING_DT_S = 0.1  # the procedural world's step (10 Hz)
 MANEUVER_CODES = {"follow_road": 0, "turn_left": 1, "straight": 2, "turn_right": 3}
 INSTRUCTION_CHARSET = string.ascii_letters + string.digits + " ,.'-"
 DEFAULT_SPEED_MPS = 6.0
@@ -67,14 +68,18 @@ class DrivingEnv(gym.Env):
         announce_m: how far before its junction box (m, from the front bumper) a maneuver's instruction is given.
         world: the world to drive in (default: a :class:`~ct1_sim.sim.procedural.ProceduralWorld`; the neural
             world :class:`~ct1_sim.sim.neural.NeuralWorld` renders the camera with the video model).
+        camera_period_s: the camera's frame period (s), a whole number of steps: between frames the observation
+            repeats the latest one, as a sensor slower than the simulation does (CARLA's ``sensor_tick``); the
+            ``ct1`` policy looks only when it replans (every 0.5 s), so ``sim eval`` renders only then. Default:
+            every step. ``info["camera_t"]`` is the time of the frame in the observation.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}
 
-    def __init__(self, action_type: str = "ackermann", split: str = "test", num_towns: int = 50, dt: float = 0.1,
+    def __init__(self, action_type: str = "ackermann", split: str = "test", num_towns: int = 50, dt: float = DRIVING_DT_S,
                  max_seconds: float | None = None, route_length_m: float = DEFAULT_ROUTE_M, camera: bool = True,
                  agents: int | None = None, announce_m: float = ANNOUNCE_M, render_mode: str | None = None,
-                 world: ProceduralWorld | None = None) -> None:
+                 world: ProceduralWorld | None = None, camera_period_s: float | None = None) -> None:
         if action_type not in ACTION_TYPES:
             raise ValueError(f"unknown action type {action_type!r}; choose one of {', '.join(ACTION_TYPES)}")
         if split not in ("train", "val", "test"):
@@ -93,6 +98,13 @@ class DrivingEnv(gym.Env):
         if not (np.isfinite(announce_m) and announce_m >= 0):
             raise ValueError(f"announce_m must be a distance >= 0 m, got {announce_m!r}")
         self.announce_m = float(announce_m)
+        self.camera_every = 1
+        if camera_period_s is not None:
+            every = float(camera_period_s) / self.dt if np.isfinite(camera_period_s) else np.nan
+            if not (np.isfinite(every) and every >= 1.0 - 1e-6 and abs(every - round(every)) < 1e-6):
+                raise ValueError(f"camera_period_s must be a whole number of steps of dt={self.dt:g} s, got {camera_period_s!r}")
+            self.camera_every = round(every)
+        self._camera_t = 0.0
         self.limits = VehicleLimits()
         self.vehicle = KinematicBicycle(self.limits)
         self.world = world if world is not None else ProceduralWorld(camera=camera, agents=agents)
@@ -199,7 +211,8 @@ class DrivingEnv(gym.Env):
         return self._phrases[k], MANEUVER_CODES[self.route.maneuvers[k].kind]
 
     def _observe(self) -> dict[str, Any]:
-        self._frame = self.world.render(self.state)
+        if self._frame is None or self._steps % self.camera_every == 0:
+            self._frame, self._camera_t = self.world.render(self.state), self.t
         text, code = self._instruction()
         return {
             "camera": self._frame,
@@ -214,7 +227,7 @@ class DrivingEnv(gym.Env):
         k, dist = self.current_maneuver()
         return {**step, "t": round(self.t, 3), "town_seed": self.town.seed, "route": self.route.text(),
                 "route_completion": self.metrics.max_progress / self.route.length, "maneuver_index": k,
-                "maneuver_distance_m": dist, "action_issues": issues}
+                "maneuver_distance_m": dist, "action_issues": issues, "camera_t": round(self._camera_t, 3)}
 
     def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self.state is None:
@@ -252,6 +265,16 @@ class DrivingEnv(gym.Env):
 
     def close(self) -> None:
         self.world.close()
+
+
+def camera_period_for(policy: Any, dt: float) -> float | None:
+    """The camera period (s) ``policy`` asks for (its ``camera_period_s``) when it is a whole number of steps of
+    ``dt``; None (every step) otherwise."""
+    period = getattr(policy, "camera_period_s", None)
+    if period is None or not np.isfinite(period) or period < dt:
+        return None
+    steps = period / dt
+    return float(period) if abs(steps - round(steps)) < 1e-6 else None
 
 
 #: The worlds an episode drives in: ``procedural`` (the scenario renderer is the camera) or ``neural`` (the video model).

@@ -76,7 +76,7 @@ class EpisodeWorker:
     """
 
     def __init__(self, spec: EvalSpec, threads: int | None = None) -> None:
-        from ct1_sim.sim.env import ANNOUNCE_M, make_world_env
+        from ct1_sim.sim.env import ANNOUNCE_M, DRIVING_DT_S, camera_period_for, make_world_env
         from ct1_sim.sim.neural import load_world_video
         from ct1_sim.sim.policies import make_policy
 
@@ -90,6 +90,8 @@ class EpisodeWorker:
             for p in self.policies:
                 kwargs = {"action_type": p.action_type, "split": spec.split, "num_towns": spec.towns,
                           "camera": spec.looks(p), "announce_m": getattr(p, "announce_m", ANNOUNCE_M)}
+                if spec.world == "procedural":  # render only the frames the policy looks at (same drive, less work)
+                    kwargs["camera_period_s"] = camera_period_for(p, DRIVING_DT_S)
                 self.envs[p.name] = make_world_env(spec.world, video, **kwargs)
         except BaseException:
             self.close()

@@ -107,6 +107,11 @@ class ProceduralWorld:
         """The camera frame ``(H,W,3)`` uint8 at the ego's pose (black when the camera is off)."""
         if not self.camera_enabled:
             return np.zeros((self.spec.height, self.spec.width, 3), np.uint8)
+        return self.render_with_depth(ego)[0]
+
+    def render_with_depth(self, ego: VehicleState) -> tuple[np.ndarray, np.ndarray]:
+        """The camera frame ``(H,W,3)`` uint8 and its depth ``(H,W)`` (m along the optical axis) at the ego's pose,
+        whether or not the env's camera is on (training clips are cut from drives that render only every other step)."""
         if self._renderer is None:
             from ct1_sim.data.scenarios.renderer import SceneRenderer
 
@@ -121,8 +126,8 @@ class ProceduralWorld:
             self._shadow_focus = focus
         poses = iter(self.traffic.poses4x4())
         mover_poses = [next(poses) if keep else _HIDDEN for keep in self.active]
-        rgb, _ = self._renderer.render(self.camera_pose(ego), self.K, town.lighting, mover_poses)
-        return rgb
+        rgb, depth = self._renderer.render(self.camera_pose(ego), self.K, town.lighting, mover_poses)
+        return rgb, depth
 
     def close(self) -> None:
         if self._renderer is not None:
