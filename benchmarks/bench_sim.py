@@ -20,7 +20,8 @@ from ct1_sim.sim.policies import ExpertPolicy, make_policy
 
 
 def _drive(camera: bool, steps: int, policy_name: str = "expert") -> tuple[float, float]:
-    """(steps/s wall, CPU ms/step) of ``policy_name`` over ``steps`` steps after a warm-up."""
+    """(steps/s wall, CPU ms/step) of ``policy_name`` over ``steps`` steps after a warm-up, over as many episodes as
+    that takes."""
     policy = ExpertPolicy() if policy_name == "expert" else make_policy(policy_name)
     env = DrivingEnv(camera=camera, num_towns=1, action_type=policy.action_type,
                      announce_m=getattr(policy, "announce_m", 60.0), camera_period_s=camera_period_for(policy, 0.1))
@@ -30,10 +31,13 @@ def _drive(camera: bool, steps: int, policy_name: str = "expert") -> tuple[float
         for _ in range(10):
             obs, *_ = env.step(policy.act(obs))
         wall, cpu = time.perf_counter(), time.process_time()
-        for _ in range(steps):
+        episode = 0
+        for _ in range(steps):  # an episode that ends is followed by the next (its reset counted, as in an eval)
             obs, _, terminated, truncated, _ = env.step(policy.act(obs))
             if terminated or truncated:
-                break
+                episode += 1
+                obs, _ = env.reset(seed=episode, options={"town": 0, "seconds": 3600.0})
+                policy.reset(env)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         return steps / wall, 1000.0 * cpu / steps
     finally:

@@ -76,6 +76,7 @@ def test_sim_bad_input_is_one_clear_error(tmp_path: Path) -> None:
         (("--policy", "joyride"), "unknown policy"),
         (("--route", "moonwalk"), "exactly one of left, right or straight"),
         (("--town", "1", "--town-seed", "5"), "not both"),
+        (("--policy", "ct1", "--trajectory-model", str(tmp_path)), "has no config.json"),
     ]:
         result = run("sim", "run", *args, "--out", str(tmp_path / "x"))
         assert result.exit_code == 2, result.output

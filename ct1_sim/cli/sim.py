@@ -18,6 +18,8 @@ sim_app = typer.Typer(help="Closed-loop driving: a policy drives a route through
 WorldOption = Annotated[str, typer.Option(help="procedural | neural (the video model renders the camera at 5 Hz).")]
 VideoModelOption = Annotated[Path | None, typer.Option(help="Video model folder for --world neural (default: the shipped one).")]
 DeviceOption = Annotated[str, typer.Option(help="auto | cpu | cuda: where the neural world's video model runs.")]
+TrajectoryModelOption = Annotated[Path | None, typer.Option(help="Trajectory model folder the ct1 policy drives with "
+                                                                 "(default: the shipped one).")]
 
 
 def _town_options(town: int | None, town_seed: int | None) -> dict:
@@ -35,6 +37,7 @@ def run(
     video_model: VideoModelOption = None,
     device: DeviceOption = "auto",
     policy: Annotated[str, typer.Option(help="expert | constant-velocity | ct1")] = "expert",
+    trajectory_model: TrajectoryModelOption = None,
     town: Annotated[int | None, typer.Option(min=0, help="Town index in --split (default 0).")] = None,
     town_seed: Annotated[int | None, typer.Option(min=0, help="A raw town seed instead of --town.")] = None,
     split: Annotated[str, typer.Option(help="train | val | test: which towns --town counts in.")] = "test",
@@ -53,7 +56,7 @@ def run(
 
     check_world(world)
     rerun_target(rerun)
-    chosen = make_policy(policy)
+    chosen = make_policy(policy, trajectory_model=None if trajectory_model is None else str(trajectory_model))
     options = {**_town_options(town, town_seed), "speed": speed}
     if route is not None:
         options["route"] = route
@@ -124,6 +127,7 @@ def evaluate(
     video_model: VideoModelOption = None,
     device: DeviceOption = "auto",
     policies: Annotated[str, typer.Option(help="Comma-separated: expert, constant-velocity, ct1.")] = "expert,constant-velocity",
+    trajectory_model: TrajectoryModelOption = None,
     episodes: Annotated[int, typer.Option(min=1, max=10000, help="Episodes per policy.")] = 10,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first episode (episode i uses seed + i).")] = 0,
     split: Annotated[str, typer.Option(help="train | val | test towns.")] = "test",
@@ -153,8 +157,9 @@ def evaluate(
     started = time.perf_counter()
     names = tuple(n.strip() for n in policies.split(",") if n.strip())
     spec = EvalSpec(policies=names, world=world, split=split, towns=towns, seed=seed, seconds=seconds, camera=camera,
-                    video_model=None if video_model is None else str(video_model), device=device)
-    looks = {n: spec.looks(make_policy(n)) for n in names}  # also: an unknown policy fails before any episode
+                    video_model=None if video_model is None else str(video_model), device=device,
+                    trajectory_model=None if trajectory_model is None else str(trajectory_model))
+    looks = {n: spec.looks(make_policy(n, trajectory_model=spec.trajectory_model)) for n in names}  # also: an unknown policy fails before any episode
     pool = workers if workers is not None else (0 if ray_address is not None else 1)
     plotted: dict[str, list[FailurePlot]] = {n: [] for n in names}
     done = dict.fromkeys(names, 0)

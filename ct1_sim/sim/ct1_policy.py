@@ -56,6 +56,9 @@ class CT1Policy:
         return self.replan_s
 
     def __init__(self, model_dir: str | Path | None = None, num_samples: int = 8, seed: int = 0, replan_s: float = REPLAN_S) -> None:
+        if model_dir is not None and not (Path(model_dir) / "config.json").is_file():
+            raise ValueError(f"trajectory model folder {model_dir} has no config.json: give a folder that "
+                             "`ct1-sim train trajectory` wrote (or leave it out for the shipped model)")
         self.model_dir, self.num_samples, self.seed, self.replan_s = model_dir, int(num_samples), int(seed), float(replan_s)
         self._model = None
 

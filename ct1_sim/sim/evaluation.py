@@ -50,6 +50,8 @@ class EvalSpec:
     camera: bool | None = None
     video_model: str | None = None
     device: str = "auto"
+    #: the ct1 policy's trajectory model folder (None: the shipped one)
+    trajectory_model: str | None = None
 
     def __post_init__(self) -> None:
         check_world(self.world)
@@ -83,7 +85,7 @@ class EpisodeWorker:
         if threads is not None and "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(threads)
         self.spec = spec
-        self.policies = [make_policy(name) for name in spec.policies]
+        self.policies = [make_policy(name, trajectory_model=spec.trajectory_model) for name in spec.policies]
         video = load_world_video(spec.video_model, spec.device) if spec.world == "neural" else None  # one for every env
         self.envs: dict[str, Any] = {}
         try:

@@ -134,12 +134,13 @@ class ExpertPolicy:
 POLICIES: dict[str, type] = {"expert": ExpertPolicy, "constant-velocity": ConstantVelocityPolicy}
 
 
-def make_policy(name: str, **kwargs: Any) -> Policy:
-    """A built-in policy by name (``expert``, ``constant-velocity``, ``ct1``)."""
+def make_policy(name: str, trajectory_model: str | None = None, **kwargs: Any) -> Policy:
+    """A built-in policy by name (``expert``, ``constant-velocity``, ``ct1``); ``trajectory_model`` is the folder the
+    ``ct1`` policy drives with (None: the shipped model; the other policies ignore it)."""
     if name == "ct1":
         from ct1_sim.sim.ct1_policy import CT1Policy
 
-        return CT1Policy(**kwargs)
+        return CT1Policy(**({"model_dir": trajectory_model} if trajectory_model is not None else {}), **kwargs)
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; choose one of {', '.join([*POLICIES, 'ct1'])}")
     return POLICIES[name](**kwargs)

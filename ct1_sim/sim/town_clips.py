@@ -3,12 +3,17 @@
 The short scenario families show a junction 7-13 m ahead from the middle of the lane; a policy driving a town also
 sees the approach from far away, the stop line, the junction box mid-turn, the exit and itself off the lane centre.
 Here the ``expert`` policy drives random routes through the towns of a split in the simulator
-(:class:`~ct1_sim.sim.env.DrivingEnv`, no camera), with short steering pulses added now and then away from junctions (DART-style: the
-expert's own feedback then shows the way back to the lane), and every clip is a 3-s window of that drive: 16 frames
-at 5 Hz rendered at the ego's camera poses with the traffic where it was, the camera path, the instruction the
-simulator gave at the clip's first frame (the next maneuver once its junction is within
-:data:`~ct1_sim.sim.env.ANNOUNCE_M`, else "follow the road") and that maneuver as the clip's intent (``meta["intent"]``).
-No window starts while a pulse is active or has one in its future, so every recorded future is the expert's.
+(:class:`~ct1_sim.sim.env.DrivingEnv`, no camera), with short steering pulses added now and then (DART-style: the
+expert's own feedback then shows the way back to the lane). Even-numbered drives keep the pulses away from
+junctions (clean approaches and turns on the expert's line); odd-numbered drives put them anywhere, junctions
+included, so the windows after a pulse show how to finish a turn begun too wide, too tight or too late (what a
+policy's own mistakes lead to).
+
+Every clip is a 3-s window of a drive: 16 frames at 5 Hz rendered at the ego's camera poses with the traffic where
+it was, the camera path, the instruction the simulator gave at the clip's first frame (the next maneuver once its
+junction is within :data:`~ct1_sim.sim.env.ANNOUNCE_M`, else "follow the road") and that maneuver as the clip's
+intent (``meta["intent"]``). No window starts while a pulse is active or has one in its future, so every recorded
+future is the expert's.
 
 Clip ids are ``town-<split>-<town>-<drive>-<k>`` and deterministic, so a rerun skips what the store holds.
 """
@@ -53,7 +58,7 @@ class _Step:
 
 def drive_town(town: int, drive: int, split: str = "train", seconds: float = DRIVE_SECONDS, pulses: bool = True,
                render: bool = True) -> tuple[list[_Step], dict[int, tuple[np.ndarray, np.ndarray]], dict]:
-    """The expert's drive ``drive`` through town ``town`` of ``split``: its steps, the frames ``{step: (rgb, depth)}``
+    """The expert's drive ``drive`` through town ``town`` of ``split`` (odd ``drive``: pulses at junctions too): its steps, the frames ``{step: (rgb, depth)}``
     rendered every :data:`FRAME_EVERY` steps, and what the drive was (town seed, route)."""
     from ct1_sim.sim.env import DrivingEnv
     from ct1_sim.sim.policies import ExpertPolicy
@@ -63,6 +68,7 @@ def drive_town(town: int, drive: int, split: str = "train", seconds: float = DRI
     seed = int(np.random.SeedSequence([town, drive, {"train": 0, "val": 1, "test": 2}[split]]).generate_state(1)[0])
     obs, info = env.reset(seed=seed, options={"town": town})
     rng = np.random.default_rng([seed, 7])
+    junction_clear = drive % 2 == 0
     expert = ExpertPolicy()
     expert.reset(env)
     steps: list[_Step] = []
@@ -82,7 +88,7 @@ def drive_town(town: int, drive: int, split: str = "train", seconds: float = DRI
         while True:
             action = expert.act(obs)
             t = env.t
-            near = info["maneuver_distance_m"] < PULSE_CLEAR_M  # no pulse at a junction: keep its windows clean
+            near = junction_clear and info["maneuver_distance_m"] < PULSE_CLEAR_M  # keep the junction's windows clean
             if t >= next_pulse and not near:
                 pulse_end = t + rng.uniform(*PULSE_LENGTH_S)
                 pulse_steer = rng.uniform(*PULSE_STEER_RAD) * rng.choice([-1.0, 1.0])
