@@ -45,3 +45,18 @@ def test_town_clips_are_written_once(tmp_path) -> None:
     assert written == len(store) >= 2
     assert all(store.meta(i)["split"] == "train" and store.meta(i)["source"] == "town" for i in store.ids())
     assert render_town_clips(str(store_path), "train", range(1), drives=1, seconds=8.0) == 0  # resumed: nothing new
+
+
+def test_policy_drives_get_the_experts_window_from_where_the_policy_is() -> None:
+    from ct1_sim.paths import TRAJECTORY_MODEL, default_model_dir
+    from ct1_sim.sim.policy_labels import LABEL_EVERY_S, policy_drive_clips
+
+    clips = list(policy_drive_clips(default_model_dir(TRAJECTORY_MODEL), 0, 0, "train", seconds=2.0))
+    assert len(clips) == 3  # at 0, 0.8 and 1.6 s of a 2-s drive
+    for k, clip in enumerate(clips):
+        assert clip.meta["source"] == "town-dagger" and clip.meta["t_s"] == pytest.approx(k * LABEL_EVERY_S)
+        assert clip.frames.shape == (CLIP_SPEC.num_poses, CLIP_SPEC.height, CLIP_SPEC.width, 3)
+        rel = clip.trajectory.relative_to_first().positions
+        assert rel[-1, 2] > 10.0  # the expert drives on from there (camera z forward, m)
+    # the windows start where the policy drove, not on the expert's line: frames 0 differ from one another
+    assert not np.array_equal(clips[0].frames[0], clips[1].frames[0])

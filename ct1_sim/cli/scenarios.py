@@ -42,13 +42,22 @@ def town_drives(
     drives: Annotated[int, typer.Option(min=1, help="Expert drives per town.")] = 1,
     seconds: Annotated[float, typer.Option(min=5.0, max=600.0, help="Length of each drive (s).")] = 90.0,
     split: Annotated[str, typer.Option(help="train, val or test (the towns of the splits never overlap).")] = "train",
+    policy_model: Annotated[Path | None, typer.Option(help="DAgger: a trajectory model drives the ct1 policy and the "
+                                                           "expert labels the states it gets into.")] = None,
 ) -> None:
-    """Clips cut from expert drives through the towns (closed-loop states: approach, stop line, mid-turn, recovery)."""
-    from ct1_sim.sim.town_clips import render_town_clips
-
+    """Clips cut from expert drives through the towns (closed-loop states: approach, stop line, mid-turn, recovery),
+    or, with --policy-model, from the ct1 policy's own drives with the expert's 3 s from every state (DAgger)."""
     if split not in ("train", "val", "test"):
         raise typer.BadParameter(f"--split must be train, val or test, got {split!r}")
-    written = render_town_clips(str(out), split, range(first_town, first_town + towns), drives, seconds)
+    chosen = range(first_town, first_town + towns)
+    if policy_model is not None:
+        from ct1_sim.sim.policy_labels import render_policy_clips
+
+        written = render_policy_clips(str(out), policy_model, split, chosen, drives, seconds)
+    else:
+        from ct1_sim.sim.town_clips import render_town_clips
+
+        written = render_town_clips(str(out), split, chosen, drives, seconds)
     typer.echo(f"{out}: {written} town clips written")
 
 

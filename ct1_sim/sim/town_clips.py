@@ -110,9 +110,6 @@ def drive_town(town: int, drive: int, split: str = "train", seconds: float = DRI
 def clips_from_drive(steps: list[_Step], frames: dict[int, tuple[np.ndarray, np.ndarray]], about: dict, split: str,
                      town: int, drive: int) -> Iterator[Clip]:
     """Every clean 3-s window of a drive as a :class:`Clip` (see the module docstring)."""
-    from ct1_sim.data.scenarios.ego_motion import camera_c2w
-    from ct1_sim.metrics import classify_maneuver
-
     spec = CLIP_SPEC
     span = (spec.num_poses - 1) * FRAME_EVERY
     every = round(WINDOW_EVERY_S / SIM_DT_S)
@@ -123,24 +120,27 @@ def clips_from_drive(steps: list[_Step], frames: dict[int, tuple[np.ndarray, np.
         idx = list(range(k0, k0 + span + 1, FRAME_EVERY))
         if any(i not in frames for i in idx):
             continue
-        c2w = np.stack([camera_c2w(*steps[i].state[:3], spec.camera_height_m, pitch_deg=spec.camera_pitch_deg) for i in idx])
-        traj = CameraTrajectory(c2w=c2w, K=spec.K, image_size=spec.image_size, timestamps_us=spec.timestamps_us())
         first = steps[k0]
-        intent = INTENT_OF_CODE[first.code]
-        meta = {
-            "source": "town",
-            "scene": f"town-{split}-{town:04d}",
-            "town_seed": about["town_seed"],
-            "route": about["route"],
-            "t_s": round(first.t, 3),
-            "maneuver": intent,
-            "path_label": classify_maneuver(traj),
-            "intent": [intent, "none"],
-            "split": split,
-            "speed_mps": round(float(first.state[3]), 4),
-        }
-        yield Clip(id=town_clip_id(split, town, drive, n), frames=np.stack([frames[i][0] for i in idx]), trajectory=traj,
-                   instruction=first.instruction, meta=meta, depth=np.stack([frames[i][1] for i in idx]).astype(np.float16))
+        yield window_clip(town_clip_id(split, town, drive, n), [steps[i].state for i in idx], [frames[i] for i in idx],
+                          first.instruction, first.code, split, town, {"source": "town", "town_seed": about["town_seed"],
+                                                                       "route": about["route"], "t_s": round(first.t, 3)})
+
+
+def window_clip(clip_id: str, states: list[tuple[float, float, float, float]], frames: list[tuple[np.ndarray, np.ndarray]],
+                instruction: str, code: int, split: str, town: int, extra: dict) -> Clip:
+    """A clip of 16 rear-axle ``states`` (x, y m, yaw rad, speed m/s; 5 Hz) and their rendered ``frames`` (rgb,
+    depth), told ``instruction`` (the env's maneuver ``code`` at the first frame gives the intent)."""
+    from ct1_sim.data.scenarios.ego_motion import camera_c2w
+    from ct1_sim.metrics import classify_maneuver
+
+    spec = CLIP_SPEC
+    c2w = np.stack([camera_c2w(*st[:3], spec.camera_height_m, pitch_deg=spec.camera_pitch_deg) for st in states])
+    traj = CameraTrajectory(c2w=c2w, K=spec.K, image_size=spec.image_size, timestamps_us=spec.timestamps_us())
+    intent = INTENT_OF_CODE[code]
+    meta = {**extra, "scene": f"town-{split}-{town:04d}", "maneuver": intent, "path_label": classify_maneuver(traj),
+            "intent": [intent, "none"], "split": split, "speed_mps": round(float(states[0][3]), 4)}
+    return Clip(id=clip_id, frames=np.stack([f[0] for f in frames]), trajectory=traj, instruction=instruction, meta=meta,
+                depth=np.stack([f[1] for f in frames]).astype(np.float16))
 
 
 def render_town_clips(store_path: str, split: str, towns: range, drives: int, seconds: float = DRIVE_SECONDS) -> int:
