@@ -58,11 +58,15 @@ def score_samples(samples: list[CameraTrajectory], gt: CameraTrajectory, maneuve
     return row
 
 
-def build_library(store: ClipStore, split: str = "train") -> ManeuverLibrary:
-    """Baseline library from a split's ground-truth paths."""
+def build_library(store: ClipStore, split: str = "train", sources: set[str] | None = None) -> ManeuverLibrary:
+    """Baseline library from a split's ground-truth paths; with ``sources``, only clips whose ``meta["source"]`` is
+    one of them (the evaluated clips' own kind: a store may also hold town drives, whose labels are the announced
+    maneuver rather than the path's)."""
     lib = ManeuverLibrary()
     for clip_id in store.split_ids(split):
         meta = store.meta(clip_id)
+        if sources is not None and meta.get("source") not in sources:
+            continue
         lib.add(meta["maneuver"], store.read_trajectory(clip_id).relative_to_first().c2w, clip_speed(store, clip_id, meta))
     return lib
 
@@ -95,7 +99,7 @@ def evaluate(
     if not ids:
         raise ValueError(f"{data} has no clips with split={split!r}")
     ids = first_clips(ids, max_clips, f"the clips of {data}'s {split!r} split")
-    library = build_library(store)
+    library = build_library(store, sources={store.meta(i).get("source") for i in ids})
     rng = np.random.default_rng(seed)
     clips = []
     for clip_id in ids:

@@ -38,14 +38,17 @@ def instruction_section(results: dict[str, Any]) -> list[str]:
 
 
 def write_model_card(model_dir: Path, metrics: dict[str, Any], commands: dict[str, str], notes: list[str],
-                     instructions: dict[str, Any] | None = None) -> Path:
-    """Model card with the config, the data, measured metrics of every method, the instruction measurements (when
-    given) and the reproducing commands."""
+                     instructions: dict[str, Any] | None = None, data_line: str | None = None,
+                     sections: list[str] | None = None) -> Path:
+    """Model card with the config, the data (``data_line`` says what the training clips were, when the scenario
+    generator's train split alone does not), measured metrics of every method, the instruction measurements (when
+    given), extra ``sections`` (markdown lines) and the reproducing commands."""
     config = json.loads((model_dir / "config.json").read_text())
     log = json.loads((model_dir / "training_log.json").read_text()) if (model_dir / "training_log.json").is_file() else {}
     size_mb = (model_dir / "model.safetensors").stat().st_size / 1e6
     parser = json.loads((model_dir / "instruction_parser.json").read_text()) if (model_dir / "instruction_parser.json").is_file() else {}
     s = log.get("settings", {})
+    data = data_line or f"{log.get('train_clips', '?')} clips of the scenario generator's train split"
     lines = [
         "# ct1-tiny — CT-1 trajectory model (CPU-trained)", "",
         "Image + instruction (+ ego speed) -> K camera trajectories (16 poses, 5 Hz, metres, relative to the current OpenCV camera).",
@@ -64,7 +67,7 @@ def write_model_card(model_dir: Path, metrics: dict[str, Any], commands: dict[st
             "6 kinds of unsupported request) and speed behaviour; the side from the words. The DiT is conditioned on the parsed intent's "
             "canonical phrase.")] if parser else []),
         "", "## Training data", "",
-        (f"- {log.get('train_clips', '?')} clips of the scenario generator's train split (`{log.get('data', '?')}`), "
+        (f"- {data} (`{log.get('data', '?')}`), "
          f"{s.get('augment_variants', '?')} augmentation variants each (flip with mirrored path and swapped left/right, colour jitter, crop); "
          f"{100 * (1 - s.get('own_intent_share', 1.0)):.0f} % of the samples told a random intent and driven to what the scene allows for it."),
         f"- {s.get('steps', '?')} steps, batch {s.get('batch_size', '?')}, AdamW lr {s.get('lr', '?')}, EMA {s.get('ema_decay', '?')}, seed {s.get('seed', '?')}, on 2 CPU cores.",
@@ -78,6 +81,8 @@ def write_model_card(model_dir: Path, metrics: dict[str, Any], commands: dict[st
         lines.append(f"- {name}: " + "; ".join(f"{k} ({v['clips']}): {v['min_ade']:.2f} / {v['compliance']:.2f}" for k, v in per.items()))
     if instructions is not None:
         lines += [""] + instruction_section(instructions)
+    if sections:
+        lines += [""] + sections
     lines += ["", "## Reproduce", ""] + [f"- {what}: `{cmd}`" for what, cmd in commands.items()]
     lines += ["", "## Notes", ""] + [f"- {n}" for n in notes] + [""]
     path = model_dir / "MODEL_CARD.md"
