@@ -15,7 +15,6 @@ from ct1_sim.clip_spec import CLIP_SPEC
 from ct1_sim.data.scenarios.ego_motion import camera_c2w
 from ct1_sim.metrics import medoid_index
 from ct1_sim.sim.actions import PATH_DT_S, PATH_POINTS
-from ct1_sim.sim.env import ANNOUNCE_M
 
 REPLAN_S = 0.5
 CAMERA_AHEAD_M = 1.5  # the front camera sits this far ahead of the rear axle (camera_c2w's default)
@@ -48,8 +47,9 @@ class CT1Policy:
     """The trajectory model in the loop (see the module docstring)."""
 
     name, action_type, needs_camera = "ct1", "path", True
-    #: how far ahead (m) the env announces a maneuver: the towns' default, as in the town drives the model trains on
-    announce_m = ANNOUNCE_M
+    #: the shipped model (release 2) was trained on clips with the junction 7-13 m ahead: announce maneuvers only that
+    #: close. A model trained on the town drives (announced at the towns' ANNOUNCE_M) sets its own policy's announce_m.
+    announce_m = 15.0
 
     @property
     def camera_period_s(self) -> float:
