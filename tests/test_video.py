@@ -16,6 +16,7 @@ from ct1_sim.geometry import CameraTrajectory, intrinsics_from_fov
 from ct1_sim.metrics import psnr, rot_err, trans_err
 from ct1_sim.video import CameraControlledVideoPipeline
 from ct1_sim.video.camera_estimation import estimate_camera_path
+from ct1_sim.video.depth_mobilenet import MobileNetDepth, separable_median
 from ct1_sim.video.ground_prior import ground_plane_depth
 from ct1_sim.video.point_cache import snap_depth_edges
 from ct1_sim.video.warp import forward_warp, pixel_rays, splat_points
@@ -328,7 +329,7 @@ def test_train_resume_and_eval_video(tmp_path: Path, rendered: ClipStore) -> Non
 def test_fine_tune_starts_from_a_saved_pipeline(tmp_path: Path, rendered: ClipStore) -> None:
     """init_from: a run starts from a saved pipeline's weights; an added refinement head starts as a no-op; a stage
     with 0 steps is kept as it was; the gradient matching loss trains the depth net."""
-    from ct1_sim.video.depth_mobilenet import MobileNetDepth, gradient_matching_loss
+    from ct1_sim.video.depth_mobilenet import gradient_matching_loss
     from ct1_sim.video.training import train_video_model
 
     base = tiny_pipeline()
@@ -431,3 +432,22 @@ def test_shipped_model_follows_the_camera_path(rendered: ClipStore) -> None:
         assert trans_err(gen.c2w, gt) <= max(1.5 * trans_err(floor.c2w, gt), 0.5), cid
         assert rot_err(gen.c2w, gt) <= max(1.5 * rot_err(floor.c2w, gt), 0.3), cid
         assert psnr(video[8], clip.frames[8]) > psnr(clip.frames[0], clip.frames[8])  # better than a frozen frame
+
+
+def test_depth_median_removes_speckle_and_keeps_edges() -> None:
+    """The depth a warp gets (median_px > 1) has isolated wrong pixels removed and a step edge left a step;
+    the training outputs are not filtered, and an even or negative window is a clear error."""
+    depth = torch.full((1, 40, 60), 10.0)
+    depth[:, :, 30:] = 40.0  # a depth edge: a tree in front of houses
+    noisy = depth.clone()
+    noisy[0, 5, 5], noisy[0, 20, 45], noisy[0, 33, 12] = 200.0, 1.0, 90.0  # speckle: sky, near, far
+    filtered = separable_median(noisy.log(), 5).exp()
+    assert torch.allclose(filtered, depth)
+    net = MobileNetDepth(decoder_channels=(16, 16, 8, 8), median_px=7)
+    rgb, Kb = torch.rand(1, 3, 64, 128), torch.tensor(intrinsics_from_fov(128, 64, 70.0), dtype=torch.float32)
+    with torch.no_grad():
+        raw = net(rgb, Kb, return_all=True).depth
+        assert torch.allclose(net(rgb, Kb), separable_median(raw.log(), 7).exp())
+    for bad in (4, -1):
+        with pytest.raises(ValueError, match="median_px"):
+            MobileNetDepth(decoder_channels=(16, 16, 8, 8), median_px=bad)

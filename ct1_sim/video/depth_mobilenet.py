@@ -9,6 +9,9 @@ the full-resolution log prior, and a sky logit; with ``refine_channels > 0`` a s
 those outputs and the last decoder features) corrects both at every pixel, so object edges are not blurred by the
 stride-2 upsampling. Depth ``(B,H,W)`` is metres along the optical axis, clamped to
 ``[min_depth_m, max_depth_m]``; sky pixels (logit > 0) get ``max_depth_m`` ("infinitely" far for the warp).
+With ``median_px > 1`` the depth it returns (not the training outputs) is median-filtered in log depth over
+``median_px`` x ``median_px`` pixels (:func:`separable_median`): the network's pixel-to-pixel noise on trees and
+houses scatters their points when a warp brings them closer, so they break up into see-through speckle.
 """
 
 from __future__ import annotations
@@ -71,8 +74,11 @@ class MobileNetDepth(ModelMixin, ConfigMixin):
         min_depth_m: float = 0.5,
         max_depth_m: float = 200.0,
         refine_channels: int = 0,
+        median_px: int = 0,
     ) -> None:
         super().__init__()
+        if median_px < 0 or (median_px > 1 and median_px % 2 == 0):
+            raise ValueError(f"median_px must be 0, 1 or an odd window size in pixels, got {median_px}")
         if len(decoder_channels) != len(ENCODER_TAPS) - 1:
             raise ValueError(f"decoder_channels needs {len(ENCODER_TAPS) - 1} entries (strides 16, 8, 4, 2), got {decoder_channels}")
         encoder = MobileNetV2Features()
@@ -146,7 +152,20 @@ class MobileNetDepth(ModelMixin, ConfigMixin):
         """Depth ``(B,H,W)`` (m along the optical axis) for ``rgb (B,3,H,W)`` in [0,1] with intrinsics ``K``
         ``(3,3)`` or ``(B,3,3)``; with ``return_all`` the whole :class:`DepthOutput` (for training)."""
         out = self.predict(rgb, K)
-        return out if return_all else out.depth
+        if return_all:
+            return out
+        k = self.config.median_px
+        return separable_median(out.depth.log(), k).exp() if k > 1 else out.depth
+
+
+def separable_median(x: torch.Tensor, window: int) -> torch.Tensor:
+    """``x (B,H,W)`` median-filtered over ``window`` x ``window`` pixels (odd), edges replicated, as the median over
+    ``window`` rows of the row medians: a separable approximation of the 2-D median that keeps its edge-preserving
+    behaviour (a step stays a step) at a fraction of the cost (15 ms vs 84 ms for a 9x9 window at 448x256, 2 cores)."""
+    pad = window // 2
+    padded = F.pad(x[:, None], (pad, pad, pad, pad), mode="replicate")[:, 0]
+    rows = padded.unfold(2, window, 1).median(-1).values  # (B,H+2p,W)
+    return rows.unfold(1, window, 1).median(-1).values
 
 
 def object_pixels(truth_m: torch.Tensor, prior_m: torch.Tensor, below_prior: float = OBJECT_BELOW_PRIOR) -> torch.Tensor:
