@@ -112,6 +112,30 @@ def test_a_bad_query_in_a_micro_batch_fails_only_itself(world: WorldModel) -> No
     assert len(first.trajectories) == 2
 
 
+def test_a_batch_waits_for_requests_still_being_decoded(world: WorldModel) -> None:
+    """With requests still arriving (being read and decoded), a batch waits for them instead of starting half full;
+    without the wait, or once none is left arriving (one that failed validation), it runs with what it has."""
+
+    async def scenario(arriving_wait_s: float, second_comes: bool) -> int:
+        batcher = TrajectoryBatcher(world, max_batch=8, window_s=0.0, arriving_wait_s=arriving_wait_s)
+        await batcher.start()
+        try:
+            batcher.arriving = 1  # a second request is being decoded
+            first = asyncio.ensure_future(batcher.submit(TrajectoryQuery(SAMPLE.image, SAMPLE.instruction, 2, 1, None)))
+            while batcher.pending == 0 or batcher.queued:  # handshake: the batcher has taken the first query
+                await asyncio.sleep(0)
+            batcher.arriving = 0  # the second is decoded: it submits now, or failed validation and never will
+            second = [asyncio.ensure_future(batcher.submit(TrajectoryQuery(SAMPLE.image, SAMPLE.instruction, 2, 2, None)))] if second_comes else []
+            await asyncio.gather(first, *second)
+            return batcher.batches
+        finally:
+            await batcher.stop()
+
+    assert asyncio.run(scenario(arriving_wait_s=5.0, second_comes=True)) == 1
+    assert asyncio.run(scenario(arriving_wait_s=0.0, second_comes=True)) == 2
+    assert asyncio.run(scenario(arriving_wait_s=5.0, second_comes=False)) == 1  # no hang waiting for it
+
+
 @pytest.mark.parametrize(
     ("image", "fields", "field"),
     [

@@ -25,6 +25,8 @@ def serve(
     max_batch: Annotated[int, typer.Option(help="Trajectory requests fused per model call (1 = no micro-batching).")] = 16,
     batch_window_ms: Annotated[float, typer.Option(
         min=0.0, help="How long a queued trajectory request waits for others to batch with, ms (0: batch only what queued while the model was busy).")] = 0.0,
+    batch_arriving_wait_ms: Annotated[float, typer.Option(
+        min=0.0, help="While other trajectory requests are still being decoded, how long a batch waits for them, ms (a lone request never waits).")] = 20.0,
     max_jobs: Annotated[int, typer.Option(help="Rollout jobs queued or running (429 above).")] = 8,
     max_pending: Annotated[int, typer.Option(help="Trajectory requests queued or being answered (429 above).")] = 64,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
@@ -39,7 +41,7 @@ def serve(
 
     token = token or os.environ.get("CT1_SIM_TOKEN")
     settings = ServiceSettings(token=token, max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_batch=max_batch,
-                               batch_window_ms=batch_window_ms, max_jobs=max_jobs, max_pending=max_pending)
+                               batch_window_ms=batch_window_ms, batch_arriving_wait_ms=batch_arriving_wait_ms, max_jobs=max_jobs, max_pending=max_pending)
     if not ray and (replicas is not None or replica_cpus is not None or ray_address is not None):
         raise ValueError("--replicas, --replica-cpus and --ray-address go with --ray")
     if ray:

@@ -46,6 +46,9 @@ OPEN_PATHS = ("/healthz", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/r
 MULTIPART_SLACK = 64 * 1024
 #: Response header naming the server process (the Ray Serve replica) that answered.
 REPLICA_HEADER = "X-CT1-Replica"
+TRAJECTORIES_PATH = "/v1/trajectories"
+#: ASGI scope key: the trajectory request is counted in ``batcher.arriving`` (set by Guard, cleared at submission).
+ARRIVING_KEY = "ct1.arriving"
 
 
 def _route_label(app: FastAPI, request: Request) -> str:
@@ -68,7 +71,8 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None, *, ba
     settings = settings or ServiceSettings()
     metrics = Metrics()
     if batcher is None:
-        batcher = TrajectoryBatcher(world, settings.max_batch, settings.batch_window_ms / 1000, settings.max_pending)
+        batcher = TrajectoryBatcher(world, settings.max_batch, settings.batch_window_ms / 1000, settings.max_pending,
+                                    settings.batch_arriving_wait_ms / 1000)
     jobs = rollouts if rollouts is not None else RolloutJobs(world, settings.max_jobs, settings.keep_finished_jobs)
 
     @asynccontextmanager
@@ -137,7 +141,15 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None, *, ba
             if refused is not None:
                 await refused(scope, receive, send_marked)
                 return
-            await self.inner(scope, receive, send_marked)
+            arriving = scope["method"] == "POST" and scope["path"] == TRAJECTORIES_PATH
+            if arriving:  # until its handler submits it, a batch about to start may wait for it (TrajectoryBatcher)
+                batcher.arriving += 1
+                scope[ARRIVING_KEY] = True
+            try:
+                await self.inner(scope, receive, send_marked)
+            finally:
+                if arriving and scope.pop(ARRIVING_KEY, False):
+                    batcher.arriving -= 1
             name = _route_label(app, request)
             metrics.inc("ct1_requests_total", route=name, status=str(status))
             metrics.observe(name, time.perf_counter() - t0)
@@ -167,8 +179,9 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None, *, ba
             metrics.gauge("ct1_trajectory_batch_size_mean", batcher.batched_queries / batcher.batches)
         return metrics.render()
 
-    @app.post("/v1/trajectories", response_model=dict[str, Any])
+    @app.post(TRAJECTORIES_PATH, response_model=dict[str, Any])
     async def trajectories(
+        request: Request,
         image: Annotated[UploadFile, File(description="Front-camera frame, JPEG or PNG.")],
         instruction: Annotated[str, Form(description="e.g. 'turn left at the intersection'")],
         samples: Annotated[int, Form(description="K trajectories to sample.")] = 8,
@@ -184,6 +197,8 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None, *, ba
         speed = check_speed(speed)
         data = await read_upload(image, "image", settings.max_upload_bytes)
         frame = await run_in_threadpool(decode_frame, data)  # off the event loop and off the model's thread
+        if request.scope.pop(ARRIVING_KEY, False):  # counted by Guard since the request came in
+            batcher.arriving -= 1
         try:
             prediction = await batcher.submit(TrajectoryQuery(frame, text, samples, seed, speed))
         except Overloaded as err:

@@ -17,6 +17,9 @@ from ct1_sim.world import Prediction, WorldModel
 
 log = logging.getLogger(__name__)
 
+#: How often a batch waiting for requests still being decoded looks again whether any are left (s).
+ARRIVING_POLL_S = 0.002
+
 
 class Overloaded(RuntimeError):
     """Too many trajectory requests are pending; the caller should retry later (HTTP 429)."""
@@ -45,6 +48,7 @@ class Batcher:
         self.pending = 0  # queries submitted and not yet answered
         self.batches = 0  # model calls made
         self.batched_queries = 0  # queries they answered (mean batch size = batched_queries / batches)
+        self.arriving = 0  # requests the app is still reading and decoding (they will submit soon)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ct1-trajectories")
 
     @property
@@ -108,11 +112,16 @@ class TrajectoryBatcher(Batcher):
     came while the previous batch ran), up to ``max_batch``; groups them by K and runs each group as one
     :meth:`WorldModel.predict_batch` call on a worker thread. With ``window_s = 0`` an idle service answers a
     lone request at once and a busy one still batches what queued up meanwhile. At most
-    ``max_pending`` queries wait or run at once; :meth:`submit` refuses more with :class:`Overloaded`."""
+    ``max_pending`` queries wait or run at once; :meth:`submit` refuses more with :class:`Overloaded`.
 
-    def __init__(self, world: WorldModel, max_batch: int, window_s: float, max_pending: int = 64) -> None:
+    While the app is still reading and decoding other requests (:attr:`arriving`), a batch waits up to
+    ``arriving_wait_s`` for them: under load, the requests answered by one batch come back together and are decoded
+    together, so without the wait the first of them to be decoded would start a batch of its own and the batches
+    would stay half full."""
+
+    def __init__(self, world: WorldModel, max_batch: int, window_s: float, max_pending: int = 64, arriving_wait_s: float = 0.0) -> None:
         super().__init__(world, max_pending)
-        self.max_batch, self.window_s = max_batch, window_s
+        self.max_batch, self.window_s, self.arriving_wait_s = max_batch, window_s, arriving_wait_s
         self._queue: asyncio.Queue[TrajectoryQuery] | None = None
         self._task: asyncio.Task | None = None
 
@@ -151,6 +160,12 @@ class TrajectoryBatcher(Batcher):
                     break
             while len(batch) < self.max_batch and not self._queue.empty():  # arrived while the model was busy
                 batch.append(self._queue.get_nowait())
+            until = loop.time() + self.arriving_wait_s
+            while len(batch) < self.max_batch and self.arriving > 0 and loop.time() < until:  # being decoded now
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), min(ARRIVING_POLL_S, until - loop.time())))
+                except TimeoutError:
+                    continue  # a request that failed validation never comes: look at the count again
             live = [q for q in batch if not q.future.done()]  # a request cancelled while queued is skipped
             if not live:
                 continue
