@@ -36,6 +36,22 @@ def test_sim_run_writes_video_bev_and_metrics(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["drive"]  # no staging folder left behind
 
 
+def test_sim_run_announces_maneuvers_as_far_ahead_as_told(tmp_path: Path) -> None:
+    """--announce-m moves the maneuver's instruction: at 60 m the drive (starting ~50 m before its junction) hears it
+    from the first step, at 5 m it follows the road first and hears the same words later (same town, route, seed)."""
+    said = {}
+    for metres in ("60", "5"):
+        out = tmp_path / metres
+        result = run("sim", "run", "--policy", "expert", "--town", "0", "--route", "turn left at the next intersection",
+                     "--seconds", "8", "--announce-m", metres, "--out", str(out))
+        assert result.exit_code == 0, result.output
+        said[metres] = [s["instruction"] for s in json.loads((out / "metrics.json").read_text())["steps"]]
+    turn = said["60"][0]
+    assert set(said["60"]) == {turn}
+    assert said["5"][0] != turn and turn in said["5"]
+    assert said["5"].index(turn) > 20  # told only once the junction was near
+
+
 def test_sim_eval_writes_a_summary_per_policy(tmp_path: Path) -> None:
     result = run("sim", "eval", "--policies", "expert,constant-velocity", "--episodes", "2", "--towns", "1", "--seconds", "40",
                  "--out", str(tmp_path))

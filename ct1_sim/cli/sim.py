@@ -20,6 +20,9 @@ VideoModelOption = Annotated[Path | None, typer.Option(help="Video model folder 
 DeviceOption = Annotated[str, typer.Option(help="auto | cpu | cuda: where the neural world's video model runs.")]
 TrajectoryModelOption = Annotated[Path | None, typer.Option(help="Trajectory model folder the ct1 policy drives with "
                                                                  "(default: the shipped one).")]
+AnnounceOption = Annotated[float | None, typer.Option(min=0.0, max=1000.0, help="How far before its junction (m) each "
+                           "maneuver is announced (default: the policy's own: 15 for ct1, whose shipped model trained on "
+                           "junctions 7-13 m ahead; 60 for the others; a model trained on town drives wants 60).")]
 
 
 def _town_options(town: int | None, town_seed: int | None) -> dict:
@@ -38,6 +41,7 @@ def run(
     device: DeviceOption = "auto",
     policy: Annotated[str, typer.Option(help="expert | constant-velocity | ct1")] = "expert",
     trajectory_model: TrajectoryModelOption = None,
+    announce_m: AnnounceOption = None,
     town: Annotated[int | None, typer.Option(min=0, help="Town index in --split (default 0).")] = None,
     town_seed: Annotated[int | None, typer.Option(min=0, help="A raw town seed instead of --town.")] = None,
     split: Annotated[str, typer.Option(help="train | val | test: which towns --town counts in.")] = "test",
@@ -63,7 +67,7 @@ def run(
     if seconds is not None:
         options["seconds"] = seconds
     env = make_world_env(world, video_model=video_model, device=device, action_type=chosen.action_type, split=split,
-                         announce_m=getattr(chosen, "announce_m", ANNOUNCE_M))
+                         announce_m=announce_m if announce_m is not None else getattr(chosen, "announce_m", ANNOUNCE_M))
     try:
         if rerun is None:
             record = write_drive(out, env, chosen, seed=seed, options=options)
@@ -128,6 +132,7 @@ def evaluate(
     device: DeviceOption = "auto",
     policies: Annotated[str, typer.Option(help="Comma-separated: expert, constant-velocity, ct1.")] = "expert,constant-velocity",
     trajectory_model: TrajectoryModelOption = None,
+    announce_m: AnnounceOption = None,
     episodes: Annotated[int, typer.Option(min=1, max=10000, help="Episodes per policy.")] = 10,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first episode (episode i uses seed + i).")] = 0,
     split: Annotated[str, typer.Option(help="train | val | test towns.")] = "test",
@@ -158,7 +163,7 @@ def evaluate(
     names = tuple(n.strip() for n in policies.split(",") if n.strip())
     spec = EvalSpec(policies=names, world=world, split=split, towns=towns, seed=seed, seconds=seconds, camera=camera,
                     video_model=None if video_model is None else str(video_model), device=device,
-                    trajectory_model=None if trajectory_model is None else str(trajectory_model))
+                    trajectory_model=None if trajectory_model is None else str(trajectory_model), announce_m=announce_m)
     looks = {n: spec.looks(make_policy(n, trajectory_model=spec.trajectory_model)) for n in names}  # also: an unknown policy fails before any episode
     pool = workers if workers is not None else (0 if ray_address is not None else 1)
     plotted: dict[str, list[FailurePlot]] = {n: [] for n in names}

@@ -52,6 +52,8 @@ class EvalSpec:
     device: str = "auto"
     #: the ct1 policy's trajectory model folder (None: the shipped one)
     trajectory_model: str | None = None
+    #: how far before its junction (m) a maneuver is announced (None: each policy's own ``announce_m``)
+    announce_m: float | None = None
 
     def __post_init__(self) -> None:
         check_world(self.world)
@@ -91,7 +93,7 @@ class EpisodeWorker:
         try:
             for p in self.policies:
                 kwargs = {"action_type": p.action_type, "split": spec.split, "num_towns": spec.towns,
-                          "camera": spec.looks(p), "announce_m": getattr(p, "announce_m", ANNOUNCE_M)}
+                          "camera": spec.looks(p), "announce_m": self.spec.announce_m if self.spec.announce_m is not None else getattr(p, "announce_m", ANNOUNCE_M)}
                 if spec.world == "procedural":  # render only the frames the policy looks at (same drive, less work)
                     kwargs["camera_period_s"] = camera_period_for(p, DRIVING_DT_S)
                 self.envs[p.name] = make_world_env(spec.world, video, **kwargs)
