@@ -1,5 +1,6 @@
 """Regenerate model/ct1-tiny/MODEL_CARD.md (and eval_metrics.json, instruction_metrics.json, closed_loop_metrics.json)
-for release 3, trained on the scenario clips plus clips of drives through the towns (issue 17's closed loop):
+for release 3, trained on the scenario clips plus clips of drives through the towns (issue 17's closed loop; not
+shipped yet: the first such candidate lost open-loop accuracy, so the shipped card is still release 2's):
 
     python tools/make_trajectory_card.py EVAL_TRAJECTORY_DIR EVAL_INSTRUCTIONS_DIR BENCH_JSON CPU_HOURS SIM_EVAL_DIR TOWN_JSON DATA_JSON
 

@@ -90,8 +90,8 @@ def depth_noise(path: Path, val_path: Path) -> str:
             "rendered depth; the sky and the road matter little. The object depth's pixel-to-pixel noise is the part a filter can\n"
             "fix: under a warp that brings a tree closer its points scatter and it breaks up into see-through speckle (fewer\n"
             "holes than with the rendered depth, but speckled texture, which the MobileNetV2 features see). A median filter of\n"
-            "the log depth keeps depth edges as steps and removes the speckle; larger windows buy more KID but erase thin\n"
-            "structures (poles, trunks: AbsRel rises), so release 3 ships 15 px.\n")
+            "the log depth keeps depth edges as steps and removes the speckle; larger windows buy more KID but erase more thin\n"
+            "structures (poles, trunks), so release 3 ships 15 px.\n")
 
 
 def main(eval_dir: str, cpu_hours: str, previous_dir: str | None = None, *sources: str) -> None:
@@ -254,8 +254,8 @@ Last window's KID / first window's: {roll['last_over_first_KID']:.2f}. The towns
   and 3 changed only the depth; the next steps are the object depth (with the rendered depth for objects alone the
   warp's KID drops to ~113) and the generator (longer training, a sharper objective), since with the rendered depth
   it still trails push-pull fill on KID.
-- The median filter trades pixel accuracy for a clean warp: AbsRel rises (thin poles and trunks take their
-  background's depth) while PSNR, KID and PnP camera control improve; CamI2V's scale-free RotErr/TransErr rose in
+- The median filter trades pixel accuracy for a clean warp: AbsRel rises (where exactly was not measured; thin poles
+  and trunks taking their background's depth are the likely part) while PSNR, KID and PnP camera control improve; CamI2V's scale-free RotErr/TransErr rose in
   the same comparison (both releases stay below that estimator's floor on the true frames).
 """
     (MODEL / "MODEL_CARD.md").write_text(card)

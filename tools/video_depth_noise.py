@@ -19,7 +19,7 @@ import torch
 from ct1_sim.data import ClipStore
 from ct1_sim.metrics import kernel_distance, psnr
 from ct1_sim.pretrained.image_features import ImageFeatures
-from ct1_sim.video.depth_mobilenet import object_pixels
+from ct1_sim.video.depth_mobilenet import object_pixels, separable_median
 from ct1_sim.video.evaluation import LATE_FRAMES, select_clips, sky_as_far, warp_videos
 from ct1_sim.video.loading import load_video_pipeline
 from ct1_sim.video.pipeline_ct1_video import to_uint8_frames
@@ -31,8 +31,6 @@ PIPELINE_WINDOWS = (9, 15, 21)
 def depth_variants(own: torch.Tensor, true: torch.Tensor, rendered: np.ndarray, prior: torch.Tensor,
                    windows: list[int]) -> dict[str, torch.Tensor]:
     """The depths to warp with (see the module docstring), ``(H,W)`` m each."""
-    from ct1_sim.video.depth_mobilenet import separable_median
-
     objects = object_pixels(torch.from_numpy(rendered)[None], prior[None])[0]
     sky = torch.from_numpy(rendered <= 0)
     road = ~objects & ~sky

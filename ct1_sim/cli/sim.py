@@ -54,7 +54,7 @@ def run(
     rerun: Annotated[Path | None, typer.Option("--rerun", help=RERUN_HELP)] = None,
 ) -> None:
     """Drive one episode; write the camera video, a bird's-eye plot with the driven path, and metrics.json."""
-    from ct1_sim.sim.env import ANNOUNCE_M, check_world, make_world_env
+    from ct1_sim.sim.env import announce_m_for, check_world, make_world_env
     from ct1_sim.sim.episode import write_drive
     from ct1_sim.sim.policies import make_policy
 
@@ -67,7 +67,7 @@ def run(
     if seconds is not None:
         options["seconds"] = seconds
     env = make_world_env(world, video_model=video_model, device=device, action_type=chosen.action_type, split=split,
-                         announce_m=announce_m if announce_m is not None else getattr(chosen, "announce_m", ANNOUNCE_M))
+                         announce_m=announce_m_for(chosen, announce_m))
     try:
         if rerun is None:
             record = write_drive(out, env, chosen, seed=seed, options=options)

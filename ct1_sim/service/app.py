@@ -141,14 +141,13 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None, *, ba
             if refused is not None:
                 await refused(scope, receive, send_marked)
                 return
-            arriving = scope["method"] == "POST" and scope["path"] == TRAJECTORIES_PATH
-            if arriving:  # until its handler submits it, a batch about to start may wait for it (TrajectoryBatcher)
-                batcher.arriving += 1
+            if scope["method"] == "POST" and scope["path"] == TRAJECTORIES_PATH:
+                batcher.arriving += 1  # until its handler submits it, a batch about to start may wait for it
                 scope[ARRIVING_KEY] = True
             try:
                 await self.inner(scope, receive, send_marked)
             finally:
-                if arriving and scope.pop(ARRIVING_KEY, False):
+                if scope.pop(ARRIVING_KEY, False):  # refused before its handler submitted it
                     batcher.arriving -= 1
             name = _route_label(app, request)
             metrics.inc("ct1_requests_total", route=name, status=str(status))

@@ -48,7 +48,7 @@ class CT1Policy:
 
     name, action_type, needs_camera = "ct1", "path", True
     #: the shipped model (release 2) was trained on clips with the junction 7-13 m ahead: announce maneuvers only that
-    #: close. A model trained on the town drives (announced at the towns' ANNOUNCE_M) sets its own policy's announce_m.
+    #: close. A model trained on the town drives (announced at the towns' ANNOUNCE_M) is driven with ``--announce-m 60``.
     announce_m = 15.0
 
     @property

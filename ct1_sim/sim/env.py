@@ -267,6 +267,12 @@ class DrivingEnv(gym.Env):
         self.world.close()
 
 
+def announce_m_for(policy: Any, override: float | None = None) -> float:
+    """How far before its junction (m) a maneuver is announced to ``policy``: ``override`` when given, else the
+    policy's own ``announce_m``, else :data:`ANNOUNCE_M`."""
+    return float(override) if override is not None else float(getattr(policy, "announce_m", ANNOUNCE_M))
+
+
 def camera_period_for(policy: Any, dt: float) -> float | None:
     """The camera period (s) ``policy`` asks for (its ``camera_period_s``) when it is a whole number of steps of
     ``dt``; None (every step) otherwise."""

@@ -80,7 +80,7 @@ class EpisodeWorker:
     """
 
     def __init__(self, spec: EvalSpec, threads: int | None = None) -> None:
-        from ct1_sim.sim.env import ANNOUNCE_M, DRIVING_DT_S, camera_period_for, make_world_env
+        from ct1_sim.sim.env import DRIVING_DT_S, announce_m_for, camera_period_for, make_world_env
         from ct1_sim.sim.neural import load_world_video
         from ct1_sim.sim.policies import make_policy
 
@@ -93,7 +93,7 @@ class EpisodeWorker:
         try:
             for p in self.policies:
                 kwargs = {"action_type": p.action_type, "split": spec.split, "num_towns": spec.towns,
-                          "camera": spec.looks(p), "announce_m": self.spec.announce_m if self.spec.announce_m is not None else getattr(p, "announce_m", ANNOUNCE_M)}
+                          "camera": spec.looks(p), "announce_m": announce_m_for(p, spec.announce_m)}
                 if spec.world == "procedural":  # render only the frames the policy looks at (same drive, less work)
                     kwargs["camera_period_s"] = camera_period_for(p, DRIVING_DT_S)
                 self.envs[p.name] = make_world_env(spec.world, video, **kwargs)
