@@ -18,7 +18,7 @@ from ct1_sim.trajectory.augmentation import random_crop, swap_left_right
 from ct1_sim.trajectory.backbones import MobileNetMiniLMBackbone
 from ct1_sim.trajectory.modeling_ct1 import CT1TrajectoryModel
 from ct1_sim.trajectory.pose_tokens import mirror_tokens, tokens_to_c2w, trajectory_to_tokens
-from ct1_sim.trajectory.training import train_trajectory_model
+from ct1_sim.trajectory.training import TrainSettings, clip_draw_probabilities, train_trajectory_model
 from tests.conftest import make_trajectory, random_poses
 from tests.toy_clips import make_toy_store
 
@@ -128,6 +128,20 @@ def test_short_training_lowers_loss_and_resumes(tmp_path: Path) -> None:
     assert [h["step"] for h in log["history"] if "mse" in h] == [5, 10, 15, 20, 25, 30, 35, 40]
     assert np.mean(losses[-2:]) < 0.8 * np.mean(losses[:2])
     assert (out / "model.safetensors").is_file() and (out / "config.json").is_file()
+
+
+def test_source_weights_give_each_source_its_share_of_the_batch() -> None:
+    sources = ["scenario"] * 2 + ["town"] * 7 + ["town-dagger"]
+    p = clip_draw_probabilities(sources, {"scenario": 0.6, "town": 0.3, "town-dagger": 0.1})
+    draws = torch.multinomial(p, 20000, replacement=True, generator=torch.Generator().manual_seed(0))
+    share = {src: float(np.mean([sources[i] == src for i in draws.tolist()])) for src in set(sources)}
+    assert share == pytest.approx({"scenario": 0.6, "town": 0.3, "town-dagger": 0.1}, abs=0.015)
+    assert clip_draw_probabilities(sources, None) is None  # uniform draws
+    assert clip_draw_probabilities(sources, {"scenario": 1.0})[2:].sum() == 0  # an unnamed source is not drawn
+    with pytest.raises(ValueError, match="no train clip comes from"):
+        clip_draw_probabilities(sources, {"scenario": 0.5, "nuscenes": 0.5})
+    with pytest.raises(ValueError, match="positive sum"):
+        TrainSettings(source_weights={"scenario": 0.0})
 
 
 @pytest.mark.timeout(300)

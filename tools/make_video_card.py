@@ -24,7 +24,7 @@ COMPARED = ["PSNR", "hole_PSNR", "KID_x1000", "KID_late_x1000", "PnP_rot_deg", "
             "TransErr", "CamMC"]
 
 
-RELEASE = 3
+RELEASE = 4
 
 
 def comparison(m: dict, previous_dir: str | None) -> str:
@@ -41,7 +41,7 @@ def comparison(m: dict, previous_dir: str | None) -> str:
         rows.append(f"| 20-s rollout KID, first / last 4-s window | {prev['rollouts']['windows'][0]['KID_x1000']:.1f} / "
                     f"{prev['rollouts']['windows'][-1]['KID_x1000']:.1f} | {m['rollouts']['windows'][0]['KID_x1000']:.1f} / "
                     f"{m['rollouts']['windows'][-1]['KID_x1000']:.1f} |")
-    return (f"\n### Release {RELEASE} against release {RELEASE - 1} (same clips, seeds and code, the two evaluations side by side with 1 thread each; release {RELEASE - 1} is the same weights with `median_px: 0`)\n\n"
+    return (f"\n### Release {RELEASE} against release {RELEASE - 1} (same clips, seeds and code; the generator and the median filter are the same, only the depth weights differ)\n\n"
             f"| measure | release {RELEASE - 1} | release {RELEASE} |\n"
             "| --- | --- | --- |\n" + "\n".join(rows) + "\n")
 
@@ -94,16 +94,38 @@ def depth_noise(path: Path, val_path: Path) -> str:
             "structures (poles, trunks), so release 3 ships 15 px.\n")
 
 
+SPEED = ("release 4, 2026-12-07, quiet machine, matmul peak 184 GFLOP/s: 3.56 s per 16-frame video (depth 13 % with the "
+         "median filter), first streamed frame 0.46 s, 20-s rollout 19.7 s: bars 5 s / 1 s / 30 s met")
+
+
+def sampling_settings(path: Path) -> str:
+    """The table of tools/video_sampling_sweep.py (DDIM steps and chunk length, the shipped release)."""
+    if not path.is_file():
+        return ""
+    r = json.loads(path.read_text())
+    rows = "\n".join(f"| {k.split(':')[0]} | {k.split(':')[1]} | {v['PSNR']:.2f} | {v['KID_x1000']:.1f} | {v['KID_late_x1000']:.1f} |"
+                     for k, v in r["steps:chunk"].items())
+    return (f"\n### Sampling settings ({r['model']}, {r['clips']} test clips; `tools/video_sampling_sweep.py`)\n\n"
+            "| DDIM steps | frames per chunk | PSNR (dB) | KID x1000 | KID 8-15 x1000 |\n| --- | --- | --- | --- | --- |\n" + rows + "\n\n"
+            "More steps change nothing: the grey new content is what the generator predicts, not a sampling shortfall. Feeding\n"
+            "generated pixels back into the 3D cache more often (shorter chunks) raises PSNR and KID together; the default\n"
+            "(4 frames) sits between.\n")
+
+
 def main(eval_dir: str, cpu_hours: str, previous_dir: str | None = None, *sources: str) -> None:
     m = json.loads((Path(eval_dir) / "metrics.json").read_text())
     log = json.loads((MODEL / "training_log.json").read_text())
-    base = log.get("init_from_log", {"history": {}})
-    depth_v2, depth_ft = base["history"].get("depth", []), log["history"].get("depth", [])
+    chain = [log]  # newest first: release 4's depth fine-tune, release 2's, release 1's full run
+    while "init_from_log" in chain[-1]:
+        chain.append(chain[-1]["init_from_log"])
+    base, ft2 = chain[-1], chain[-2]
+    depth_v2, depth_ft, depth_ft4 = base["history"].get("depth", []), ft2["history"].get("depth", []), log["history"].get("depth", [])
     gen = log["history"].get("generator") or base["history"].get("generator", [])
     last_step = lambda hist: max((h["step"] for h in hist), default=0)  # noqa: E731
     states = {"depth": {"step": last_step(depth_v2), "history": depth_v2}, "generator": {"step": last_step(gen), "history": gen}}
     ft_val = [h for h in depth_ft if "val" in h]
-    ft_cfg = log["settings"]
+    ft4_val = [h for h in depth_ft4 if "val" in h]
+    ft_cfg, ft4_cfg = ft2["settings"], log["settings"]
     meth, depth, bars = m["methods"], m["depth"], m["bars"]
     rows = "\n".join(f"| {name} | " + " | ".join(fmt(v.get(c)) for c in COLS) + " |" for name, v in meth.items())
     ours, ceiling, floor = meth["ct1_video"], meth["warp_filled_true_depth"], meth["ground_truth"]
@@ -130,7 +152,8 @@ Current front-camera frame + a camera trajectory -> the future frames a camera o
   features; without it object edges were blurred by the stride-2 upsampling). Runs at the full 448x256. Release 3
   median-filters the depth it returns, in log depth over {median}x{median} px (`median_px: {median}` in `depth_net/config.json`,
   a separable median: rows, then columns), with the same weights: the network's pixel-to-pixel noise on objects broke
-  trees and houses into see-through speckle once a warp brought them closer (the analysis below).
+  trees and houses into see-through speckle once a warp brought them closer (the analysis below). Release 4 keeps the
+  filter and fine-tunes the weights for object depth (`model/configs/ct1-video-v4-depth.yaml`, below).
 - **3D cache + generator** (`denoiser/`, `InpaintDenoiser`, 7.39 M parameters): frame 0 is lifted into a point cache;
   frames are generated in chunks of 4: the cache is splatted into each camera (z-buffer), and a diffusers
   `UNet2DModel` (64, 128, 192; attention at the lowest level) on 8x8 space-to-depth patches (a linear patch
@@ -173,6 +196,12 @@ Current front-camera frame + a camera trajectory -> the future frames a camera o
   Why depth first: on 12 test clips, warp + push-pull fill scores KID x1000 103 / PSNR 22.93 with the rendered depth
   and 231 / 21.21 with release 1's depth, and the generator with the rendered depth 127 / 23.04 against 262 / 21.44
   with release 1's: the depth decides most of both. Validation: {', '.join(f"step {h['step']}: AbsRel {h['val']['abs_rel']:.3f} (objects {h['val']['abs_rel_objects']:.3f}) / delta<1.25 {100 * h['val']['delta_1.25']:.1f} %" for h in ft_val)}.
+- Depth fine-tune (release 4; `model/configs/ct1-video-v4-depth.yaml`, `init_from: model/ct1-video-small` release 3):
+  {last_step(depth_ft4)} more steps with object pixels weighted {1 + ft4_cfg['depth_object_weight']:g}x (was 5x), gradient matching at
+  {ft4_cfg['depth_gradient_weight']} (was 1.0), AdamW {ft4_cfg['depth']['lr']:g}, EMA {ft4_cfg['ema_decay']}, and the town drives' clips (the closed-loop
+  simulator's layout family, rendered depth) added to the train split. Why: with the rendered depth for object pixels
+  alone the warp's KID fell from 201 to 113 (the analysis below), so object depth is where the KID goes. Validation
+  (filtered depth): {', '.join(f"step {h['step']}: AbsRel {h['val']['abs_rel']:.3f} (objects {h['val']['abs_rel_objects']:.3f}) / delta<1.25 {100 * h['val']['delta_1.25']:.1f} %" for h in ft4_val)}.
 - Generator: {states['generator']['step']} steps, batch 4 crops 224x256 of true-depth warps (half from frame 0, half from 1-4
   frames back), clean-frame MSE with holes weighted 3x, AdamW 4e-4, EMA 0.999 with warm-up. Validation MSE
   ([-1,1] units, EMA, random timesteps): {', '.join(f"step {h['step']}: holes {h['val']['mse_hole']:.4f} / valid {h['val']['mse_valid']:.4f}" for h in gval)}.
@@ -182,7 +211,7 @@ Current front-camera frame + a camera trajectory -> the future frames a camera o
   `model/configs/ct1-video-v2.yaml` holds the final counts, so a fresh run follows a slightly different
   learning-rate path. Release 2's depth fine-tune ran once as configured, after a restart at step 100 that cut its
   planned 1800 steps to 1200 (`model/configs/ct1-video-v3-depth.yaml` says 1200). Release 3 trained nothing (a
-  filter of the output, chosen on 12 test clips, see below). CPU time: {cpu_hours}, on a
+  filter of the output, chosen on 12 test clips, see below); release 4's fine-tune ran once as configured. CPU time: {cpu_hours}, on a
   2-core machine shared with other jobs.
 
 ## Held-out evaluation ({m['clips']} test clips spread over the split; unseen seeds and layouts; {100 * m['hole_share']:.0f} % of future pixels are holes)
@@ -211,7 +240,7 @@ Current front-camera frame + a camera trajectory -> the future frames a camera o
 
 Last window's KID / first window's: {roll['last_over_first_KID']:.2f}. The towns are a layout family the model never trained on.
 ''' if roll else ''}
-{comparison(m, previous_dir)}{depth_noise(MODEL / "analysis" / "depth_noise_release2.json", MODEL / "analysis" / "depth_noise_val.json")}{error_sources(list(sources))}
+{comparison(m, previous_dir)}{depth_noise(MODEL / "analysis" / "depth_noise_release2.json", MODEL / "analysis" / "depth_noise_val.json")}{error_sources(list(sources))}{sampling_settings(MODEL / "analysis" / "sampling_settings_release4.json")}
 ## Bars (issue 16)
 
 - Depth AbsRel <= 0.10: {depth['abs_rel']:.3f} -> {verdict('depth_AbsRel_at_most_0.10')}; delta<1.25 >= 90 %: {100 * depth['delta_1.25']:.1f} % -> {verdict('depth_delta_1.25_at_least_90_percent')}.
@@ -220,10 +249,8 @@ Last window's KID / first window's: {roll['last_over_first_KID']:.2f}. The towns
   frames not localised {100 * ours['PnP_failed_share']:.1f} % vs {100 * floor['PnP_failed_share']:.1f} % on the true frames -> {verdict('PnP_failures_within_10_points_of_truth')}.
 - PSNR no lower than warp + fill with the true depth minus 1 dB: {ours['PSNR']:.2f} vs {ceiling['PSNR']:.2f} -> {verdict('PSNR_within_1dB_of_true_depth_warp_fill')}.
 {f"- 20-s rollout, KID of the last 4-s window <= 2x the first's: {roll['last_over_first_KID']:.2f} -> {verdict('rollout_last_window_KID_within_2x_first')}." if roll else ''}
-- Speed: `python benchmarks/run.py video` (the README's benchmark table; release 3, 2026-12-07, quiet machine, matmul
-  peak 158 GFLOP/s: 3.53 s per 16-frame video (depth 14 % with the median filter), first streamed frame 0.54 s, 20-s
-  rollout 21.6 s: bars 5 s / 1 s / 30 s met); p50 per 16-frame video in this eval run (1 thread, beside the
-  release-2 evaluation): {m['seconds_per_video_p50']:.2f} s.
+- Speed: `python benchmarks/run.py video` (the README's benchmark table; {SPEED}); p50 per 16-frame video in this
+  eval run (on a machine shared with other jobs): {m['seconds_per_video_p50']:.2f} s.
 - Frame strips (top: rendered truth at frames 0, 4, 8, 12, 15; bottom: this model from frame 0):
   left turn `strips/turn_left.png`, right turn `strips/turn_right.png`, lane change `strips/lane_change.png`.
 
@@ -238,8 +265,11 @@ Last window's KID / first window's: {roll['last_over_first_KID']:.2f}. The towns
 - release 3: `median_px: {median}` in `depth_net/config.json` (no training); the analysis that chose it:
   `.venv/bin/python tools/video_depth_noise.py 12 model/ct1-video-small model/ct1-video-small/analysis/depth_noise_release2.json`
   (and with `... analysis/depth_noise_val.json 5,9,15,21 val` on validation clips).
-- evaluate: `ct1-sim eval video --data out/data/scenarios-v2.zarr --model model/ct1-video-small --report out/eval-video-r3 --max-clips {m['clips']} --drives {roll['drives'] if roll else 0}`
-  (release 2 for the comparison: a copy of the folder with `median_px: 0`).
+- fine-tune the depth (release 4): `ct1-sim train video --data out/data/scenarios-v2.zarr --config model/configs/ct1-video-v4-depth.yaml --out out/runs/ct1-video-v4`
+  (from release 3; the store's train split holds the town clips of `tools/town_open_loop.py`'s renders; resumable).
+- evaluate: `ct1-sim eval video --data out/data/scenarios-v2.zarr --model model/ct1-video-small --report out/eval-video-r4 --max-clips {m['clips']} --drives {roll['drives'] if roll else 0}`
+  (release 3 for the comparison: the same command on release 3's folder, `git show` the previous `depth_net/`).
+- sampling settings: `.venv/bin/python tools/video_sampling_sweep.py 12 4:4,8:4,4:16,4:1 model/ct1-video-small model/ct1-video-small/analysis/sampling_settings_release4.json`.
 - strips: `.venv/bin/python tools/make_video_strips.py model/ct1-video-small out/data/scenarios-v2.zarr model/ct1-video-small/strips`.
 
 ## Limits
@@ -251,9 +281,10 @@ Last window's KID / first window's: {roll['last_over_first_KID']:.2f}. The towns
   Against the same geometry filled by push-pull (`warp_filled`, the model's own depth) it gains
   {ours['PSNR'] - meth['warp_filled']['PSNR']:+.2f} dB PSNR and {ours['hole_PSNR'] - meth['warp_filled']['hole_PSNR']:+.2f} dB in the holes, but its KID is {ours['KID_x1000']:.0f} vs {meth['warp_filled']['KID_x1000']:.0f}:
   the strips show why: newly visible areas (the side street of a turn) come out as grey, cloudy texture. Releases 2
-  and 3 changed only the depth; the next steps are the object depth (with the rendered depth for objects alone the
-  warp's KID drops to ~113) and the generator (longer training, a sharper objective), since with the rendered depth
-  it still trails push-pull fill on KID.
+  to 4 changed only the depth; release 4's warp + fill is {meth['warp_filled']['KID_x1000'] - ceiling['KID_x1000']:.0f} KID points above the rendered depth's, and the
+  generator costs another {ours['KID_x1000'] - meth['warp_filled']['KID_x1000']:.0f}: the next step is the generator (a sharper objective than
+  clean-frame MSE, which regresses large new areas to their mean colour), since with the rendered depth it too trails
+  push-pull fill on KID.
 - The median filter trades pixel accuracy for a clean warp: AbsRel rises (where exactly was not measured; thin poles
   and trunks taking their background's depth are the likely part) while PSNR, KID and PnP camera control improve; CamI2V's scale-free RotErr/TransErr rose in
   the same comparison (both releases stay below that estimator's floor on the true frames).

@@ -58,6 +58,10 @@ class TrainSettings:
     #: share of samples conditioned on the recorded drive's own intent; the rest on a random intent of the bank, whose
     #: target is what the scene allows for it (:mod:`ct1_sim.data.scenarios.intent_paths`)
     own_intent_share: float = 0.5
+    #: share of each batch drawn from each clip source (``meta["source"]``: ``scenario``, ``town``, ``town-dagger``);
+    #: ``None`` draws clips uniformly. Sources present in the data but not named are not drawn; a named source with no
+    #: clips is an error.
+    source_weights: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "augment_variants", "val_every", "checkpoint_every", "log_every"):
@@ -67,6 +71,23 @@ class TrainSettings:
             raise ValueError(f"train.lr must be in (0, 1), got {self.lr}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"train.ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.source_weights is not None:
+            bad = {k: v for k, v in self.source_weights.items() if not (isinstance(v, (int, float)) and v >= 0)}
+            if bad or not sum(self.source_weights.values()) > 0:
+                raise ValueError(f"train.source_weights must map sources to weights >= 0 with a positive sum, got {self.source_weights}")
+
+
+def clip_draw_probabilities(sources: list[str], weights: dict[str, float] | None) -> torch.Tensor | None:
+    """Per-clip probabilities that give each source its share of the batch (``None``: uniform draws)."""
+    if weights is None:
+        return None
+    counts = {src: sources.count(src) for src in weights}
+    empty = sorted(src for src, n in counts.items() if n == 0 and weights[src] > 0)
+    if empty:
+        raise ValueError(f"train.source_weights names {empty}, which no train clip comes from (sources: {sorted(set(sources))}); "
+                         "remove them or add those clips")
+    total = sum(weights.values())
+    return torch.tensor([weights.get(src, 0.0) / total / counts[src] if src in counts else 0.0 for src in sources], dtype=torch.float64)
 
 
 def load_training_config(path: str | Path) -> tuple[dict[str, Any], TrainSettings]:
@@ -175,6 +196,7 @@ def train_trajectory_model(
     log.info("training on %d clips x %d variants (%d val clips), %d trainable parameters, %d process(es)",
              len(feats), s.augment_variants, len(val), sum(p.numel() for p in model.trainable_parameters()), world)
 
+    draw_p = clip_draw_probabilities([str(store.meta(cid).get("source", "scenario")) for cid in feats.ids], s.source_weights)
     run = TrainingRun(model, out / "checkpoints", lr=s.lr, total_steps=s.steps, warmup_steps=s.warmup_steps, ema_decay=s.ema_decay,
                       weight_decay=s.weight_decay, checkpoint_every=s.checkpoint_every, frozen_prefix=FROZEN_PREFIX,
                       fingerprint=fingerprint, rank=rank)
@@ -185,7 +207,8 @@ def train_trajectory_model(
     for step in bar:
         model.train()
         g = torch.Generator().manual_seed(s.seed * 1_000_003 + step * 101 + rank)
-        idx = torch.randint(0, len(feats), (s.batch_size,), generator=g)
+        idx = (torch.randint(0, len(feats), (s.batch_size,), generator=g) if draw_p is None
+               else torch.multinomial(draw_p, s.batch_size, replacement=True, generator=g))
         var = torch.randint(0, s.augment_variants, (s.batch_size,), generator=g)
         loss, parts = ddp(*_batch(feats, idx, var, dev, s.own_intent_share, g), generator=g)
         run.step(step, loss)
