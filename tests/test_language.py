@@ -86,3 +86,6 @@ def test_probe_phrasings_are_in_neither_split() -> None:
     seen = {p.text for split in ("train", "test") for p in paraphrase_bank(split)}
     assert len(probe) >= 60 and not {p.text for p in probe} & seen
     assert {p.maneuver for p in probe} == set(CLASSES)
+    speed_probe = probe_phrases("probe_speed")  # written before the speed templates grew: never to be trained on
+    assert len(speed_probe) >= 25 and not {p.text for p in speed_probe} & seen
+    assert {p.speed for p in speed_probe} >= {"slow_down", "speed_up", "keep_speed"}

@@ -254,6 +254,27 @@ PROBE: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def probe_phrases() -> list[Phrase]:
-    """:data:`PROBE` as phrases (template ``"probe"``)."""
-    return [Phrase(text, maneuver, speed, "probe") for text, maneuver, speed in PROBE]
+#: Speed idioms written on 2026-12-07 before the bank's speed templates grew (after the held-out test split's speed
+#: idioms had been seen to fail), never trained on: an unbiased check of how the parser reads speed words it never saw.
+PROBE_SPEED: tuple[tuple[str, str, str], ...] = (
+    ("easy on the pedal", "straight", "slow_down"), ("bring the speed down", "straight", "slow_down"),
+    ("let's go slower", "straight", "slow_down"), ("dial it back a bit", "straight", "slow_down"),
+    ("you're going too fast", "straight", "slow_down"), ("lift off the throttle", "straight", "slow_down"),
+    ("slow the car", "straight", "slow_down"), ("gently, slower now", "straight", "slow_down"),
+    ("gas it", "straight", "speed_up"), ("give it more throttle", "straight", "speed_up"),
+    ("let's move faster", "straight", "speed_up"), ("punch it", "straight", "speed_up"),
+    ("bring the speed up", "straight", "speed_up"), ("speed the car up", "straight", "speed_up"),
+    ("you're too slow, go on", "straight", "speed_up"), ("get going, faster", "straight", "speed_up"),
+    ("stay at the current speed", "straight", "keep_speed"), ("don't speed up or slow down", "straight", "keep_speed"),
+    ("keep this pace", "straight", "keep_speed"), ("cruise at this speed", "straight", "keep_speed"),
+    ("no faster, no slower", "straight", "keep_speed"), ("steady as you go", "straight", "keep_speed"),
+    ("come to a standstill", "stop", "none"), ("full stop now", "stop", "none"), ("pull up here and stop", "stop", "none"),
+    ("stop at the junction", "stop", "none"),
+    ("dial it back and turn left", "turn_left", "slow_down"), ("punch it and move to the left lane", "lane_change_left", "speed_up"),
+)
+
+
+def probe_phrases(which: str = "probe") -> list[Phrase]:
+    """:data:`PROBE` (``"probe"``) or :data:`PROBE_SPEED` (``"probe_speed"``) as phrases (template = ``which``)."""
+    table = {"probe": PROBE, "probe_speed": PROBE_SPEED}[which]
+    return [Phrase(text, maneuver, speed, which) for text, maneuver, speed in table]

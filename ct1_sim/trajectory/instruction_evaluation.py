@@ -52,8 +52,8 @@ def parser_accuracy(model: CT1TrajectoryModel) -> dict[str, Any]:
     if model.instruction_parser is None:
         raise ValueError("this model has no instruction parser (a model from before it): retrain with `ct1-sim train trajectory`")
     out: dict[str, Any] = {}
-    for split in ("train", "test", "probe"):
-        bank = probe_phrases() if split == "probe" else paraphrase_bank(split)
+    for split in ("train", "test", "probe", "probe_speed"):
+        bank = probe_phrases(split) if split.startswith("probe") else paraphrase_bank(split)
         intents = parse_instructions(model.instruction_parser, lambda t: model.encoder.text_embedding(t).cpu().float(), [p.text for p in bank])
         right_m = [i.maneuver == p.maneuver for p, i in zip(bank, intents, strict=True)]
         right = [m and (i.speed == p.speed or p.maneuver == "stop") for m, p, i in zip(right_m, bank, intents, strict=True)]
@@ -207,7 +207,8 @@ def write_instruction_report(results: dict[str, Any], report_dir: Path) -> Path:
         p = r["parser"]
         lines += [f"## {name}", "",
                   (f"- parser accuracy: train phrasings {p['train']['accuracy']:.3f} ({p['train']['phrases']}), held-out test phrasings "
-                   f"{p['test']['accuracy']:.3f} ({p['test']['phrases']}), probe phrasings {p['probe']['accuracy']:.3f} ({p['probe']['phrases']}); "
+                   f"{p['test']['accuracy']:.3f} ({p['test']['phrases']}), probe phrasings {p['probe']['accuracy']:.3f} ({p['probe']['phrases']}), "
+                   f"speed-idiom probe {p['probe_speed']['accuracy']:.3f} ({p['probe_speed']['phrases']}); "
                    f"maneuver alone {p['train']['maneuver_accuracy']:.3f} / {p['test']['maneuver_accuracy']:.3f} / {p['probe']['maneuver_accuracy']:.3f}"),
                   "- compliance: " + ", ".join(f"{k} {v:.3f}" for k, v in r["compliance"].items()),
                   "- held-out phrasing compliance by maneuver: " + "; ".join(

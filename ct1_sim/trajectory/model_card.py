@@ -16,12 +16,12 @@ def instruction_section(results: dict[str, Any]) -> list[str]:
     """Card lines for ``ct1-sim eval instructions`` results: parser accuracy, compliance by phrasing, off-road, speed words."""
     lines = [(f"## Instructions ({results['split']} split, {results['clips']} clips, K={results['num_samples']}, "
               f"{results['queries_per_model']} queries per model)"), "",
-             ("| model | parser: train / test / probe phrasings | compliance: recorded / train / held-out phrasing | off-road: true / other / worst "
+             ("| model | parser: train / test / probe / speed-idiom probe phrasings | compliance: recorded / train / held-out phrasing | off-road: true / other / worst "
               "instruction | slow down | speed up | keep speed | stop |"), "|" + " --- |" * 8]
     for name, r in results["models"].items():
         p, c, sw = r["parser"], r["compliance"], r["speed_words"]
         lines.append(
-            f"| {name} | {p['train']['accuracy']:.3f} / {p['test']['accuracy']:.3f} / {p['probe']['accuracy']:.3f} | "
+            f"| {name} | {p['train']['accuracy']:.3f} / {p['test']['accuracy']:.3f} / {p['probe']['accuracy']:.3f} / {p.get('probe_speed', {}).get('accuracy', float('nan')):.3f} | "
             f"{c['recorded']:.3f} / {c['train_phrasing']:.3f} / {c['test_phrasing']:.3f} | {100 * r['offroad_true_instruction']:.2f} % / "
             f"{100 * r['offroad_other_instructions']:.2f} % / {100 * r['offroad_worst_instruction']:.2f} % | "
             + " | ".join(f"{sw[w]['all_clips']:.3f} ({sw[w]['clips_whose_road_allows_it']:.3f})" for w in ("slow_down", "speed_up", "keep_speed", "stop")) + " |")
