@@ -49,3 +49,26 @@ def test_the_shipped_trajectory_model_drives_the_env() -> None:
         assert np.hypot(*(obs["pose"][:2] - start[:2])) > 5.0  # it drove on
     finally:
         env.close()
+
+
+def test_the_policy_announces_at_the_distance_its_model_was_trained_with(tmp_path) -> None:
+    import json
+    import shutil
+
+    from ct1_sim.paths import TRAJECTORY_MODEL, default_model_dir
+    from ct1_sim.sim.ct1_policy import CT1Policy
+    from ct1_sim.sim.env import announce_m_for
+
+    shipped = default_model_dir(TRAJECTORY_MODEL)
+    expected = json.loads((shipped / "config.json").read_text()).get("announce_m", 15.0)
+    assert CT1Policy().announce_m == expected
+    town = tmp_path / "town-model"
+    shutil.copytree(shipped, town)
+    cfg = json.loads((town / "config.json").read_text())
+    (town / "config.json").write_text(json.dumps({**cfg, "announce_m": 60.0}))
+    policy = CT1Policy(town)
+    assert policy.announce_m == 60.0 and announce_m_for(policy) == 60.0 and announce_m_for(policy, 25.0) == 25.0
+    assert policy._model is None  # read from the config alone: the model is not loaded for it
+    from ct1_sim.trajectory import CT1TrajectoryModel
+
+    assert CT1TrajectoryModel.from_pretrained(town).config.announce_m == 60.0

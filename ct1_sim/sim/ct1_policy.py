@@ -5,6 +5,7 @@ ahead, in the ego frame, as a ``path`` action (followed by pure pursuit)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -47,9 +48,16 @@ class CT1Policy:
     """The trajectory model in the loop (see the module docstring)."""
 
     name, action_type, needs_camera = "ct1", "path", True
-    #: the shipped model (release 2) was trained on clips with the junction 7-13 m ahead: announce maneuvers only that
-    #: close. A model trained on the town drives (announced at the towns' ANNOUNCE_M) is driven with ``--announce-m 60``.
-    announce_m = 15.0
+
+    @property
+    def announce_m(self) -> float:
+        """How far before its junction (m) the env should announce a maneuver: the model's own ``announce_m`` (its
+        training data's: 15 for the scenario clips, which start 7-13 m before their junction; 60 for the town drives),
+        read from its ``config.json`` without loading it; ``--announce-m`` overrides it."""
+        from ct1_sim.paths import TRAJECTORY_MODEL, default_model_dir
+
+        path = Path(self.model_dir) if self.model_dir is not None else default_model_dir(TRAJECTORY_MODEL)
+        return float(json.loads((path / "config.json").read_text()).get("announce_m", 15.0))
 
     @property
     def camera_period_s(self) -> float:

@@ -84,6 +84,9 @@ class CT1TrajectoryModel(ModelMixin, ConfigMixin):
             (sqrt((1-a)/a) ~ 2000 at t=99 of the cosine schedule), so the wavelet term clamps x0_hat (normalised
             units) to +-this; None = off.
         speed_scale_mps: speed scale of the fusion's Fourier speed features (m/s).
+        announce_m: how far before its junction (m) the training data told a maneuver (the scenario clips start 7-13 m
+            before theirs: 15; the town drives announce at 60): the closed-loop ``ct1`` policy announces at this distance.
+            Metadata for the loop; the network does not use it.
         encoder: an already built frozen encoder to share (tests, several models); not part of the config.
 
     The pose-token statistics (per pose and dimension mean/std, set from the training set by
@@ -119,6 +122,7 @@ class CT1TrajectoryModel(ModelMixin, ConfigMixin):
         wavelet_weight: float = 0.05,
         wavelet_x0_clip: float | None = 5.0,
         speed_scale_mps: float = 10.0,
+        announce_m: float = 15.0,
         encoder: nn.Module | None = None,
     ) -> None:
         super().__init__()
