@@ -171,7 +171,8 @@ class GraphCache:
             self.tensors = [*owner.parameters(), *owner.buffers()]
             self.version = self._current()
         if key not in self.graphs:
-            log.info("building the ONNX Runtime graph for %s %s", type(owner).__name__, key)
+            shown = tuple(k if isinstance(k, (str, int, float, bool, type(None))) else type(k).__name__ for k in key)
+            log.info("building the ONNX Runtime graph for %s %s", type(owner).__name__, shown)  # one line: no config dumps
             self.graphs[key] = build()
         return self.graphs[key]
 
