@@ -254,8 +254,10 @@ PROBE: tuple[tuple[str, str, str], ...] = (
 )
 
 
-#: Speed idioms written on 2026-12-07 before the bank's speed templates grew (after the held-out test split's speed
-#: idioms had been seen to fail), never trained on: an unbiased check of how the parser reads speed words it never saw.
+#: Speed idioms written on 2026-12-07 before any change of the bank's speed templates (the held-out test split's speed
+#: idioms had by then been seen to fail, so that split is no longer blind for them), never to be trained on: an
+#: unbiased check of how the parser reads speed words it never saw. (~60 more train speed phrasings were tried that day:
+#: this probe 0.64 -> 0.75, but held-out compliance 0.972 -> 0.961 and the general probe 0.894 -> 0.848: reverted.)
 PROBE_SPEED: tuple[tuple[str, str, str], ...] = (
     ("easy on the pedal", "straight", "slow_down"), ("bring the speed down", "straight", "slow_down"),
     ("let's go slower", "straight", "slow_down"), ("dial it back a bit", "straight", "slow_down"),
