@@ -18,7 +18,12 @@ from ct1_sim.trajectory.augmentation import random_crop, swap_left_right
 from ct1_sim.trajectory.backbones import MobileNetMiniLMBackbone
 from ct1_sim.trajectory.modeling_ct1 import CT1TrajectoryModel
 from ct1_sim.trajectory.pose_tokens import mirror_tokens, tokens_to_c2w, trajectory_to_tokens
-from ct1_sim.trajectory.training import TrainSettings, clip_draw_probabilities, train_trajectory_model
+from ct1_sim.trajectory.training import (
+    TrainSettings,
+    clip_draw_probabilities,
+    draw_clip_indices,
+    train_trajectory_model,
+)
 from tests.conftest import make_trajectory, random_poses
 from tests.toy_clips import make_toy_store
 
@@ -133,10 +138,12 @@ def test_short_training_lowers_loss_and_resumes(tmp_path: Path) -> None:
 def test_source_weights_give_each_source_its_share_of_the_batch() -> None:
     sources = ["scenario"] * 2 + ["town"] * 7 + ["town-dagger"]
     p = clip_draw_probabilities(sources, {"scenario": 0.6, "town": 0.3, "town-dagger": 0.1})
-    draws = torch.multinomial(p, 20000, replacement=True, generator=torch.Generator().manual_seed(0))
+    draws = draw_clip_indices(len(sources), 20000, p, torch.Generator().manual_seed(0))  # as the training loop draws
     share = {src: float(np.mean([sources[i] == src for i in draws.tolist()])) for src in set(sources)}
     assert share == pytest.approx({"scenario": 0.6, "town": 0.3, "town-dagger": 0.1}, abs=0.015)
     assert clip_draw_probabilities(sources, None) is None  # uniform draws
+    uniform = draw_clip_indices(len(sources), 20000, None, torch.Generator().manual_seed(0))
+    assert float((uniform < 2).float().mean()) == pytest.approx(0.2, abs=0.015)  # 2 of 10 clips are scenario clips
     assert clip_draw_probabilities(sources, {"scenario": 1.0})[2:].sum() == 0  # an unnamed source is not drawn
     with pytest.raises(ValueError, match="no train clip comes from"):
         clip_draw_probabilities(sources, {"scenario": 0.5, "nuscenes": 0.5})

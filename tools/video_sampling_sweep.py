@@ -10,11 +10,11 @@ import sys
 
 import numpy as np
 import torch
+from video_depth_noise import scores  # tools/: the same PSNR / KID-MobileNetV2 scoring as the depth analysis
 
 from ct1_sim.data import ClipStore
-from ct1_sim.metrics import kernel_distance, psnr
 from ct1_sim.pretrained.image_features import ImageFeatures
-from ct1_sim.video.evaluation import select_clips
+from ct1_sim.video.evaluation import LATE_FRAMES, select_clips
 from ct1_sim.video.loading import load_video_pipeline
 from ct1_sim.video.pipeline_ct1_video import to_uint8_frames
 
@@ -23,9 +23,10 @@ def main(n: str, variants: str, model_dir: str, out: str, data: str = "out/data/
     pipe = load_video_pipeline(model_dir, device="cpu")
     store = ClipStore.open(data)
     clips = [store[c] for c in select_clips(store, "test", int(n))]
-    feat = ImageFeatures()
-    true_all = feat(np.concatenate([c.frames[1:] for c in clips]))
-    true_late = feat(np.concatenate([c.frames[8:] for c in clips]))
+    feat, (first, last) = ImageFeatures(), LATE_FRAMES
+    truth = [c.frames for c in clips]
+    true_all = feat(np.concatenate([t[1:] for t in truth]))
+    true_late = feat(np.concatenate([t[first:last + 1] for t in truth]))
     res = {}
     for v in variants.split(","):
         steps, chunk = (int(x) for x in v.split(":"))
@@ -35,9 +36,7 @@ def main(n: str, variants: str, model_dir: str, out: str, data: str = "out/data/
             frames = pipe(clip.frames[0], clip.trajectory, num_frames=len(clip.trajectory), height=h, width=w,
                           num_inference_steps=steps, chunk_size=chunk, generator=torch.Generator().manual_seed(k), output_type="np").frames
             vids.append(to_uint8_frames(frames))
-        res[v] = {"PSNR": float(np.mean([psnr(a[j], c.frames[j]) for a, c in zip(vids, clips) for j in range(1, len(a))])),
-                  "KID_x1000": 1000 * kernel_distance(true_all, feat(np.concatenate([a[1:] for a in vids]))),
-                  "KID_late_x1000": 1000 * kernel_distance(true_late, feat(np.concatenate([a[8:] for a in vids])))}
+        res[v] = scores(vids, truth, feat, true_all, true_late)
         print(v, res[v], flush=True)
     with open(out, "w") as f:
         json.dump({"clips": int(n), "model": model_dir, "steps:chunk": res}, f, indent=1)

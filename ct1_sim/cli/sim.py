@@ -21,8 +21,8 @@ DeviceOption = Annotated[str, typer.Option(help="auto | cpu | cuda: where the ne
 TrajectoryModelOption = Annotated[Path | None, typer.Option(help="Trajectory model folder the ct1 policy drives with "
                                                                  "(default: the shipped one).")]
 AnnounceOption = Annotated[float | None, typer.Option(min=0.0, max=1000.0, help="How far before its junction (m) each "
-                           "maneuver is announced (default: the policy's own: 15 for ct1, whose shipped model trained on "
-                           "junctions 7-13 m ahead; 60 for the others; a model trained on town drives wants 60).")]
+                           "maneuver is announced (default: the policy's own: for ct1 its model's `announce_m`, 15 for "
+                           "the shipped one, trained on junctions 7-13 m ahead; 60 for the others).")]
 
 
 def _town_options(town: int | None, town_seed: int | None) -> dict:

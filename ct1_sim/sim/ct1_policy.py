@@ -54,10 +54,16 @@ class CT1Policy:
         """How far before its junction (m) the env should announce a maneuver: the model's own ``announce_m`` (its
         training data's: 15 for the scenario clips, which start 7-13 m before their junction; 60 for the town drives),
         read from its ``config.json`` without loading it; ``--announce-m`` overrides it."""
+        from ct1_sim.trajectory.modeling_ct1 import DEFAULT_ANNOUNCE_M
+
+        return float(json.loads((self.model_path / "config.json").read_text()).get("announce_m", DEFAULT_ANNOUNCE_M))
+
+    @property
+    def model_path(self) -> Path:
+        """The trajectory model folder: the one given, else the shipped one."""
         from ct1_sim.paths import TRAJECTORY_MODEL, default_model_dir
 
-        path = Path(self.model_dir) if self.model_dir is not None else default_model_dir(TRAJECTORY_MODEL)
-        return float(json.loads((path / "config.json").read_text()).get("announce_m", 15.0))
+        return Path(self.model_dir) if self.model_dir is not None else default_model_dir(TRAJECTORY_MODEL)
 
     @property
     def camera_period_s(self) -> float:
@@ -74,12 +80,10 @@ class CT1Policy:
     @property
     def model(self) -> Any:
         if self._model is None:  # the trajectory model only: the loop needs no video
-            from ct1_sim.paths import TRAJECTORY_MODEL, default_model_dir
             from ct1_sim.trajectory import CT1TrajectoryModel
             from ct1_sim.world import WorldModel
 
-            path = Path(self.model_dir) if self.model_dir is not None else default_model_dir(TRAJECTORY_MODEL)
-            self._model = WorldModel(CT1TrajectoryModel.from_pretrained(path, runtime="auto"))
+            self._model = WorldModel(CT1TrajectoryModel.from_pretrained(self.model_path, runtime="auto"))
         return self._model
 
     def reset(self, env: Any) -> None:

@@ -65,6 +65,10 @@ class UnsupportedInstruction(ValueError):
         self.intent = intent
 
 
+#: ``announce_m`` of a model whose config predates the key: the scenario clips start 7-13 m before their junction.
+DEFAULT_ANNOUNCE_M = 15.0
+
+
 class CT1TrajectoryModel(ModelMixin, ConfigMixin):
     """The CT-1 trajectory model. Build it with keyword arguments (its config), or load it with :meth:`from_pretrained`.
 
@@ -122,7 +126,7 @@ class CT1TrajectoryModel(ModelMixin, ConfigMixin):
         wavelet_weight: float = 0.05,
         wavelet_x0_clip: float | None = 5.0,
         speed_scale_mps: float = 10.0,
-        announce_m: float = 15.0,
+        announce_m: float = DEFAULT_ANNOUNCE_M,
         encoder: nn.Module | None = None,
     ) -> None:
         super().__init__()

@@ -90,6 +90,13 @@ def clip_draw_probabilities(sources: list[str], weights: dict[str, float] | None
     return torch.tensor([weights.get(src, 0.0) / total / counts[src] if src in counts else 0.0 for src in sources], dtype=torch.float64)
 
 
+def draw_clip_indices(num_clips: int, batch_size: int, probabilities: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
+    """A batch's clip indices: uniform over the clips, or by :func:`clip_draw_probabilities` when given."""
+    if probabilities is None:
+        return torch.randint(0, num_clips, (batch_size,), generator=generator)
+    return torch.multinomial(probabilities, batch_size, replacement=True, generator=generator)
+
+
 def load_training_config(path: str | Path) -> tuple[dict[str, Any], TrainSettings]:
     """Read a training YAML with ``model:`` (``CT1TrajectoryModel`` config keys) and ``train:`` (TrainSettings keys),
     strictly (:mod:`ct1_sim.config_loading`): the model config (checked) and the settings."""
@@ -183,7 +190,8 @@ def train_trajectory_model(
     val_ids = store.split_ids("val", s.val_clips)
     if not train_ids:
         raise ValueError(f"{data} has no clips with meta split='train'; render some with `ct1-sim scenarios render`")
-    fingerprint = DataFingerprint.of(f"{data} ({len(train_ids)} train clips)", ((cid, store.meta(cid)) for cid in train_ids))
+    metas = {cid: store.meta(cid) for cid in train_ids}
+    fingerprint = DataFingerprint.of(f"{data} ({len(train_ids)} train clips)", metas.items())
     check_resume(out / "checkpoints", fingerprint)  # refuse other data before the slow feature extraction
     torch.manual_seed(s.seed)
     model = CT1TrajectoryModel(**model_cfg).to(dev)
@@ -196,7 +204,7 @@ def train_trajectory_model(
     log.info("training on %d clips x %d variants (%d val clips), %d trainable parameters, %d process(es)",
              len(feats), s.augment_variants, len(val), sum(p.numel() for p in model.trainable_parameters()), world)
 
-    draw_p = clip_draw_probabilities([str(store.meta(cid).get("source", "scenario")) for cid in feats.ids], s.source_weights)
+    draw_p = clip_draw_probabilities([str(metas[cid].get("source", "scenario")) for cid in feats.ids], s.source_weights)
     run = TrainingRun(model, out / "checkpoints", lr=s.lr, total_steps=s.steps, warmup_steps=s.warmup_steps, ema_decay=s.ema_decay,
                       weight_decay=s.weight_decay, checkpoint_every=s.checkpoint_every, frozen_prefix=FROZEN_PREFIX,
                       fingerprint=fingerprint, rank=rank)
@@ -207,8 +215,7 @@ def train_trajectory_model(
     for step in bar:
         model.train()
         g = torch.Generator().manual_seed(s.seed * 1_000_003 + step * 101 + rank)
-        idx = (torch.randint(0, len(feats), (s.batch_size,), generator=g) if draw_p is None
-               else torch.multinomial(draw_p, s.batch_size, replacement=True, generator=g))
+        idx = draw_clip_indices(len(feats), s.batch_size, draw_p, g)
         var = torch.randint(0, s.augment_variants, (s.batch_size,), generator=g)
         loss, parts = ddp(*_batch(feats, idx, var, dev, s.own_intent_share, g), generator=g)
         run.step(step, loss)
