@@ -10,6 +10,7 @@ import torch
 
 from ct1_sim.trajectory.backbones import MobileNetMiniLMBackbone, prepare_images
 from ct1_sim.trajectory.modeling_ct1 import CT1TrajectoryModel
+from ct1_sim.trajectory.onnx_graphs import lane_count, split_sizes
 
 TINY = dict(hidden_size=32, fusion_layers=1, dit_layers=1, dit_heads=2)
 INSTRUCTION = "turn left at the intersection"
@@ -52,6 +53,29 @@ def test_onnxruntime_matches_eager_for_single_and_batched_queries(encoder: Mobil
     np.testing.assert_allclose(encoder.image_tokens(pixels, runtime="onnxruntime"), encoder.image_tokens(pixels, runtime="torch"), atol=1e-4)
 
 
+def test_lanes_give_the_samples_of_one_run(encoder: MobileNetMiniLMBackbone) -> None:
+    """Two lanes (a lone query's samples, or a batch's queries, split over two single-threaded runs side by side)
+    sample what one lane does, and what eager PyTorch does."""
+    assert split_sizes(8, 2) == [4, 4] and split_sizes(3, 2) == [2, 1] and split_sizes(1, 2) == [1] and split_sizes(5, 1) == [5]
+    rng = np.random.default_rng(2)
+    images = [rng.integers(0, 255, size=(90, 160, 3), dtype=np.uint8) for _ in range(3)]
+    model, eager = _tiny(encoder, "auto"), _tiny(encoder, "torch")
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert lane_count() == 2
+        two = [_paths(model, batch) for batch in (images[:1], images)]
+        lanes_k = {key[2] for key in model.__dict__["_ort_graphs"].graphs if key[1] == 1}
+        torch.set_num_threads(1)
+        one = [_paths(model, batch) for batch in (images[:1], images)]
+    finally:
+        torch.set_num_threads(threads)
+    assert lanes_k == {2}  # the lone query's 4 samples ran as 2 + 2
+    for a, b, batch in zip(two, one, (images[:1], images), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+        np.testing.assert_allclose(a, _paths(eager, batch), atol=2e-4)
+
+
 def test_graphs_follow_weight_changes_and_pickle_empty(encoder: MobileNetMiniLMBackbone) -> None:
     image = np.random.default_rng(1).integers(0, 255, size=(64, 112, 3), dtype=np.uint8)
     model = _tiny(encoder, "onnxruntime")
@@ -88,7 +112,8 @@ def test_world_model_warm_up_builds_the_graph_of_the_first_query(encoder: Mobile
     built = set(model.__dict__["_ort_graphs"].graphs)
     steps, scale = model.config.inference_steps, model.config.guidance_scale
     scheduler = model.pipeline.scheduler
-    assert {("query", 1, 4, steps, scale, scheduler), ("query", "B", 4, steps, scale, scheduler)} <= built  # batch-1 and batched graphs
+    lane_k = split_sizes(4, lane_count())[0]  # a lone query's K samples are split over the lanes
+    assert {("query", 1, lane_k, steps, scale, scheduler), ("query", "B", 4, steps, scale, scheduler)} <= built  # batch-1 and batched graphs
     world.predict(np.zeros((64, 112, 3), np.uint8), INSTRUCTION, num_samples=4, seed=0)
     assert set(model.__dict__["_ort_graphs"].graphs) == built  # the real query reused it
     assert WorldModel(None).warm_up() == 0.0

@@ -101,9 +101,8 @@ def test_config_files_are_checked_and_saving_keeps_the_config(tmp_path: Path, pi
 
 
 def test_onnx_graphs_built_at_two_thread_counts_in_one_process() -> None:
-    """After the first graph made ONNX Runtime's shared thread pool, a graph built under another torch thread count
-    shares it too (ONNX Runtime refuses sessions with their own threads then: 'use_per_session_threads must be
-    false'), e.g. a service test after a 1-thread replica comparison."""
+    """Graphs built under two torch thread counts in one process both run and agree (each session has threads of its
+    own), e.g. a service test after a 1-thread replica comparison."""
     import subprocess
     import sys
 
