@@ -15,6 +15,7 @@ from ct1_sim.metrics import (
     cam_mc,
     classify_drive,
     classify_maneuver,
+    classify_maneuvers,
     classify_speed_behaviour,
     fde,
     heading_deg,
@@ -265,6 +266,19 @@ def test_classify_maneuver_on_constructed_paths() -> None:
     assert label(arc("left", 25.0)) == "straight"  # below TURN_MIN_DEG
     # a lane change to the side far beyond one or two lanes is not a lane change
     assert label(lane_change(+1.0, width=9.0)) == "straight"
+
+
+def test_classify_maneuvers_reads_a_sample_set_as_one_by_one() -> None:
+    paths = [straight(), arc("left", 45.0), arc("right", 45.0), lane_change(-1.0), lane_change(+1.0), braking(),
+             arc("left", 12.0, speed=10.0), lane_change(+1.0, width=9.0), along_z(np.arange(16) * 0.05)]
+    one_by_one = [label(c2w) for c2w in paths]
+    assert one_by_one == ["straight", "turn_left", "turn_right", "lane_change_left", "lane_change_right", "stop", "straight",
+                          "straight", "stop"]
+    assert classify_maneuvers([make_trajectory(c2w) for c2w in paths]) == one_by_one
+    assert classify_maneuvers(np.stack(paths), dt_s=DT) == one_by_one  # a (K,T,4,4) array
+    mixed = [make_trajectory(straight()), make_trajectory(arc("left", 45.0, n=10))]  # other times: read one by one
+    assert classify_maneuvers(mixed) == ["straight", "turn_left"]
+    assert classify_maneuvers([]) == []
 
 
 def test_classify_maneuver_takes_arrays_with_dt() -> None:

@@ -39,7 +39,7 @@ def encoder() -> MobileNetMiniLMBackbone:
 def test_tokens_round_trip_and_mirror(rng: np.random.Generator) -> None:
     traj = make_trajectory(random_poses(rng, 16, max_translation=20.0))
     tokens = trajectory_to_tokens(traj)
-    back = tokens_to_c2w(torch.from_numpy(tokens).double()).numpy()
+    back = tokens_to_c2w(torch.from_numpy(tokens).double())
     np.testing.assert_allclose(back, traj.relative_to_first().c2w, atol=1e-6)
     mirrored = trajectory_to_tokens(traj.replace(c2w=mirror_c2w(traj.c2w)))
     np.testing.assert_allclose(mirror_tokens(tokens), mirrored, atol=1e-6)

@@ -271,8 +271,8 @@ class CT1TrajectoryPipeline(DiffusionPipeline):
             sizes = [im.image_size if isinstance(im, PreparedFrame) else (im.shape[1], im.shape[0]) for im in images]
             trajectories: Any = tokens_to_trajectories(tokens, sizes, self.model.config.rate_hz)
         else:
-            c2w = tokens_to_c2w(tokens.double())  # (B,K,T,4,4)
-            trajectories = c2w.cpu() if output_type == "pt" else c2w.cpu().numpy()
+            c2w = tokens_to_c2w(tokens)  # (B,K,T,4,4)
+            trajectories = torch.from_numpy(c2w) if output_type == "pt" else c2w
         if not return_dict:
             return (trajectories,)
         return CT1TrajectoryPipelineOutput(trajectories=trajectories)

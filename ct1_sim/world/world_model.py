@@ -22,7 +22,7 @@ import numpy as np
 from ct1_sim.clip_spec import IMAGE_SIZE, MAX_PATH_REACH_M
 from ct1_sim.geometry import CameraTrajectory
 from ct1_sim.language import refusal_message
-from ct1_sim.metrics import classify_maneuver, medoid_index
+from ct1_sim.metrics import classify_maneuver, classify_maneuvers, medoid_index
 from ct1_sim.paths import TRAJECTORY_MODEL, VIDEO_MODEL, default_model_dir
 from ct1_sim.seeding import resolve_seed, torch_generator
 
@@ -131,7 +131,7 @@ class WorldModel:
             if not intent.supported:
                 return Prediction([], [], seed, intent.as_dict())
             trajectories = self.trajectory_model.sample(image, instruction, num_samples=num_samples, generator=torch_generator(seed), speed=speed)
-        return Prediction(trajectories, [classify_maneuver(t) for t in trajectories], seed, intent.as_dict())
+        return Prediction(trajectories, classify_maneuvers(trajectories), seed, intent.as_dict())
 
     def prepare_image(self, image: Any) -> Any:
         """``image`` made ready for :meth:`predict` / :meth:`predict_batch` ahead of the call (the trajectory model's
@@ -173,7 +173,7 @@ class WorldModel:
             batches = self.trajectory_model.sample_batch([images[i] for i in todo], [instructions[i] for i in todo], [speeds[i] for i in todo],
                                                          num_samples, [torch_generator(used[i]) for i in todo]) if todo else []
         sampled = dict(zip(todo, batches, strict=True))
-        return [Prediction(sampled.get(i, []), [classify_maneuver(t) for t in sampled.get(i, [])], used[i], intents[i].as_dict())
+        return [Prediction(sampled.get(i, []), classify_maneuvers(sampled.get(i, [])), used[i], intents[i].as_dict())
                 for i in range(len(images))]
 
     def rollout(
