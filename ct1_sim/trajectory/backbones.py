@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import nn
 
 from ct1_sim.pretrained.mobilenet_v2 import (
@@ -27,6 +26,7 @@ from ct1_sim.pretrained.mobilenet_v2 import (
     fold_batch_norms,
     load_pretrained_mobilenet_v2,
 )
+from ct1_sim.resize import resize_bilinear
 from ct1_sim.rgb_input import as_rgb_array
 from ct1_sim.trajectory.onnx_graphs import OrtGraph, cached_graph, resolve_runtime
 from ct1_sim.trajectory.text_encoder import SentenceEncoder
@@ -59,7 +59,7 @@ def _crop_resize(arr: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
         ch = round(w / target)
         y0 = (h - ch) // 2
         arr = arr[y0 : y0 + ch]
-    return np.asarray(Image.fromarray(np.ascontiguousarray(arr)).resize((w_t, h_t), Image.BILINEAR))
+    return resize_bilinear(arr, (w_t, h_t))  # Pillow's antialiased bilinear, bit for bit
 
 
 def prepare_frame(image: object, input_size: tuple[int, int]) -> PreparedFrame:
