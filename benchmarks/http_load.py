@@ -1,6 +1,8 @@
 """A light HTTP load client for the service benchmarks, meant to run in its own process:
 ``python benchmarks/http_load.py URL IMAGE_FILE --clients N --per-client M`` prints one JSON line
-``{"wall_s": ..., "latencies_s": [...], "errors": [...], "cpu_s": ...}`` (``cpu_s``: this client process's CPU time while it sent them).
+``{"wall_s": ..., "latencies_s": [...], "server_timing_ms": [...], "errors": [...], "cpu_s": ...}`` (``cpu_s``: this client
+process's CPU time while it sent them; ``server_timing_ms``: each response's ``Server-Timing`` entries, in the order
+of ``latencies_s``).
 
 Each of the N threads keeps one keep-alive connection and sends M ``POST /v1/trajectories`` back to back (K=8, the
 seed varies per request). The multipart body is built once with the seed as the only part that changes, and the
@@ -36,10 +38,23 @@ def multipart_body(image: bytes, filename: str, seed: int, samples: int = 8, spe
                      _field("seed", str(seed)), _field("speed", str(speed)), f"--{BOUNDARY}--\r\n".encode()])
 
 
+def parse_server_timing(value: str) -> dict[str, float]:
+    """``"decode;dur=1.9, sample;dur=16.2"`` -> ``{"decode": 1.9, "sample": 16.2}`` (ms; entries without a duration left out)."""
+    out = {}
+    for entry in value.split(","):
+        name, _, params = entry.strip().partition(";")
+        for param in params.split(";"):
+            key, _, number = param.strip().partition("=")
+            if key == "dur" and name:
+                out[name] = float(number)
+    return out
+
+
 def load(url: str, image: bytes, filename: str, clients: int, per_client: int) -> dict[str, object]:
     """Latencies (s) of every request and the wall time of the whole run."""
     parts = urlsplit(url)
     latencies: list[float] = []
+    timings: list[dict[str, float]] = []
     errors: list[str] = []
     lock = threading.Lock()
     start = threading.Barrier(clients + 1)
@@ -49,7 +64,7 @@ def load(url: str, image: bytes, filename: str, clients: int, per_client: int) -
         bodies = [multipart_body(image, filename, c * 1000 + i) for i in range(per_client)]
         headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
         start.wait()
-        mine = []
+        mine, mine_timings = [], []
         try:
             for body in bodies:
                 t0 = time.perf_counter()
@@ -57,6 +72,7 @@ def load(url: str, image: bytes, filename: str, clients: int, per_client: int) -
                 response = conn.getresponse()
                 response_body = response.read()
                 mine.append(time.perf_counter() - t0)
+                mine_timings.append(parse_server_timing(response.getheader("Server-Timing") or ""))
                 if response.status != 200:
                     raise RuntimeError(f"HTTP {response.status}: {response_body[:200]!r}")
         except Exception as err:  # noqa: BLE001 - reported to the parent, which fails the benchmark
@@ -66,6 +82,7 @@ def load(url: str, image: bytes, filename: str, clients: int, per_client: int) -
             conn.close()
         with lock:
             latencies.extend(mine)
+            timings.extend(mine_timings)
 
     threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
     for t in threads:
@@ -74,7 +91,8 @@ def load(url: str, image: bytes, filename: str, clients: int, per_client: int) -
     t0, cpu0 = time.perf_counter(), time.process_time()
     for t in threads:
         t.join()
-    return {"wall_s": time.perf_counter() - t0, "latencies_s": latencies, "errors": errors, "cpu_s": time.process_time() - cpu0}
+    return {"wall_s": time.perf_counter() - t0, "latencies_s": latencies, "server_timing_ms": timings, "errors": errors,
+            "cpu_s": time.process_time() - cpu0}
 
 
 def main(argv: list[str] | None = None) -> int:

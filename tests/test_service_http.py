@@ -58,6 +58,10 @@ def test_trajectories_round_trip_and_seeded(server: str) -> None:
                                                              "lane_change_left", "lane_change_right"}
     again = post_trajectories(server).json()
     assert json.dumps(again) == json.dumps(body)  # same seed, same samples
+    # Server-Timing says where the server's time went (ms): decode, the model call's sampling within it, the answer
+    timing = {name: float(dur.split("=")[1]) for name, dur in (e.strip().split(";") for e in r.headers["Server-Timing"].split(","))}
+    assert set(timing) == {"decode", "sample", "predict", "answer"}, r.headers["Server-Timing"]
+    assert 0 < timing["sample"] <= timing["predict"] <= timing["answer"] and timing["decode"] > 0
 
 
 def test_sixteen_concurrent_clients_are_micro_batched(server: str, world: WorldModel) -> None:

@@ -13,7 +13,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,10 @@ class Prediction:
     #: what the instruction was read as (:meth:`ct1_sim.language.Intent.as_dict`): ``supported``, ``maneuver``,
     #: ``speed``, ``reason``, ``nearest``, ``confidence``. Unsupported: no trajectories, and ``reason`` says why.
     instruction: dict[str, Any] | None = None
+    #: where the time of the model call that made it went (s): ``sample``, the trajectory model's sampling (images,
+    #: text, noise, the diffusion, poses -> trajectories); ``predict``, the whole call (the instruction parse and the
+    #: labels too). The queries of one batched call share them. Empty for an unsupported instruction alone.
+    timings_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def supported(self) -> bool:
@@ -126,12 +130,16 @@ class WorldModel:
         if self.trajectory_model is None:
             raise RuntimeError("no trajectory model loaded; use WorldModel.from_pretrained()")
         seed = resolve_seed(seed)
+        t0 = time.perf_counter()
         with self.trajectory_lock:
             intent = self.trajectory_model.interpret([instruction])[0]
             if not intent.supported:
                 return Prediction([], [], seed, intent.as_dict())
+            t_sample = time.perf_counter()
             trajectories = self.trajectory_model.sample(image, instruction, num_samples=num_samples, generator=torch_generator(seed), speed=speed)
-        return Prediction(trajectories, classify_maneuvers(trajectories), seed, intent.as_dict())
+            sample_s = time.perf_counter() - t_sample
+        maneuvers = classify_maneuvers(trajectories)
+        return Prediction(trajectories, maneuvers, seed, intent.as_dict(), {"sample": sample_s, "predict": time.perf_counter() - t0})
 
     def prepare_image(self, image: Any) -> Any:
         """``image`` made ready for :meth:`predict` / :meth:`predict_batch` ahead of the call (the trajectory model's
@@ -167,14 +175,18 @@ class WorldModel:
         if len(instructions) != len(images):
             raise ValueError(f"got {len(instructions)} instructions for {len(images)} images")
         speeds = speeds if speeds is not None else [None] * len(images)
+        t0 = time.perf_counter()
         with self.trajectory_lock:
             intents = self.trajectory_model.interpret(list(instructions))
             todo = [i for i, intent in enumerate(intents) if intent.supported]
+            t_sample = time.perf_counter()
             batches = self.trajectory_model.sample_batch([images[i] for i in todo], [instructions[i] for i in todo], [speeds[i] for i in todo],
                                                          num_samples, [torch_generator(used[i]) for i in todo]) if todo else []
+            sample_s = time.perf_counter() - t_sample
         sampled = dict(zip(todo, batches, strict=True))
-        return [Prediction(sampled.get(i, []), classify_maneuvers(sampled.get(i, [])), used[i], intents[i].as_dict())
-                for i in range(len(images))]
+        labels = [classify_maneuvers(sampled.get(i, [])) for i in range(len(images))]
+        timings = {"sample": sample_s, "predict": time.perf_counter() - t0} if todo else {}
+        return [Prediction(sampled.get(i, []), labels[i], used[i], intents[i].as_dict(), dict(timings)) for i in range(len(images))]
 
     def rollout(
         self,
