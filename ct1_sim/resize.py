@@ -7,7 +7,8 @@ pixel of a pass is ``(p[2j-1] + 3 p[2j] + 3 p[2j+1] + p[2j+2] + 4) >> 3`` of its
 fixed-point weights 1/8 and 3/8 are exact), except at the two edges, where the truncated filter is renormalised.
 OpenCV's vectorised filter, nearest-pixel subsampling and rounding compute that interior exactly (the sums are
 small integers; ``round(S/8 + 1/16)`` equals ``(S + 4) >> 3`` with no ties), the edges use Pillow's own weights,
-and the two passes round to uint8 in between as Pillow does. Tests compare it with Pillow on random frames.
+and the two passes round to uint8 in between as Pillow does, columns first (Pillow 13 runs the rows first for frames
+over twice as tall as wide: those take Pillow's own path). Tests compare it with Pillow on random frames.
 """
 
 from __future__ import annotations
@@ -61,6 +62,6 @@ def _halve(arr: np.ndarray, axis: int) -> np.ndarray:
 def resize_bilinear(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """RGB uint8 ``(H,W,3)`` -> ``(h,w,3)`` at ``size (w,h)``, the pixels ``Image.resize(size, Image.BILINEAR)`` gives."""
     h, w = arr.shape[:2]
-    if w == 2 * size[0] and h == 2 * size[1] and min(size) >= 2 and arr.ndim == 3 and arr.shape[2] == 3:
-        return _halve(_halve(np.ascontiguousarray(arr), 1), 0)
+    if w == 2 * size[0] and h == 2 * size[1] and min(size) >= 2 and h <= 2 * w and arr.ndim == 3 and arr.shape[2] == 3:
+        return _halve(_halve(np.ascontiguousarray(arr), 1), 0)  # columns first, as Pillow does unless the frame is tall
     return np.asarray(Image.fromarray(np.ascontiguousarray(arr)).resize(size, Image.BILINEAR))

@@ -126,9 +126,10 @@ class RemoteRollouts:
 
 
 def replica_threads(cpus: float) -> int:
-    """Intra-op threads of a replica that reserves ``cpus`` CPUs (at least 1). A query's floats depend on this
-    count in their last bits (float32 sums split across threads): a single-process server gives the same JSON
-    when it runs with as many threads (``OMP_NUM_THREADS``)."""
+    """Threads of a replica that reserves ``cpus`` CPUs (at least 1): its sampling lanes (one single-threaded ONNX
+    Runtime run each). A query's floats depend on this count in their last bits (it decides how a batch, or a lone
+    query's samples, are split over the lanes): a single-process server gives the same JSON when it runs with as many
+    threads (``OMP_NUM_THREADS``)."""
     return max(1, math.floor(cpus))
 
 
@@ -140,7 +141,7 @@ class TrajectoryReplica:
     def __init__(self, spec: ModelSpec, settings: ServiceSettings, rollouts: DeploymentHandle, threads: int) -> None:
         import torch
 
-        torch.set_num_threads(threads)  # before the model builds its ONNX Runtime graphs, which take this count
+        torch.set_num_threads(threads)  # the sampling lanes (and torch's own ops) follow this count
         self.world = spec.load(video=False)
         self.settings, self.rollouts = settings, RemoteRollouts(rollouts)
         context = serve.get_replica_context()

@@ -49,6 +49,14 @@ from ct1_sim.trajectory.pose_tokens import tokens_to_c2w, tokens_to_trajectories
 
 log = logging.getLogger(__name__)
 
+#: A lone query's samples are split over lanes only this many or more to a lane (each lane runs the image encoder).
+MIN_SAMPLES_PER_LANE = 4
+
+
+def lone_query_lanes(num_samples: int) -> list[int]:
+    """How a lone query's K samples are split over the sampling lanes on ONNX Runtime: K=8 on two cores -> [4, 4]."""
+    return split_sizes(num_samples, min(lane_count(), max(1, num_samples // MIN_SAMPLES_PER_LANE)))
+
 OUTPUT_TYPES = ("trajectory", "np", "pt")
 
 
@@ -194,9 +202,9 @@ class CT1TrajectoryPipeline(DiffusionPipeline):
     ) -> torch.Tensor:
         """:meth:`denoise_pixels` on ONNX Runtime: the image encoder, the fusion and every denoising step as one
         single-threaded graph, run in :func:`~ct1_sim.trajectory.onnx_graphs.run_in_lanes` (one lane per core).
-        A lone query's K samples are split over the lanes (each lane encodes the image again: ~30 % more work, done
-        side by side); a batch's queries are. Every sample sees the same arithmetic as in one run, up to float
-        rounding of the batched matmuls."""
+        A lone query's K samples are split over the lanes, at least :data:`MIN_SAMPLES_PER_LANE` each (each lane
+        encodes the image again: for K=8 on two lanes ~30 % more work, done side by side); a batch's queries are.
+        Every sample sees the same arithmetic as in one run, up to float rounding of the batched matmuls."""
         model = self.model
         b, k = noise.shape[:2]
         names = ("pixels", "text_embedding", "speed_mps", "noise")
@@ -204,18 +212,19 @@ class CT1TrajectoryPipeline(DiffusionPipeline):
         def query(pixels: torch.Tensor, text_embedding: torch.Tensor, speed_mps: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
             return self.denoise(model.encoder.tokens_from_pixels(pixels), text_embedding, speed_mps, noise, steps, scale)
 
-        def graph(inputs: tuple[torch.Tensor, ...]) -> OrtGraph:
-            lone = b == 1  # a static batch-1 graph (its shapes fold to constants); batches share one with a dynamic axis
-            key = ("query", 1 if lone else "B", inputs[3].shape[1], steps, scale, self.scheduler)
-            return cached_graph(model, key, lambda: OrtGraph(model, query, inputs, names, dynamic_batch=() if lone else names, threads=1))
+        lone = b == 1  # a static batch-1 graph (its shapes fold to constants); batches share one with a dynamic axis
 
-        lanes = lane_count()
-        if b == 1:  # split the samples
-            sizes, axis = split_sizes(k, lanes), 1
+        def graph(inputs: tuple[torch.Tensor, ...]) -> OrtGraph:
+            key = ("query", 1 if lone else "B", inputs[3].shape[1], steps, scale, self.scheduler)
+            example = inputs if lone else (pixels, text_embedding, speed_mps, noise)  # the dynamic axis traced at b >= 2
+            return cached_graph(model, key, lambda: OrtGraph(model, query, example, names, dynamic_batch=() if lone else names, threads=1))
+
+        if lone:  # split the samples, at least MIN_SAMPLES_PER_LANE each: every lane encodes the image again
+            sizes, axis = lone_query_lanes(k), 1
             starts = np.cumsum([0, *sizes])
             chunks = [(pixels, text_embedding, speed_mps, noise[:, s:e]) for s, e in itertools.pairwise(starts)]
         else:  # split the queries
-            sizes, axis = split_sizes(b, lanes), 0
+            sizes, axis = split_sizes(b, lane_count()), 0
             starts = np.cumsum([0, *sizes])
             chunks = [tuple(x[s:e] for x in (pixels, text_embedding, speed_mps, noise)) for s, e in itertools.pairwise(starts)]
         graphs = [graph(chunk) for chunk in chunks]  # built here, one at a time, before the lanes run them
