@@ -29,9 +29,10 @@ def braking_envelope(s: np.ndarray, v_cap: np.ndarray, stops: list[float], decel
         k = int(np.searchsorted(s, stop))
         if k < len(v):
             v[k] = 0.0
-    for i in range(len(v) - 2, -1, -1):
-        v[i] = min(v[i], np.sqrt(v[i + 1] ** 2 + 2 * decel * (s[i + 1] - s[i])))
-    return v
+    # v[i]^2 = min(cap[i]^2, v[i+1]^2 + 2 decel (s[i+1] - s[i])) unrolls to min over j >= i of cap[j]^2 + 2 decel (s[j] - s[i]):
+    # a reversed running minimum (the backward loop it replaces took ~7 ms per route)
+    reach = 2.0 * decel * np.asarray(s, dtype=float)
+    return np.sqrt(np.maximum(np.minimum.accumulate((v**2 + reach)[::-1])[::-1] - reach, 0.0))
 
 
 def reference_times(route: Route, v0: float, stops: list[float]) -> np.ndarray:
@@ -41,8 +42,9 @@ def reference_times(route: Route, v0: float, stops: list[float]) -> np.ndarray:
     s = route.s
     forward = braking_envelope(s, curve_speed_limits(route), stops)
     forward[0] = min(forward[0], max(v0, 0.0))
-    for i in range(1, len(s)):
-        forward[i] = min(forward[i], np.sqrt(forward[i - 1] ** 2 + 2 * ACCEL_MPS2 * (s[i] - s[i - 1])))
+    # forward[i]^2 = min(cap[i]^2, forward[i-1]^2 + 2 a (s[i] - s[i-1])): a running minimum, as in braking_envelope
+    reach = 2.0 * ACCEL_MPS2 * s
+    forward = np.sqrt(np.maximum(np.minimum.accumulate(forward**2 - reach) + reach, 0.0))
     mid = np.maximum(0.5 * (forward[1:] + forward[:-1]), 0.05)
     t = np.concatenate([[0.0], np.cumsum(np.diff(s) / mid)])
     for stop in stops:
