@@ -454,3 +454,55 @@ def test_depth_median_removes_speckle_and_keeps_edges() -> None:
     for bad in (4, -1):
         with pytest.raises(ValueError, match="median_px"):
             MobileNetDepth(decoder_channels=(16, 16, 8, 8), median_px=bad)
+
+
+def test_channels_last_depth_gives_the_same_depth_and_saves(tmp_path: Path) -> None:
+    """The loaded pipeline's depth network runs channels-last on the CPU (faster convolutions): the same depth as the
+    plain layout, and it still saves and reloads."""
+    from ct1_sim.paths import VIDEO_MODEL, default_model_dir
+    from ct1_sim.video.loading import load_video_pipeline
+
+    torch.manual_seed(0)
+    net = MobileNetDepth(decoder_channels=(16, 16, 8, 8), median_px=3).eval()
+    torch.nn.init.normal_(net.head.weight, std=0.5)
+    rgb, Kb = torch.rand(2, 3, 64, 128), torch.tensor(intrinsics_from_fov(128, 64, 70.0), dtype=torch.float32)
+    with torch.no_grad():
+        plain = net(rgb, Kb)
+        net.channels_last_inference()
+        assert net.encoder[0][0].weight.is_contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(net(rgb, Kb), plain, rtol=1e-5, atol=1e-5)
+    net.save_pretrained(tmp_path / "depth")
+    with torch.no_grad():
+        torch.testing.assert_close(MobileNetDepth.from_pretrained(tmp_path / "depth").eval()(rgb, Kb), plain, rtol=1e-5, atol=1e-5)
+    assert load_video_pipeline(default_model_dir(VIDEO_MODEL), device="cpu").depth_net._channels_last
+
+
+def test_a_session_caches_small_holes_only_once_enough_gather() -> None:
+    """``min_hole_pixels``: a frame showing fewer new pixels than that adds none of them to the 3D memory (no depth
+    pass) and they are generated again next time; a larger reveal is cached as before."""
+    pipe = tiny_pipeline()
+    image = (np.random.default_rng(4).random((64, 128, 3)) * 255).astype(np.uint8)
+    K = intrinsics_from_fov(128, 64, 70.0)
+    pose = pan_path([0.0, 15.0]).relative_to_first().c2w[1]  # panning right 15 deg: ~a quarter of the frame is new
+    depth_calls = []
+    original = type(pipe.depth_net).forward
+
+    def counting(net: MobileNetDepth, *args: object, **kwargs: object) -> torch.Tensor:
+        depth_calls.append(1)
+        return original(net, *args, **kwargs)
+
+    sizes = {}
+    for threshold in (0, 10**6):
+        session = pipe.start_session(image, K, (128, 64), height=64, width=128, num_inference_steps=2,
+                                     generator=torch.Generator().manual_seed(0), min_hole_pixels=threshold)
+        before = len(session.cache)
+        type(pipe.depth_net).forward = counting  # type: ignore[method-assign]
+        try:
+            depth_calls.clear()
+            frame = session.generate(pose[None])
+        finally:
+            type(pipe.depth_net).forward = original  # type: ignore[method-assign]
+        sizes[threshold] = (len(session.cache) - before, len(depth_calls), frame)
+    assert sizes[0][0] > 1000 and sizes[0][1] == 1  # the reveal joined the memory, through one depth pass
+    assert sizes[10**6][0] < sizes[0][0] / 4 and sizes[10**6][1] == 0  # left out (only crack-closed pixels, no depth pass)
+    torch.testing.assert_close(sizes[0][2], sizes[10**6][2])  # the frame itself is the same

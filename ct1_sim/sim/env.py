@@ -304,12 +304,17 @@ def make_world_env(world: str, video_pipeline: Any = None, video_model: str | Pa
 
 
 def make_neural_env(dt: float = 0.2, video_pipeline: Any = None, video_model: str | Path | None = None, device: str = "auto",
-                    num_inference_steps: int = 4, twin_frames: bool = False, **kwargs: Any) -> DrivingEnv:
+                    num_inference_steps: int | None = None, twin_frames: bool = False, min_hole_pixels: int | None = None,
+                    **kwargs: Any) -> DrivingEnv:
     """``ct1sim/NeuralDriving-v0``: :class:`DrivingEnv` in the neural world (the video model renders the camera) at
-    5 Hz by default; other arguments as :class:`DrivingEnv`."""
-    from ct1_sim.sim.neural import NeuralWorld
+    5 Hz by default; ``num_inference_steps`` / ``min_hole_pixels``: the generator's (None: the neural world's
+    defaults, :data:`~ct1_sim.sim.neural.NEURAL_INFERENCE_STEPS` and :data:`~ct1_sim.sim.neural.NEURAL_MIN_HOLE_PIXELS`);
+    other arguments as :class:`DrivingEnv`."""
+    from ct1_sim.sim.neural import NEURAL_INFERENCE_STEPS, NEURAL_MIN_HOLE_PIXELS, NeuralWorld
 
-    world = NeuralWorld(video_pipeline, video_model, device=device, num_inference_steps=num_inference_steps,
-                        twin_frames=twin_frames, agents=kwargs.pop("agents", None))
+    world = NeuralWorld(video_pipeline, video_model, device=device,
+                        num_inference_steps=NEURAL_INFERENCE_STEPS if num_inference_steps is None else num_inference_steps,
+                        twin_frames=twin_frames, agents=kwargs.pop("agents", None),
+                        min_hole_pixels=NEURAL_MIN_HOLE_PIXELS if min_hole_pixels is None else min_hole_pixels)
     kwargs.pop("camera", None)
     return DrivingEnv(dt=dt, world=world, **kwargs)

@@ -180,15 +180,16 @@ class CameraControlledVideoPipeline(DiffusionPipeline):
             yield chunk, session.generate(c2w_np[list(chunk)])
 
     def start_session(self, image: Any, K: np.ndarray, image_size: tuple[int, int], height: int = 256, width: int = 448,
-                      num_inference_steps: int = 4, strength: float = 1.0, generator: torch.Generator | None = None) -> VideoSession:
+                      num_inference_steps: int = 4, strength: float = 1.0, generator: torch.Generator | None = None,
+                      min_hole_pixels: int = 0) -> VideoSession:
         """A :class:`~ct1_sim.video.rollout_session.VideoSession` from ``image`` (RGB uint8 array or PIL image) seen
         with pixel intrinsics ``K`` at ``image_size (W,H)``: call ``session.generate(c2w_rel)`` with each new camera
-        pose (relative to this one) as a closed loop makes it."""
+        pose (relative to this one) as a closed loop makes it. ``min_hole_pixels``: see the session."""
         rgb = as_rgb_array(image, min_side=16)
         self.check_generation_settings(height, width, num_inference_steps, strength)
         frame0 = self.prepare_image(rgb, width, height, image_size).to(self._execution_device)
         return VideoSession(self, frame0, scale_intrinsics(np.asarray(K, dtype=np.float64), image_size, (width, height)),
-                            self.get_timesteps(num_inference_steps, strength), strength, generator)
+                            self.get_timesteps(num_inference_steps, strength), strength, generator, min_hole_pixels=min_hole_pixels)
 
     def stream(self, image: Any, trajectory: CameraTrajectory, **kwargs: Any) -> Iterator[tuple[int, np.ndarray]]:
         """Frames as they are generated: ``(index, (H,W,3) uint8)``, frame 0 first (the input), then the first

@@ -45,12 +45,17 @@ class VideoSession:
         strength: < 1 starts the holes from the noised push-pull fill instead of pure noise.
         generator: torch generator for the shared noise.
         callback_on_step_end: ``f(pipe, step_index, timestep, {"latents": sample}) -> dict`` after each step.
+        min_hole_pixels: a chunk whose last frame has fewer hole pixels than this leaves them out of the cache (no
+            depth pass): they are generated again with the next chunk, until enough gather to be worth the depth
+            network. 0 (the default) adds every chunk's holes. A simulator generating one frame per step sets it: driving
+            straight, each frame shows only a few hundred new pixels.
     """
 
     def __init__(self, pipe: CameraControlledVideoPipeline, frame0: torch.Tensor, K: np.ndarray, timesteps: torch.Tensor,
                  strength: float = 1.0, generator: torch.Generator | None = None,
-                 callback_on_step_end: Callable[..., dict[str, Any]] | None = None) -> None:
+                 callback_on_step_end: Callable[..., dict[str, Any]] | None = None, min_hole_pixels: int = 0) -> None:
         self.pipe = pipe
+        self.min_hole_pixels = int(min_hole_pixels)
         self.device, self.dtype = pipe._execution_device, pipe.denoiser.dtype
         _, self.height, self.width = frame0.shape
         self.K = np.asarray(K, dtype=np.float64)
@@ -107,9 +112,12 @@ class VideoSession:
         """Add a chunk's last ``frame (3,H,W)`` to the cache where its render had no point: generated pixels with the
         depth network's estimate, scaled to agree with the rendered depth (median ratio over the rendered pixels),
         and crack-closed pixels with their interpolated depth, so the next chunk sees them at this camera's
-        resolution. Returns the number of points added."""
+        resolution (the generated ones only when there are ``min_hole_pixels`` of them). Returns the number of
+        points added."""
         hole = render.mask[-1, 0] < 0.5
         closed = render.closed[-1, 0] if render.closed is not None else torch.zeros_like(hole)
+        if int(hole.sum()) < self.min_hole_pixels:  # too few to pay for the depth network: generated again next chunk
+            hole = torch.zeros_like(hole)
         new = hole | closed
         if not bool(new.any()):
             return 0
