@@ -94,8 +94,9 @@ def depth_noise(path: Path, val_path: Path) -> str:
             "structures (poles, trunks), so release 3 ships 15 px.\n")
 
 
-SPEED = ("release 4, 2026-12-07, quiet machine, matmul peak 184 GFLOP/s: 3.56 s per 16-frame video (depth 13 % with the "
-         "median filter), first streamed frame 0.46 s, 20-s rollout 19.7 s: bars 5 s / 1 s / 30 s met")
+SPEED = ("release 4, 2026-12-08, quiet machine, matmul peak 192 GFLOP/s, the depth network channels-last on the CPU: 3.14 s per "
+         "16-frame video (depth 11 % with the median filter), first streamed frame 0.39 s, 20-s rollout 18.7 s: bars 5 s / 1 s / 30 s met "
+         "(2026-12-07, before channels-last: 3.56 s, 0.46 s, 19.7 s)")
 
 
 def sampling_settings(path: Path) -> str:
