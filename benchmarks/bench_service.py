@@ -243,7 +243,6 @@ def run(quick: bool = False) -> dict[str, float]:
     figures.update({"gflop_per_query": flop / 1e9, "matmul_peak_gflops": peak / 1e9, "compute_bound_qps": bound,
                     "compute_bound_share_16": share, "model_batch16_ms_per_query": batched_ms,
                     "model_batch16_share_of_bound": 1e3 / batched_ms / bound, "overhead_outside_model_ms_1": p50_1 - stages[graph_name],
-                    "overhead_outside_sample_ms_1": figures["outside_ms_1"], "overhead_outside_sample_ms_1_jpeg": figures["outside_ms_1_jpeg"],
                     "http_stack_ms_1": p50_1 - inside, "torch_threads": torch.get_num_threads(),
                     "stages_ms": {name.split(" (")[0]: ms for name, ms in stages.items()}})
     emit_json("service", figures)

@@ -88,7 +88,7 @@ def run(quick: bool = False) -> dict:
     without, cpu_without = _drive(False, steps)
     ct1, cpu_ct1 = _drive(True, steps, "ct1")
     fps = _frames(20 if quick else 100)
-    from ct1_sim.sim.neural import load_world_video
+    from ct1_sim.sim.neural import NEURAL_INFERENCE_STEPS, NEURAL_MIN_HOLE_PIXELS, load_world_video
 
     video = load_world_video(device="cpu")
     neural = _neural(5 if quick else 25, video)
@@ -100,7 +100,7 @@ def run(quick: bool = False) -> dict:
         ("camera frames alone", fps, fps / 10.0, float("nan")),
     ])
     print_table("neural world (expert, test town 0, 5 Hz: one generated frame per step)", ["settings", "steps/s", "x real time"], [
-        ("default: 2 DDIM steps, new pixels cached from 1200 on", neural, neural / 5.0),
+        (f"default: {NEURAL_INFERENCE_STEPS} DDIM steps, new pixels cached from {NEURAL_MIN_HOLE_PIXELS} on", neural, neural / 5.0),
         ("4 DDIM steps, every frame's new pixels cached", neural_before, neural_before / 5.0),
     ])
     print(f"load average (1 min) at the start: {load:.1f} on {os.cpu_count()} cores")

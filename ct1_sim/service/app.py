@@ -222,7 +222,7 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None, *, ba
         except Overloaded as err:
             raise HTTPException(status_code=429, detail=str(err)) from None
         metrics.inc("ct1_trajectories_total", samples)
-        timings = {"decode": decode_s, **getattr(prediction, "timings_s", {}), "answer": time.perf_counter() - t_submit}
+        timings = {"decode": decode_s, **prediction.timings_s, "answer": time.perf_counter() - t_submit}
         return Response(prediction_body(prediction), media_type="application/json", headers={SERVER_TIMING_HEADER: server_timing(timings)})
 
     @app.post("/v1/rollouts", status_code=202)

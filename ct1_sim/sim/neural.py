@@ -31,9 +31,10 @@ log = logging.getLogger(__name__)
 #: The neural world's default step (s): the video model's 5 Hz.
 NEURAL_DT_S = 0.2
 #: DDIM steps per generated frame, and the new pixels a frame must show before they join the 3D memory (~1 % of a
-#: 448x256 frame). With them one step costs ~0.17 s on 2 cores (1.2x real time) against ~0.3 s with the video pipeline's
-#: defaults (4 steps, every frame's new pixels cached), at the same fidelity to the procedural twin: 3 expert drives of
-#: 16 s, PSNR 20.75 vs 20.88 dB, KID-MobileNetV2 x1000 396 vs 394 (``README.md``, the neural world section).
+#: 448x256 frame). With them the expert's step cost 0.19 s on 2 cores (1.03x real time, ``benchmarks/run.py sim``) against
+#: 0.32 s with the video pipeline's defaults (4 steps, every frame's new pixels cached), at the same fidelity to the
+#: procedural twin: 3 expert drives of 16 s, PSNR 20.75 vs 20.88 dB, KID-MobileNetV2 x1000 396 vs 394
+#: (``tools/neural_world_fidelity.py``; ``README.md``, the neural world section).
 NEURAL_INFERENCE_STEPS = 2
 NEURAL_MIN_HOLE_PIXELS = 1200
 

@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import os
 from dataclasses import dataclass
@@ -220,13 +219,11 @@ class CT1TrajectoryPipeline(DiffusionPipeline):
             return cached_graph(model, key, lambda: OrtGraph(model, query, example, names, dynamic_batch=() if lone else names, threads=1))
 
         if lone:  # split the samples, at least MIN_SAMPLES_PER_LANE each: every lane encodes the image again
-            sizes, axis = lone_query_lanes(k), 1
-            starts = np.cumsum([0, *sizes])
-            chunks = [(pixels, text_embedding, speed_mps, noise[:, s:e]) for s, e in itertools.pairwise(starts)]
+            axis = 1
+            chunks = [(pixels, text_embedding, speed_mps, part) for part in noise.split(lone_query_lanes(k), dim=1)]
         else:  # split the queries
-            sizes, axis = split_sizes(b, lane_count()), 0
-            starts = np.cumsum([0, *sizes])
-            chunks = [tuple(x[s:e] for x in (pixels, text_embedding, speed_mps, noise)) for s, e in itertools.pairwise(starts)]
+            axis, sizes = 0, split_sizes(b, lane_count())
+            chunks = list(zip(*(x.split(sizes) for x in (pixels, text_embedding, speed_mps, noise)), strict=True))
         graphs = [graph(chunk) for chunk in chunks]  # built here, one at a time, before the lanes run them
         parts = run_in_lanes([functools.partial(g, *chunk) for g, chunk in zip(graphs, chunks, strict=True)])
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=axis)

@@ -127,19 +127,7 @@ class WorldModel:
         """K plausible trajectories for ``image`` (RGB uint8 HxWx3 or PIL) and ``instruction``; ``speed`` in m/s when known.
 
         ``seed``: an int gives the same samples every time; None draws a fresh one, reported as ``Prediction.seed``."""
-        if self.trajectory_model is None:
-            raise RuntimeError("no trajectory model loaded; use WorldModel.from_pretrained()")
-        seed = resolve_seed(seed)
-        t0 = time.perf_counter()
-        with self.trajectory_lock:
-            intent = self.trajectory_model.interpret([instruction])[0]
-            if not intent.supported:
-                return Prediction([], [], seed, intent.as_dict())
-            t_sample = time.perf_counter()
-            trajectories = self.trajectory_model.sample(image, instruction, num_samples=num_samples, generator=torch_generator(seed), speed=speed)
-            sample_s = time.perf_counter() - t_sample
-        maneuvers = classify_maneuvers(trajectories)
-        return Prediction(trajectories, maneuvers, seed, intent.as_dict(), {"sample": sample_s, "predict": time.perf_counter() - t0})
+        return self.predict_batch([image], [instruction], num_samples, [seed], [speed])[0]  # the same samples as alone
 
     def prepare_image(self, image: Any) -> Any:
         """``image`` made ready for :meth:`predict` / :meth:`predict_batch` ahead of the call (the trajectory model's
@@ -175,8 +163,8 @@ class WorldModel:
         if len(instructions) != len(images):
             raise ValueError(f"got {len(instructions)} instructions for {len(images)} images")
         speeds = speeds if speeds is not None else [None] * len(images)
-        t0 = time.perf_counter()
         with self.trajectory_lock:
+            t0 = time.perf_counter()  # the model call's own time, not the wait for the lock (a graph build, another call)
             intents = self.trajectory_model.interpret(list(instructions))
             todo = [i for i, intent in enumerate(intents) if intent.supported]
             t_sample = time.perf_counter()
