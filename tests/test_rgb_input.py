@@ -75,3 +75,66 @@ def test_bad_data_and_paths_are_clear_errors(tmp_path: Path) -> None:
         decode_image(tmp_path)
     with pytest.raises(FileNotFoundError, match="no image at"):
         decode_image(tmp_path / "missing.png")
+
+
+def _pillow_pixels(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def _encoded(arr: np.ndarray, fmt: str, **options: object) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(arr).save(out, format=fmt, **options)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("options", [
+    {"format": "PNG"}, {"format": "PNG", "optimize": True}, {"format": "PNG", "interlace": 1},
+    {"format": "JPEG", "quality": 90}, {"format": "JPEG", "quality": 50, "subsampling": 0},
+    {"format": "JPEG", "quality": 75, "progressive": True}, {"format": "JPEG", "quality": 95, "subsampling": 1},
+])
+def test_the_fast_rgb_decoder_gives_pillows_pixels(options: dict) -> None:
+    """8-bit RGB JPEG and PNG take OpenCV's decoder (`_opencv_rgb`); every pixel must be what Pillow decodes, for
+    random, smooth and odd-sized frames and the bundled samples."""
+    from ct1_sim.rgb_input import _opencv_rgb
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:97, 0:131]
+    smooth = np.stack([(xx * 2) % 256, (yy * 3) % 256, (xx + yy) % 256], axis=2).astype(np.uint8)
+    frames = [rng.integers(0, 256, (64, 48, 3), dtype=np.uint8), smooth, load_samples()[0].image]
+    options = dict(options)
+    fmt = options.pop("format")
+    for arr in frames:
+        data = _encoded(arr, fmt, **options)
+        with Image.open(io.BytesIO(data)) as im:
+            assert _opencv_rgb(im, data) is not None  # the fast path is taken
+        np.testing.assert_array_equal(decode_image(data), _pillow_pixels(data))
+
+
+def test_a_jpeg_with_an_orientation_tag_is_not_rotated() -> None:
+    """Pillow does not apply EXIF orientation and neither may the fast path (OpenCV would by default)."""
+    arr = np.zeros((40, 80, 3), np.uint8)
+    arr[:, :40] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees on display
+    data = _encoded(arr, "JPEG", quality=95, exif=exif.tobytes())
+    out = decode_image(data)
+    assert out.shape == (40, 80, 3)
+    np.testing.assert_array_equal(out, _pillow_pixels(data))
+
+
+def test_truncated_jpegs_and_other_kinds_go_to_pillow() -> None:
+    """A JPEG cut short is an error (OpenCV alone would grey-fill it); trailing bytes after the end marker decode;
+    grey, alpha and palette images keep Pillow's conversion."""
+    from ct1_sim.rgb_input import _opencv_rgb
+
+    arr = np.random.default_rng(5).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    jpeg = _encoded(arr, "JPEG", quality=90)
+    with pytest.raises(ImageDecodeError, match="is not a readable JPEG or PNG image"):
+        decode_image(jpeg[: len(jpeg) // 2])
+    np.testing.assert_array_equal(decode_image(jpeg + b"\x00\x00"), _pillow_pixels(jpeg))
+    for mode in ("L", "RGBA", "P"):
+        data = _encoded(np.asarray(Image.fromarray(arr).convert(mode)), "PNG")
+        with Image.open(io.BytesIO(data)) as im:
+            assert _opencv_rgb(im, data) is None
+        np.testing.assert_array_equal(decode_image(data), _pillow_pixels(data))
