@@ -9,13 +9,15 @@ the frames it already generated: small holes). Half the clips are mirrored left-
 
 Loss: MSE on the clean frame (x-prediction, see :mod:`ct1_sim.video.inpaint_denoiser`; cosine schedule rescaled to
 zero terminal SNR so training covers the pure-noise start of generation), pixels in holes weighted ``1 + HOLE_WEIGHT``.
-This stage does not wait for the depth network.
+With ``adversarial.weight > 0`` a patch discriminator also judges the clean-frame estimate's holes, composited into
+the truth (:mod:`ct1_sim.video.hole_discriminator`), and trains beside the generator with its own optimiser and
+checkpoints (``checkpoints/discriminator``). This stage does not wait for the depth network.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,13 @@ from tqdm import tqdm
 
 from ct1_sim.data import ClipStore
 from ct1_sim.geometry import mirror_c2w
+from ct1_sim.video.hole_discriminator import (
+    HoleDiscriminator,
+    adaptive_weight,
+    composite,
+    discriminator_loss,
+    generator_adversarial_loss,
+)
 from ct1_sim.video.inpaint_denoiser import InpaintDenoiser, generation_scheduler
 from ct1_sim.video.samples import refreshed_train_ids
 from ct1_sim.video.warp import forward_warp
@@ -95,19 +104,28 @@ def inpaint_loss(
     model: torch.nn.Module, denoiser: InpaintDenoiser, scheduler: DDIMScheduler, batch: InpaintBatch, g: torch.Generator
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Weighted clean-frame MSE of one batch at random timesteps; also the plain MSE in holes and in valid pixels."""
+    loss, parts, _ = inpaint_loss_and_estimate(model, denoiser, scheduler, batch, g)
+    return loss, parts
+
+
+def inpaint_loss_and_estimate(
+    model: torch.nn.Module, denoiser: InpaintDenoiser, scheduler: DDIMScheduler, batch: InpaintBatch, g: torch.Generator
+) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
+    """:func:`inpaint_loss` and the clean-frame estimate ``(B,3,h,w)`` it scored (for the adversarial term)."""
     n = batch.target.shape[0]
     t = torch.randint(0, scheduler.config.num_train_timesteps, (n,), generator=g)
     noise = torch.randn(batch.target.shape, generator=g)
     noisy = scheduler.add_noise(batch.target, noise, t)
     cond = denoiser.prepare_condition(batch.warped, batch.mask, batch.plucker)
-    err = (model(noisy, t, cond) - batch.target).square().mean(dim=1, keepdim=True)  # (B,1,h,w)
+    estimate = model(noisy, t, cond)
+    err = (estimate - batch.target).square().mean(dim=1, keepdim=True)  # (B,1,h,w)
     hole = 1 - batch.mask
     weight = 1 + HOLE_WEIGHT * hole
     loss = (err * weight).sum() / weight.sum()
     seen = err.detach()
     parts = {"mse_hole": float((seen * hole).sum() / hole.sum().clamp_min(1)),
              "mse_valid": float((seen * batch.mask).sum() / batch.mask.sum().clamp_min(1))}
-    return loss, parts
+    return loss, parts, estimate
 
 
 def train_generator_stage(
@@ -129,6 +147,16 @@ def train_generator_stage(
         return draw_inpaint_batch(store, ids, rng, n, s.generator_crop, cfg.fold, cfg.plucker_scale_m, max_depth_m)
 
     val_batches = [draw(np.random.default_rng([s.seed, 9, k]), val_ids, s.denoise.batch_size) for k in range(2)] if val_ids else []
+    adv = s.adversarial
+    disc_runner = None
+    if adv.weight > 0 and world > 1:
+        raise ValueError("the adversarial fine-tune (adversarial.weight > 0) runs in one process; its discriminator is "
+                         "not shared across ranks: run it without torchrun")
+    if adv.weight > 0:  # the adversarial fine-tune (ct1_sim.video.hole_discriminator): its own optimiser and checkpoints
+        disc = HoleDiscriminator()
+        disc_runner = runner_factory("discriminator", disc, replace(s.denoise, lr=adv.lr, warmup_steps=0), out, 0.0, rank,
+                                     checkpoint_every=s.checkpoint_every)
+        disc.train()
     bar = tqdm(range(runner.start, s.denoise.steps), initial=runner.start, total=s.denoise.steps, desc="train video: generator",
                unit="step", disable=rank != 0)
     running: list[dict[str, float]] = []
@@ -136,12 +164,24 @@ def train_generator_stage(
     for step in bar:
         rng = np.random.default_rng([s.seed, 2, step, rank])
         g = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        loss, parts = inpaint_loss(model, denoiser, scheduler, draw(rng, train_ids, s.denoise.batch_size), g)
+        batch = draw(rng, train_ids, s.denoise.batch_size)
+        loss, parts, estimate = inpaint_loss_and_estimate(model, denoiser, scheduler, batch, g)
+        if disc_runner is not None:
+            fake = composite(estimate, batch.target, batch.mask)
+            if step >= adv.start_step:  # the discriminator trains alone first
+                g_adv = generator_adversarial_loss(disc_runner.module, fake, batch.mask)
+                weight = adaptive_weight(loss, g_adv, denoiser.unet.conv_out.weight, adv.weight)
+                parts.update(g_adv=float(g_adv.detach()), adv_weight=float(weight))
+                loss = loss + weight * g_adv
         runner.step(step, loss)
+        if disc_runner is not None:
+            d_loss, d_parts = discriminator_loss(disc_runner.module, batch.target, fake.detach(), batch.mask)
+            disc_runner.step(step, d_loss)
+            parts.update(d_loss=float(d_loss.detach()), **d_parts)
         running.append({"loss": float(loss.detach()), **parts})
         done = step + 1
         if done % s.log_every == 0 and rank == 0:
-            mean = {k: float(np.mean([r[k] for r in running])) for k in running[0]}
+            mean = {k: float(np.mean([r[k] for r in running if k in r])) for k in running[-1]}
             bar.set_postfix(hole=f"{mean['mse_hole']:.3f}", valid=f"{mean['mse_valid']:.3f}")
             runner.history.append({"step": done, **mean})
             running = []
@@ -154,6 +194,8 @@ def train_generator_stage(
             runner.history.append({"step": done, "val": scores})
             log.info("generator step %d validation MSE: holes %.4f, valid %.4f", done, scores["mse_hole"], scores["mse_valid"])
         runner.save_if_due(done)
+        if disc_runner is not None:
+            disc_runner.save_if_due(done)
         train_ids = refreshed_train_ids(store, train_ids, s.refresh_train_ids_every, done)
     runner.load_ema()
     denoiser.eval()

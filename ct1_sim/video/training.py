@@ -52,6 +52,21 @@ class StageSettings:
 
 
 @dataclass
+class AdversarialSettings:
+    """The generator's adversarial fine-tune (:mod:`ct1_sim.video.hole_discriminator`): ``weight`` scales VQGAN's
+    adaptive balance of the adversarial and the MSE terms (0: off); the discriminator trains alone for the first
+    ``start_step`` steps, with AdamW at ``lr``."""
+
+    weight: float = 0.0
+    start_step: int = 100
+    lr: float = 2e-4
+
+    def check(self) -> None:
+        if self.weight < 0 or self.start_step < 0 or not 0 < self.lr < 1:
+            raise ValueError(f"adversarial: weight >= 0, start_step >= 0 and 0 < lr < 1 are needed, got {self}")
+
+
+@dataclass
 class VideoTrainSettings:
     """The training YAML: ``depth_net`` / ``denoiser`` model configs, ``depth`` / ``denoise`` stages, shared keys."""
 
@@ -59,6 +74,7 @@ class VideoTrainSettings:
     denoiser: dict[str, Any] = field(default_factory=dict)
     depth: StageSettings = field(default_factory=lambda: StageSettings(steps=800, batch_size=8, lr=1e-3))
     denoise: StageSettings = field(default_factory=lambda: StageSettings(steps=2500, batch_size=8, lr=5e-4))
+    adversarial: AdversarialSettings = field(default_factory=AdversarialSettings)
     generator_crop: tuple[int, int] = (224, 256)  # (W, H) of generator training crops, px (full pixel scale)
     depth_crop: tuple[int, int] = (224, 256)  # (W, H) of depth training crops, px (full pixel scale)
     depth_val_every: int = 250
@@ -77,6 +93,7 @@ class VideoTrainSettings:
     def __post_init__(self) -> None:
         self.depth.check("depth", allow_zero_steps=self.init_from is not None)
         self.denoise.check("denoise", allow_zero_steps=self.init_from is not None)
+        self.adversarial.check()
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
