@@ -113,6 +113,25 @@ def sampling_settings(path: Path) -> str:
             "(4 frames) sits between.\n")
 
 
+def hole_oracle(path: Path) -> str:
+    """The table of tools/video_hole_oracle.py: what the new content costs, against the truth pasted there."""
+    if not path.is_file():
+        return ""
+    r = json.loads(path.read_text())
+    labels = {"pipeline": "pipeline (as shipped)", "pipeline_truth_in_new_regions": "pipeline, truth where frame 0 shows nothing",
+              "warp_own_fill": "warp + fill, own depth", "warp_own_truth_in_holes": "warp, own depth, truth in its holes",
+              "warp_true_fill": "warp + fill, rendered depth", "warp_true_truth_in_holes": "warp, rendered depth, truth in its holes"}
+    rows = "\n".join(f"| {labels[k]} | {v['PSNR']:.2f} | {v['KID_x1000']:.1f} |" for k, v in r["methods"].items())
+    m = r["methods"]
+    return (f"\n### What the new content costs ({r['model']}, {r['clips']} {r['split']} clips; `tools/video_hole_oracle.py`)\n\n"
+            "| variant | PSNR (dB) | KID x1000 |\n| --- | --- | --- |\n" + rows + "\n\n"
+            f"With the truth pasted into the regions frame 0 does not show (the rest exactly as the pipeline made it) KID falls\n"
+            f"from {m['pipeline']['KID_x1000']:.0f} to {m['pipeline_truth_in_new_regions']['KID_x1000']:.0f}: the generated new content costs "
+            f"{m['pipeline']['KID_x1000'] - m['pipeline_truth_in_new_regions']['KID_x1000']:.0f} KID points, the geometry (the\n"
+            "model's depth, splatting, the cache) the rest. A generator whose new content looked real would meet the KID bar\n"
+            "with this depth; the grey, cloudy holes of clean-frame MSE training are the step to take.\n")
+
+
 def main(eval_dir: str, cpu_hours: str, previous_dir: str | None = None, *sources: str) -> None:
     m = json.loads((Path(eval_dir) / "metrics.json").read_text())
     log = json.loads((MODEL / "training_log.json").read_text())
@@ -241,7 +260,7 @@ Current front-camera frame + a camera trajectory -> the future frames a camera o
 
 Last window's KID / first window's: {roll['last_over_first_KID']:.2f}. The towns are a layout family the model never trained on.
 ''' if roll else ''}
-{comparison(m, previous_dir)}{depth_noise(MODEL / "analysis" / "depth_noise_release2.json", MODEL / "analysis" / "depth_noise_val.json")}{error_sources(list(sources))}{sampling_settings(MODEL / "analysis" / "sampling_settings_release4.json")}
+{comparison(m, previous_dir)}{depth_noise(MODEL / "analysis" / "depth_noise_release2.json", MODEL / "analysis" / "depth_noise_val.json")}{error_sources(list(sources))}{sampling_settings(MODEL / "analysis" / "sampling_settings_release4.json")}{hole_oracle(MODEL / "analysis" / "hole_oracle_release4.json")}
 ## Bars (issue 16)
 
 - Depth AbsRel <= 0.10: {depth['abs_rel']:.3f} -> {verdict('depth_AbsRel_at_most_0.10')}; delta<1.25 >= 90 %: {100 * depth['delta_1.25']:.1f} % -> {verdict('depth_delta_1.25_at_least_90_percent')}.
@@ -271,6 +290,7 @@ Last window's KID / first window's: {roll['last_over_first_KID']:.2f}. The towns
 - evaluate: `ct1-sim eval video --data out/data/scenarios-v2.zarr --model model/ct1-video-small --report out/eval-video-r4 --max-clips {m['clips']} --drives {roll['drives'] if roll else 0}`
   (release 3 for the comparison: the same command on release 3's folder, `git show` the previous `depth_net/`).
 - sampling settings: `.venv/bin/python tools/video_sampling_sweep.py 12 4:4,8:4,4:16,4:1 model/ct1-video-small model/ct1-video-small/analysis/sampling_settings_release4.json`.
+- what the new content costs: `.venv/bin/python tools/video_hole_oracle.py 12 model/ct1-video-small model/ct1-video-small/analysis/hole_oracle_release4.json`.
 - strips: `.venv/bin/python tools/make_video_strips.py model/ct1-video-small out/data/scenarios-v2.zarr model/ct1-video-small/strips`.
 
 ## Limits
