@@ -310,11 +310,9 @@ def make_neural_env(dt: float = 0.2, video_pipeline: Any = None, video_model: st
     5 Hz by default; ``num_inference_steps`` / ``min_hole_pixels``: the generator's (None: the neural world's
     defaults, :data:`~ct1_sim.sim.neural.NEURAL_INFERENCE_STEPS` and :data:`~ct1_sim.sim.neural.NEURAL_MIN_HOLE_PIXELS`);
     other arguments as :class:`DrivingEnv`."""
-    from ct1_sim.sim.neural import NEURAL_INFERENCE_STEPS, NEURAL_MIN_HOLE_PIXELS, NeuralWorld
+    from ct1_sim.sim.neural import NeuralWorld
 
-    world = NeuralWorld(video_pipeline, video_model, device=device,
-                        num_inference_steps=NEURAL_INFERENCE_STEPS if num_inference_steps is None else num_inference_steps,
-                        twin_frames=twin_frames, agents=kwargs.pop("agents", None),
-                        min_hole_pixels=NEURAL_MIN_HOLE_PIXELS if min_hole_pixels is None else min_hole_pixels)
+    given = {k: v for k, v in (("num_inference_steps", num_inference_steps), ("min_hole_pixels", min_hole_pixels)) if v is not None}
+    world = NeuralWorld(video_pipeline, video_model, device=device, twin_frames=twin_frames, agents=kwargs.pop("agents", None), **given)
     kwargs.pop("camera", None)
     return DrivingEnv(dt=dt, world=world, **kwargs)
