@@ -9,7 +9,9 @@
    call) and off (1 per call), through real uvicorn. The clients run in their own process (``http_load.py``) so that
    they do not share the server's GIL.
 3. The compute bound: this host's matmul peak (measured twice in this run, the larger kept) over the FLOPs of one
-   query (counted in eager mode), and the share of it reached at 16 clients with micro-batching.
+   query (counted in eager mode), and the share of it reached at 16 clients with micro-batching; beside it, from the
+   service's ``/metrics``, how the model's time went at 16 clients (queries per model call, the share of the time the
+   model ran, its time per query) against the model alone at 16 queries per call in the same process.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -167,6 +170,14 @@ def _outside_the_model_ms(result: dict[str, Any]) -> float:
     return float(np.median([lat * 1e3 - timing["sample"] for lat, timing in zip(result["latencies_s"], result["server_timing_ms"], strict=True)]))
 
 
+def _gauges(url: str) -> dict[str, float]:
+    """The service's unlabelled Prometheus gauges (``GET /metrics``)."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
+        text = response.read().decode()
+    lines = [line.split() for line in text.splitlines() if line and not line.startswith("#") and "{" not in line]
+    return {name: float(value) for name, value in lines}
+
+
 def run(quick: bool = False) -> dict[str, float]:
     sample = load_samples()[0]
     png_buf, jpeg_buf = io.BytesIO(), io.BytesIO()
@@ -211,8 +222,9 @@ def run(quick: bool = False) -> dict[str, float]:
                     figures["p50_ms_1_jpeg"] = float(np.median(result["latencies_s"]) * 1e3)
                     figures["outside_ms_1_jpeg"] = _outside_the_model_ms(result)
                 for clients, n in per_client.items():
-                    cpu0 = time.process_time()
+                    cpu0, before = time.process_time(), _gauges(url)
                     result = _load(url, image_file, clients, n)
+                    after = _gauges(url)
                     server_cpu_ms = (time.process_time() - cpu0) / len(result["latencies_s"]) * 1e3
                     client_cpu_ms = result["cpu_s"] / len(result["latencies_s"]) * 1e3
                     lat = np.asarray(result["latencies_s"]) * 1e3
@@ -224,6 +236,12 @@ def run(quick: bool = False) -> dict[str, float]:
                         figures["server_timing_ms_1"] = {k: float(np.median([t[k] for t in result["server_timing_ms"]]))
                                                          for k in result["server_timing_ms"][0]}
                     figures[f"p50_ms_{clients}_batching_{batching}"] = float(np.median(lat))
+                    if clients == 16 and batching == "on":  # how the model's time went inside the service
+                        grown = {k: after[k] - before[k] for k in ("ct1_trajectory_batches", "ct1_trajectory_batched_queries",
+                                                                    "ct1_trajectory_model_seconds_total")}
+                        figures["service_16_mean_batch"] = grown["ct1_trajectory_batched_queries"] / grown["ct1_trajectory_batches"]
+                        figures["service_16_model_busy_share"] = grown["ct1_trajectory_model_seconds_total"] / result["wall_s"]
+                        figures["service_16_model_ms_per_query"] = grown["ct1_trajectory_model_seconds_total"] / len(lat) * 1e3
                     figures[f"server_cpu_ms_per_request_{clients}_batching_{batching}"] = server_cpu_ms
     peak = max(peak, matmul_flops())  # 3b. again after the load: the larger of the two
 
@@ -249,7 +267,10 @@ def run(quick: bool = False) -> dict[str, float]:
         ("compute bound (queries/s)", bound), ("req/s at 16 clients, micro-batching", figures["rps_16_batching_on"]),
         ("share of the compute bound", share), ("micro-batching speed-up at 16 clients", figures["speedup_16_clients"]),
         ("model alone, 16 queries per call: ms per query", batched_ms),
-        ("  = share of the compute bound the model alone reaches", 1e3 / batched_ms / bound)])
+        ("  = share of the compute bound the model alone reaches", 1e3 / batched_ms / bound),
+        ("in the service at 16 clients: queries per model call (mean)", figures["service_16_mean_batch"]),
+        ("  share of the time the model was running", figures["service_16_model_busy_share"]),
+        ("  model time per query, ms (vs alone above)", figures["service_16_model_ms_per_query"])])
     figures.update({"gflop_per_query": flop / 1e9, "matmul_peak_gflops": peak / 1e9, "compute_bound_qps": bound,
                     "compute_bound_share_16": share, "model_batch16_ms_per_query": batched_ms,
                     "model_batch16_share_of_bound": 1e3 / batched_ms / bound, "overhead_outside_model_ms_1": p50_1 - stages[graph_name],

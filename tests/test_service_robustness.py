@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -182,6 +183,26 @@ def test_unknown_paths_do_not_grow_metric_series(server: str) -> None:
     metrics = requests.get(f"{server}/metrics", timeout=10).text
     assert "/scan/" not in metrics and 'route="unmatched",status="404"' in metrics
     assert "ct1_trajectory_batches " in metrics
+
+
+def _gauges(url: str) -> dict[str, float]:
+    text = requests.get(f"{url}/metrics", timeout=10).text
+    lines = [line.split() for line in text.splitlines() if line and not line.startswith("#") and "{" not in line]
+    return {name: float(value) for name, value in lines}
+
+
+def test_metrics_count_the_models_busy_time(server: str) -> None:
+    """``ct1_trajectory_model_seconds_total`` grows by the model call of each request: at least the ``predict`` time
+    the response reports, and no more than the request took."""
+    before = _gauges(server)["ct1_trajectory_model_seconds_total"]
+    t0 = time.perf_counter()
+    r = post_trajectories(server)
+    elapsed = time.perf_counter() - t0
+    assert r.status_code == 200, r.text
+    timing = dict(entry.strip().split(";dur=") for entry in r.headers["Server-Timing"].split(","))
+    predict_s = float(timing["predict"]) / 1e3
+    grown = _gauges(server)["ct1_trajectory_model_seconds_total"] - before
+    assert predict_s - 1e-3 <= grown <= elapsed
 
 
 def test_rollout_jobs_serve_their_mp4_with_a_test_double_video_model(world: WorldModel, tmp_path: Path) -> None:

@@ -190,6 +190,7 @@ def create_app(world: WorldModel, settings: ServiceSettings | None = None, *, ba
         metrics.gauge("ct1_trajectory_requests_pending", batcher.pending)
         metrics.gauge("ct1_trajectory_requests_queued", batcher.queued)
         metrics.gauge("ct1_trajectory_batched_queries", batcher.batched_queries)
+        metrics.gauge("ct1_trajectory_model_seconds_total", batcher.model_seconds)  # busy share = its rate
         if batcher.batches:
             metrics.gauge("ct1_trajectory_batch_size_mean", batcher.batched_queries / batcher.batches)
         return metrics.render()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,7 @@ class Batcher:
         self.pending = 0  # queries submitted and not yet answered
         self.batches = 0  # model calls made
         self.batched_queries = 0  # queries they answered (mean batch size = batched_queries / batches)
+        self.model_seconds = 0.0  # wall time spent in the model's batched calls (s), failed ones included
         self.arriving = 0  # requests the app is still reading and decoding (they will submit soon)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ct1-trajectories")
 
@@ -93,15 +95,18 @@ class Batcher:
         return results  # type: ignore[return-value]
 
     def _answer_group(self, group: list[TrajectoryQuery]) -> list[Prediction | Exception]:
+        t0 = time.perf_counter()
         try:
             predictions = self.world.predict_batch([q.image for q in group], [q.instruction for q in group], group[0].num_samples,
                                                    [q.seed for q in group], [q.speed for q in group])
         except Exception as err:  # every waiting request must get an answer
+            self.model_seconds += time.perf_counter() - t0
             if len(group) > 1:
                 log.warning("batched prediction of %d queries failed (%s); retrying them one by one", len(group), err)
                 return [result for q in group for result in self._answer_group([q])]
             log.exception("prediction failed")
             return [err]
+        self.model_seconds += time.perf_counter() - t0
         self.batches += 1
         self.batched_queries += len(group)
         return list(predictions)
