@@ -306,6 +306,12 @@ Last window's KID / first window's: {roll['last_over_first_KID']:.2f}. The towns
   generator costs another {ours['KID_x1000'] - meth['warp_filled']['KID_x1000']:.0f}: the next step is the generator (a sharper objective than
   clean-frame MSE, which regresses large new areas to their mean colour), since with the rendered depth it too trails
   push-pull fill on KID.
+- An adversarial fine-tune of the generator's new content (`model/configs/ct1-video-v5-adv.yaml`,
+  `ct1_sim/video/hole_discriminator.py`) did not replace this release. Its step 4300
+  (`model/candidates/ct1-video-v5-adv-step4300`) scored KID x1000 163.5 against this release's 172.1 on 8 validation
+  clips (lower on 96 % of random halves of them). On the 36 test clips it scored 157.9 against 159.1, and its PSNR
+  was 22.13 against 22.29, below the 22.27 bar that this release meets. The new regions came out smoother and greener,
+  not yet streets. This release is unchanged.
 - The median filter trades pixel accuracy for a clean warp: AbsRel rises (where exactly was not measured; thin poles
   and trunks taking their background's depth are the likely part) while PSNR, KID and PnP camera control improve; CamI2V's scale-free RotErr/TransErr rose in
   the same comparison (both releases stay below that estimator's floor on the true frames).
