@@ -44,6 +44,7 @@ from ct1_sim.data.samples import load_samples  # noqa: E402
 from ct1_sim.metrics import classify_maneuvers  # noqa: E402
 from ct1_sim.seeding import torch_generator  # noqa: E402
 from ct1_sim.service import ServiceSettings, create_app, responses  # noqa: E402
+from ct1_sim.service.metrics import unlabelled_values  # noqa: E402
 from ct1_sim.service.validation import decode_upload  # noqa: E402
 from ct1_sim.trajectory.backbones import prepare_images  # noqa: E402
 from ct1_sim.trajectory.pose_tokens import tokens_to_trajectories  # noqa: E402
@@ -171,11 +172,9 @@ def _outside_the_model_ms(result: dict[str, Any]) -> float:
 
 
 def _gauges(url: str) -> dict[str, float]:
-    """The service's unlabelled Prometheus gauges (``GET /metrics``)."""
+    """The service's unlabelled Prometheus values (``GET /metrics``)."""
     with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
-        text = response.read().decode()
-    lines = [line.split() for line in text.splitlines() if line and not line.startswith("#") and "{" not in line]
-    return {name: float(value) for name, value in lines}
+        return unlabelled_values(response.read().decode())
 
 
 def run(quick: bool = False) -> dict[str, float]:
@@ -222,9 +221,11 @@ def run(quick: bool = False) -> dict[str, float]:
                     figures["p50_ms_1_jpeg"] = float(np.median(result["latencies_s"]) * 1e3)
                     figures["outside_ms_1_jpeg"] = _outside_the_model_ms(result)
                 for clients, n in per_client.items():
-                    cpu0, before = time.process_time(), _gauges(url)
+                    watched = clients == 16 and batching == "on"  # how the model's time went inside the service
+                    before = _gauges(url) if watched else {}
+                    cpu0 = time.process_time()
                     result = _load(url, image_file, clients, n)
-                    after = _gauges(url)
+                    after = _gauges(url) if watched else {}
                     server_cpu_ms = (time.process_time() - cpu0) / len(result["latencies_s"]) * 1e3
                     client_cpu_ms = result["cpu_s"] / len(result["latencies_s"]) * 1e3
                     lat = np.asarray(result["latencies_s"]) * 1e3
@@ -236,7 +237,7 @@ def run(quick: bool = False) -> dict[str, float]:
                         figures["server_timing_ms_1"] = {k: float(np.median([t[k] for t in result["server_timing_ms"]]))
                                                          for k in result["server_timing_ms"][0]}
                     figures[f"p50_ms_{clients}_batching_{batching}"] = float(np.median(lat))
-                    if clients == 16 and batching == "on":  # how the model's time went inside the service
+                    if watched:
                         grown = {k: after[k] - before[k] for k in ("ct1_trajectory_batches", "ct1_trajectory_batched_queries",
                                                                     "ct1_trajectory_model_seconds_total")}
                         figures["service_16_mean_batch"] = grown["ct1_trajectory_batched_queries"] / grown["ct1_trajectory_batches"]

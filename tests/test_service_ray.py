@@ -19,6 +19,7 @@ from ct1_sim.formats.json_format import trajectory_from_dict
 from ct1_sim.paths import TRAJECTORY_MODEL, default_model_dir
 from ct1_sim.ray_pool import check_ray_address
 from ct1_sim.service import ServiceSettings
+from ct1_sim.service.metrics import unlabelled_values
 from ct1_sim.service.ray_serve import ModelSpec, replica_threads, serving
 from tests.cli_server import cli_server
 from tests.image_helpers import png_bytes
@@ -118,8 +119,7 @@ def test_concurrent_requests_are_batched_by_serve_batch(local: str, ray_url: str
         got: dict[str, tuple[float, float]] = {}
         for _ in range(20):
             m = requests.get(f"{ray_url}/metrics", headers=AUTH, timeout=10)
-            values = dict(line.split() for line in m.text.splitlines() if line.startswith(("ct1_trajectory_batches ",
-                                                                                           "ct1_trajectory_batched_queries ")))
+            values = unlabelled_values(m.text)
             got[m.headers[HEADER]] = (float(values["ct1_trajectory_batches"]), float(values["ct1_trajectory_batched_queries"]))
             if len(got) == 2:
                 return got

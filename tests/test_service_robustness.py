@@ -21,6 +21,7 @@ from ct1_sim.formats import write_json
 from ct1_sim.formats.json_format import trajectory_from_dict
 from ct1_sim.service import ServiceSettings, create_app
 from ct1_sim.service.batcher import TrajectoryBatcher, TrajectoryQuery
+from ct1_sim.service.metrics import unlabelled_values
 from ct1_sim.world import WorldModel
 from tests.image_helpers import pixel_bomb_png, png_bytes
 from tests.service_helpers import running_server
@@ -186,9 +187,7 @@ def test_unknown_paths_do_not_grow_metric_series(server: str) -> None:
 
 
 def _gauges(url: str) -> dict[str, float]:
-    text = requests.get(f"{url}/metrics", timeout=10).text
-    lines = [line.split() for line in text.splitlines() if line and not line.startswith("#") and "{" not in line]
-    return {name: float(value) for name, value in lines}
+    return unlabelled_values(requests.get(f"{url}/metrics", timeout=10).text)
 
 
 def test_metrics_count_the_models_busy_time(server: str) -> None:

@@ -9,6 +9,13 @@ from collections import defaultdict
 BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
+def unlabelled_values(text: str) -> dict[str, float]:
+    """The unlabelled samples (gauges and counters without labels) of a Prometheus text exposition, by name: what
+    :meth:`Metrics.render` wrote for :meth:`Metrics.gauge`, read back (benchmarks and tests)."""
+    samples = [line.split() for line in text.splitlines() if line and not line.startswith("#") and "{" not in line]
+    return {name: float(value) for name, value in samples}
+
+
 class Metrics:
     """Counters by (name, labels) and one latency histogram per route; thread-safe."""
 
